@@ -1,0 +1,547 @@
+"""Typed configuration: the whole of `gatehold.yaml`, validated once at load.
+
+Three top sections: ``functions`` (Lambda handlers), ``apis`` (the gateway) and ``tenant`` (the
+identity provider), plus ``gateway`` for process-wide gateway settings. Names follow the AWS and
+Auth0 documents in snake_case (``identity_source``, ``result_ttl``, ``client_grants``). Every model
+forbids unknown keys, so a typo is an error that names the file, line and key path
+(see :mod:`gatehold.config.loader`), never a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_ROUTE_KEY = re.compile(r"^(ANY|GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) (/[^\s]*)$")
+_PATH_PART = re.compile(r"^(\{[A-Za-z0-9_.-]+\+?\}|[^{}]+)$")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# functions: Lambda handlers
+# --------------------------------------------------------------------------------------------------
+
+
+class FunctionConfig(Model):
+    """One Python Lambda function, ``handler`` written as Lambda writes it: ``module.function``."""
+
+    handler: str
+    code_path: str | None = Field(
+        default=None,
+        description="directory added to sys.path to import the handler module (relative to the config file)",
+    )
+    runtime: Literal["python3.11", "python3.12", "python3.13", "python"] = "python"
+    timeout: float = Field(default=3.0, gt=0, le=900, description="seconds, as Lambda's Timeout")
+    memory_size: int = Field(default=128, ge=128, le=10240, description="MB, as Lambda's MemorySize")
+    environment: dict[str, str] = Field(default_factory=dict)
+    isolation: Literal["thread", "process"] | None = Field(
+        default=None, description="override of gateway.isolation for this function"
+    )
+    reserved_concurrency: int | None = Field(default=None, ge=1)
+
+    @field_validator("handler")
+    @classmethod
+    def _handler_shape(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][\w.]*\.[A-Za-z_]\w*", v):
+            raise ValueError("handler must be 'module.function' (for example 'app.lambda_handler')")
+        return v
+
+
+# --------------------------------------------------------------------------------------------------
+# apis: the gateway
+# --------------------------------------------------------------------------------------------------
+
+
+class ThrottleConfig(Model):
+    """Token bucket: ``rate_limit`` requests/s steady state, ``burst_limit`` bucket size."""
+
+    rate_limit: float = Field(ge=0)
+    burst_limit: int = Field(ge=0)
+
+
+class AccessLogConfig(Model):
+    format: str = Field(
+        default="json",
+        description="'json', 'clf', or a template with $context variables (API Gateway's format syntax)",
+    )
+    destination: str = Field(default="stdout", description="'stdout', 'stderr' or a file path")
+
+
+class StageConfig(Model):
+    variables: dict[str, str] = Field(default_factory=dict)
+    throttling: ThrottleConfig | None = None
+    route_throttling: dict[str, ThrottleConfig] = Field(
+        default_factory=dict, description="per route key (HTTP) or 'METHOD /path' (REST) overrides"
+    )
+    access_log: AccessLogConfig | None = None
+    description: str | None = None
+
+    @field_validator("variables")
+    @classmethod
+    def _variables_limits(cls, v: dict[str, str]) -> dict[str, str]:
+        if len(v) > 100:
+            raise ValueError("a stage has at most 100 variables")
+        for key, value in v.items():
+            if not re.fullmatch(r"[A-Za-z0-9_]{1,64}", key):
+                raise ValueError(f"stage variable name {key!r} must be 1-64 characters of [A-Za-z0-9_]")
+            if len(value) > 512:
+                raise ValueError(f"stage variable {key!r} is longer than 512 characters")
+        return v
+
+
+class LambdaIntegration(Model):
+    """Lambda proxy integration (``AWS_PROXY``)."""
+
+    type: Literal["lambda", "aws_proxy", "AWS_PROXY"]
+    function: str
+    payload_format_version: Literal["1.0", "2.0"] | None = Field(
+        default=None, description="HTTP APIs: '2.0' (default) or '1.0'; REST APIs are always 1.0"
+    )
+    timeout_ms: int | None = Field(default=None, ge=50, le=30000)
+
+
+class HttpProxyIntegration(Model):
+    """HTTP proxy integration (``HTTP_PROXY``): ``uri`` may use ``{param}`` and ``${stageVariables.x}``."""
+
+    type: Literal["http_proxy", "HTTP_PROXY"]
+    uri: str
+    method: str = Field(default="ANY", description="integration HTTP method; ANY forwards the request's")
+    timeout_ms: int | None = Field(default=None, ge=50, le=30000)
+    request_parameters: dict[str, str] = Field(default_factory=dict)
+    response_headers: dict[str, str] = Field(
+        default_factory=dict, description="static headers added to the method response"
+    )
+
+
+class MockIntegration(Model):
+    """Mock integration: a static response; ``body`` may use ``$context.*`` and ``$stageVariables.*``."""
+
+    type: Literal["mock", "MOCK"]
+    status_code: int = Field(default=200, ge=100, le=599)
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str = ""
+
+
+Integration = Annotated[
+    LambdaIntegration | HttpProxyIntegration | MockIntegration, Field(discriminator="type")
+]
+
+
+class RouteConfig(Model):
+    """A REST method or an HTTP API route, keyed by ``METHOD /path`` (or ``$default``)."""
+
+    integration: Integration
+    authorizer: str | None = Field(default=None, description="name of an authorizer of this API")
+    authorization_scopes: list[str] = Field(default_factory=list)
+    api_key_required: bool = False
+
+    @field_validator("authorization_scopes")
+    @classmethod
+    def _scopes_limit(cls, v: list[str]) -> list[str]:
+        if len(v) > 10:
+            raise ValueError("a route has at most 10 authorization scopes")
+        return v
+
+
+class JwtConfiguration(Model):
+    """HTTP API JWT authorizer: ``issuer`` and ``audience`` as in ``jwtConfiguration``."""
+
+    issuer: str
+    audience: list[str] = Field(min_length=1, max_length=50)
+
+
+class RestJwtIssuer(Model):
+    """REST API JWT authorizer issuer entry: audiences are per issuer."""
+
+    issuer: str
+    audiences: list[str] = Field(min_length=1)
+    jwks_uri: str | None = Field(default=None, description="skip discovery and use this JWKS URL")
+
+
+class AuthorizerConfig(Model):
+    """One authorizer.
+
+    * REST APIs: ``type`` ``TOKEN`` / ``REQUEST`` (Lambda) or ``JWT`` (AWS's REST JWT authorizer with
+      ``issuers``, ``allowed_algorithms``, ``required_claims``).
+    * HTTP APIs: ``type`` ``JWT`` (``jwt_configuration``) or ``REQUEST`` (Lambda, payload 1.0 or 2.0,
+      ``enable_simple_responses``).
+    """
+
+    type: Literal["TOKEN", "REQUEST", "JWT"]
+    function: str | None = Field(default=None, description="Lambda function for TOKEN/REQUEST")
+    identity_source: list[str] | None = Field(
+        default=None,
+        description="mapping expressions; a string is split on ','. Defaults to the Authorization header",
+    )
+    identity_validation_expression: str | None = None
+    result_ttl: int | None = Field(
+        default=None, ge=0, le=3600, description="authorizerResultTtlInSeconds (default 300)"
+    )
+    payload_format_version: Literal["1.0", "2.0"] | None = None
+    enable_simple_responses: bool = False
+    jwt_configuration: JwtConfiguration | None = None
+    issuers: list[RestJwtIssuer] | None = None
+    allowed_algorithms: list[str] | None = None
+    required_claims: dict[str, Any] | list[str] | None = None
+    jwks_uri: str | None = Field(default=None, description="HTTP JWT: skip OIDC discovery")
+
+    @field_validator("identity_source", mode="before")
+    @classmethod
+    def _split_sources(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return [part.strip() for part in v.split(",") if part.strip()]
+        return v
+
+    @field_validator("allowed_algorithms")
+    @classmethod
+    def _no_none_alg(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None:
+            for alg in v:
+                if alg.lower() == "none":
+                    raise ValueError("'none' can never be an allowed signing algorithm")
+        return v
+
+    @model_validator(mode="after")
+    def _shape(self) -> AuthorizerConfig:
+        if self.type in ("TOKEN", "REQUEST") and not self.function:
+            raise ValueError(f"a {self.type} authorizer needs 'function'")
+        if self.type == "TOKEN" and self.identity_source and len(self.identity_source) != 1:
+            raise ValueError("a TOKEN authorizer has exactly one identity source (a header)")
+        if self.type == "JWT" and not (self.jwt_configuration or self.issuers):
+            raise ValueError("a JWT authorizer needs 'jwt_configuration' (HTTP API) or 'issuers' (REST API)")
+        if self.enable_simple_responses and self.payload_format_version != "2.0":
+            raise ValueError("enable_simple_responses needs payload_format_version '2.0'")
+        return self
+
+
+class CorsConfig(Model):
+    """HTTP API CORS configuration (``allowOrigins`` …)."""
+
+    allow_origins: list[str] = Field(default_factory=list)
+    allow_methods: list[str] = Field(default_factory=list)
+    allow_headers: list[str] = Field(default_factory=list)
+    expose_headers: list[str] = Field(default_factory=list)
+    max_age: int | None = Field(default=None, ge=0, le=86400)
+    allow_credentials: bool = False
+
+    @model_validator(mode="after")
+    def _no_wildcard_with_credentials(self) -> CorsConfig:
+        if self.allow_credentials and "*" in self.allow_origins:
+            raise ValueError(
+                "allow_credentials cannot be true with allow_origins '*' (API Gateway refuses this configuration)"
+            )
+        return self
+
+
+class GatewayResponseConfig(Model):
+    """REST gateway response customisation (``x-amazon-apigateway-gateway-responses``)."""
+
+    status_code: int | None = Field(default=None, ge=100, le=599)
+    headers: dict[str, str] = Field(default_factory=dict, description="static values or $context variables")
+    template: str | None = Field(default=None, description="body; $context.error.messageString etc.")
+
+
+class ApiConfig(Model):
+    type: Literal["REST", "HTTP"]
+    base_path: str | None = Field(default=None, description="API mapping; defaults to '/<api name>'")
+    api_id: str | None = Field(default=None, description="defaults to a stable id derived from the name")
+    description: str | None = None
+    stages: dict[str, StageConfig] = Field(default_factory=lambda: {"$default": StageConfig()})
+    routes: dict[str, RouteConfig]
+    authorizers: dict[str, AuthorizerConfig] = Field(default_factory=dict)
+    cors: CorsConfig | None = None
+    binary_media_types: list[str] = Field(default_factory=list)
+    api_key_source: Literal["HEADER", "AUTHORIZER"] = "HEADER"
+    gateway_responses: dict[str, GatewayResponseConfig] = Field(default_factory=dict)
+    disable_execute_api_endpoint: bool = False
+
+    @field_validator("base_path")
+    @classmethod
+    def _base_path(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not v.startswith("/"):
+            raise ValueError("base_path must start with '/'")
+        return v.rstrip("/") or "/"
+
+    @field_validator("routes")
+    @classmethod
+    def _route_keys(cls, v: dict[str, RouteConfig]) -> dict[str, RouteConfig]:
+        for key in v:
+            if key == "$default":
+                continue
+            m = _ROUTE_KEY.match(key)
+            if not m:
+                raise ValueError(
+                    f"route key {key!r} must be 'METHOD /path' with METHOD one of ANY {' '.join(HTTP_METHODS)},"
+                    " or '$default'"
+                )
+            segments = [s for s in m.group(2).split("/") if s]
+            for i, seg in enumerate(segments):
+                if not _PATH_PART.match(seg):
+                    raise ValueError(f"route key {key!r}: bad path segment {seg!r}")
+                if seg.endswith("+}") and i != len(segments) - 1:
+                    raise ValueError(f"route key {key!r}: a greedy {seg} must be the last segment")
+        return v
+
+    @model_validator(mode="after")
+    def _consistency(self) -> ApiConfig:
+        if self.type == "REST":
+            if "$default" in self.routes:
+                raise ValueError("'$default' routes exist only in HTTP APIs")
+            if "$default" in self.stages:
+                raise ValueError("REST API stages are named (the stage is the first path segment)")
+            if self.cors is not None:
+                raise ValueError(
+                    "REST APIs have no CORS configuration: add an OPTIONS route with a mock integration"
+                )
+        if self.type == "HTTP" and self.gateway_responses:
+            raise ValueError("custom gateway responses exist only in REST APIs")
+        for key, route in self.routes.items():
+            if route.authorizer is not None and route.authorizer not in self.authorizers:
+                raise ValueError(f"route {key!r} names authorizer {route.authorizer!r}, which is not defined")
+            if route.authorization_scopes and route.authorizer is None:
+                raise ValueError(f"route {key!r} has authorization_scopes but no authorizer")
+            integ = route.integration
+            if self.type == "REST" and isinstance(integ, LambdaIntegration):
+                if integ.payload_format_version not in (None, "1.0"):
+                    raise ValueError(f"route {key!r}: REST Lambda proxy integrations use payload format 1.0")
+        for name, auth in self.authorizers.items():
+            if self.type == "HTTP" and auth.type == "TOKEN":
+                raise ValueError(f"authorizer {name!r}: HTTP APIs have no TOKEN authorizers (use REQUEST)")
+            if self.type == "REST" and auth.jwt_configuration is not None:
+                raise ValueError(f"authorizer {name!r}: REST JWT authorizers use 'issuers'")
+            if self.type == "HTTP" and auth.issuers is not None:
+                raise ValueError(f"authorizer {name!r}: HTTP JWT authorizers use 'jwt_configuration'")
+            if self.type == "REST" and auth.type == "REQUEST" and auth.payload_format_version is not None:
+                raise ValueError(f"authorizer {name!r}: payload_format_version applies to HTTP APIs only")
+        return self
+
+
+class UsagePlanConfig(Model):
+    """REST usage plan: API keys, throttle and quota for a set of API stages."""
+
+    api_stages: list[str] = Field(description="'<api name>/<stage>' entries")
+    api_keys: list[str] = Field(default_factory=list, description="key values")
+    throttling: ThrottleConfig | None = None
+    quota: QuotaConfig | None = None
+
+
+class QuotaConfig(Model):
+    limit: int = Field(ge=0)
+    period: Literal["DAY", "WEEK", "MONTH"]
+    offset: int = 0
+
+
+class GatewaySettings(Model):
+    """Process-wide gateway settings (account, region, defaults)."""
+
+    account_id: str = Field(default="123456789012", pattern=r"^\d{12}$")
+    region: str = "us-east-1"
+    isolation: Literal["thread", "process"] = Field(
+        default="thread", description="default Lambda isolation (see docs/runtime.md for numbers)"
+    )
+    throttling: ThrottleConfig = Field(
+        default_factory=lambda: ThrottleConfig(rate_limit=10000, burst_limit=5000),
+        description="account-level default, as AWS's 10,000 rps / 5,000 burst",
+    )
+    debug_headers: bool = Field(
+        default=False, description="add the authorizer decision trace as an x-gatehold-trace header"
+    )
+    explicit_deny_message: str = "User is not authorized to access this resource with an explicit deny"
+    deny_message_key: Literal["Message", "message"] = "Message"
+    usage_plans: dict[str, UsagePlanConfig] = Field(default_factory=dict)
+    jwks_cache_ttl: int = Field(default=3600, ge=0, le=7200)
+    jwks_min_refetch_interval: float = Field(default=10.0, ge=0)
+    clock_skew: int = Field(default=0, ge=0, le=300, description="JWT leeway in seconds (AWS: none)")
+
+
+# --------------------------------------------------------------------------------------------------
+# tenant: the identity provider (Auth0's model)
+# --------------------------------------------------------------------------------------------------
+
+
+class PermissionConfig(Model):
+    value: str
+    description: str = ""
+
+
+class ResourceServerConfig(Model):
+    """An Auth0 API: ``identifier`` is the audience."""
+
+    identifier: str
+    name: str | None = None
+    signing_alg: Literal["RS256", "HS256"] = "RS256"
+    signing_secret: str | None = Field(default=None, description="HS256 only; at least 32 bytes")
+    token_lifetime: int = Field(default=86400, ge=60, le=2592000)
+    token_lifetime_for_web: int | None = Field(default=7200, ge=60, le=2592000)
+    permissions: list[PermissionConfig | str] = Field(default_factory=list)
+    enforce_policies: bool = Field(default=False, description="RBAC on/off")
+    token_dialect: Literal["access_token", "access_token_authz"] = Field(
+        default="access_token", description="'access_token_authz' adds the permissions claim"
+    )
+    allow_offline_access: bool = False
+    skip_consent_for_verifiable_first_party_clients: bool = True
+
+    @model_validator(mode="after")
+    def _secret(self) -> ResourceServerConfig:
+        if self.signing_alg == "HS256":
+            if not self.signing_secret or len(self.signing_secret.encode()) < 32:
+                raise ValueError("HS256 APIs need a signing_secret of at least 32 bytes (RFC 7518 §3.2)")
+        elif self.signing_secret is not None:
+            raise ValueError("signing_secret applies to HS256 APIs only")
+        return self
+
+
+class RefreshTokenConfig(Model):
+    rotation_type: Literal["rotating", "non-rotating"] = "rotating"
+    expiration_type: Literal["expiring", "non-expiring"] = "expiring"
+    token_lifetime: int = Field(default=2592000, ge=60, description="absolute lifetime, seconds")
+    idle_token_lifetime: int = Field(default=1296000, ge=60, description="inactivity lifetime, seconds")
+    leeway: int = Field(default=0, ge=0, le=60, description="reuse interval, seconds")
+
+
+class ApplicationConfig(Model):
+    """An Auth0 application (client)."""
+
+    name: str | None = None
+    app_type: Literal["spa", "regular_web", "non_interactive", "native"]
+    client_secret: str | None = Field(default=None, description="confidential clients; stored hashed")
+    callbacks: list[str] = Field(default_factory=list)
+    allowed_logout_urls: list[str] = Field(default_factory=list)
+    web_origins: list[str] = Field(default_factory=list)
+    allowed_origins: list[str] = Field(default_factory=list)
+    grant_types: list[
+        Literal["authorization_code", "refresh_token", "client_credentials", "implicit"]
+    ] | None = None
+    refresh_token: RefreshTokenConfig = Field(default_factory=RefreshTokenConfig)
+    id_token_lifetime: int = Field(default=36000, ge=60)
+    connections: list[str] | None = Field(default=None, description="enabled connections (default all)")
+
+    @model_validator(mode="after")
+    def _secret_by_type(self) -> ApplicationConfig:
+        if self.app_type in ("spa", "native") and self.client_secret:
+            raise ValueError(f"{self.app_type} applications are public clients and have no client_secret")
+        if self.app_type in ("regular_web", "non_interactive") and not self.client_secret:
+            raise ValueError(f"{self.app_type} applications need a client_secret")
+        return self
+
+
+class ClientGrantConfig(Model):
+    client_id: str
+    audience: str
+    scope: list[str] = Field(default_factory=list)
+
+
+class ConnectionConfig(Model):
+    name: str
+    strategy: Literal["auth0", "oauth2", "social"] = "auth0"
+    display_name: str | None = None
+
+
+class RoleConfig(Model):
+    description: str = ""
+    permissions: dict[str, list[str]] = Field(
+        default_factory=dict, description="API identifier -> permission values"
+    )
+
+
+class UserConfig(Model):
+    email: str
+    password: str
+    connection: str = "Username-Password-Authentication"
+    name: str | None = None
+    email_verified: bool = True
+    roles: list[str] = Field(default_factory=list)
+    app_metadata: dict[str, Any] = Field(default_factory=dict)
+    user_metadata: dict[str, Any] = Field(default_factory=dict)
+    blocked: bool = False
+
+
+class HooksConfig(Model):
+    """Python callables ``module.function`` run like Auth0 Actions."""
+
+    post_login: list[str] = Field(default_factory=list)
+    credentials_exchange: list[str] = Field(default_factory=list)
+    code_path: str | None = None
+
+
+class TenantConfig(Model):
+    name: str = "gatehold"
+    friendly_name: str | None = None
+    session_lifetime: int = Field(default=259200, ge=60, description="login session, seconds")
+    idle_session_lifetime: int = Field(default=86400, ge=60)
+    authorization_code_lifetime: int = Field(default=60, ge=5, le=600)
+    apis: list[ResourceServerConfig] = Field(default_factory=list)
+    applications: dict[str, ApplicationConfig] = Field(default_factory=dict)
+    client_grants: list[ClientGrantConfig] = Field(default_factory=list)
+    connections: list[ConnectionConfig] = Field(
+        default_factory=lambda: [ConnectionConfig(name="Username-Password-Authentication")]
+    )
+    roles: dict[str, RoleConfig] = Field(default_factory=dict)
+    users: list[UserConfig] = Field(default_factory=list)
+    hooks: HooksConfig = Field(default_factory=HooksConfig)
+
+    @model_validator(mode="after")
+    def _references(self) -> TenantConfig:
+        audiences = {a.identifier for a in self.apis}
+        connections = {c.name for c in self.connections}
+        for grant in self.client_grants:
+            if grant.client_id not in self.applications:
+                raise ValueError(f"client grant names unknown application {grant.client_id!r}")
+            if grant.audience not in audiences:
+                raise ValueError(f"client grant names unknown API {grant.audience!r}")
+        for name, role in self.roles.items():
+            for aud in role.permissions:
+                if aud not in audiences:
+                    raise ValueError(f"role {name!r} names unknown API {aud!r}")
+        for user in self.users:
+            if user.connection not in connections:
+                raise ValueError(f"user {user.email!r} is in unknown connection {user.connection!r}")
+            for role_name in user.roles:
+                if role_name not in self.roles:
+                    raise ValueError(f"user {user.email!r} has unknown role {role_name!r}")
+        return self
+
+
+# --------------------------------------------------------------------------------------------------
+# the file
+# --------------------------------------------------------------------------------------------------
+
+
+class GateholdConfig(Model):
+    functions: dict[str, FunctionConfig] = Field(default_factory=dict)
+    apis: dict[str, ApiConfig] = Field(default_factory=dict)
+    tenant: TenantConfig = Field(default_factory=TenantConfig)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> GateholdConfig:
+        bases: dict[str, str] = {}
+        for name, api in self.apis.items():
+            base = api.base_path or f"/{name}"
+            if base in bases:
+                raise ValueError(f"APIs {bases[base]!r} and {name!r} share base path {base!r}")
+            bases[base] = name
+            for key, route in api.routes.items():
+                integ = route.integration
+                if isinstance(integ, LambdaIntegration) and integ.function not in self.functions:
+                    raise ValueError(f"apis.{name}.routes[{key!r}] names unknown function {integ.function!r}")
+            for aname, auth in api.authorizers.items():
+                if auth.function and auth.function not in self.functions:
+                    raise ValueError(f"apis.{name}.authorizers.{aname} names unknown function {auth.function!r}")
+        for plan_name, plan in self.gateway.usage_plans.items():
+            for ref in plan.api_stages:
+                api_name, _, stage = ref.partition("/")
+                if api_name not in self.apis or stage not in self.apis[api_name].stages:
+                    raise ValueError(f"usage plan {plan_name!r} names unknown API stage {ref!r}")
+        return self
+
+
+UsagePlanConfig.model_rebuild()

@@ -1,0 +1,1 @@
+"""The example stack from shared/seeds."""

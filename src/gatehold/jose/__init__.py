@@ -1,0 +1,1 @@
+"""JOSE: strict, fast JWT verification with typed keys, and JWKS caching."""

@@ -1,0 +1,38 @@
+"""What the gateway needs from the Lambda runtime: invoke a named function with an event.
+
+The gateway and the authorizers depend only on :class:`Invoker`; the runtime package provides the
+in-process (threads) and worker-process implementations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class InvocationResult:
+    """The outcome of one invocation, as Lambda's Invoke API reports it.
+
+    * success: ``payload`` is the handler's JSON-serialisable return value, ``error`` is None;
+    * function error: ``error`` is ``{"errorMessage", "errorType", "stackTrace"}`` (Lambda's shape;
+      a handler that exceeded its own ``timeout`` gets ``errorMessage`` "Task timed out after N.NN
+      seconds"), and the traceback has been logged, never returned to a client;
+    * ``integration_timeout``: the caller's deadline passed before the function answered
+      (API Gateway's 29 s / 30 s integration timeout, or the route's ``timeout_ms``).
+    """
+
+    payload: Any = None
+    error: dict[str, Any] | None = None
+    integration_timeout: bool = False
+    duration_ms: float = 0.0
+
+
+class Invoker(Protocol):
+    async def invoke(
+        self, function_name: str, event: Any, *, request_id: str, deadline_s: float | None = None
+    ) -> InvocationResult:
+        """Run ``function_name`` with ``event``; ``deadline_s`` bounds the wait (integration timeout)."""
+        ...
+
+    async def aclose(self) -> None: ...
