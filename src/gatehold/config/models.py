@@ -246,6 +246,15 @@ class GatewayResponseConfig(Model):
     headers: dict[str, str] = Field(default_factory=dict, description="static values or $context variables")
     template: str | None = Field(default=None, description="body; $context.error.messageString etc.")
 
+    @field_validator("headers")
+    @classmethod
+    def _header_sources(cls, v: dict[str, str]) -> dict[str, str]:
+        from gatehold.gateway.gateway_responses import parse_header_source
+
+        for value in v.values():
+            parse_header_source(value)
+        return v
+
 
 class ApiConfig(Model):
     type: Literal["REST", "HTTP"]
@@ -303,6 +312,11 @@ class ApiConfig(Model):
                 )
         if self.type == "HTTP" and self.gateway_responses:
             raise ValueError("custom gateway responses exist only in REST APIs")
+        from gatehold.gateway.gateway_responses import GATEWAY_RESPONSE_TYPES
+
+        for response_type in self.gateway_responses:
+            if response_type not in GATEWAY_RESPONSE_TYPES:
+                raise ValueError(f"gateway_responses: unknown gateway response type {response_type!r}")
         for key, route in self.routes.items():
             if route.authorizer is not None and route.authorizer not in self.authorizers:
                 raise ValueError(f"route {key!r} names authorizer {route.authorizer!r}, which is not defined")

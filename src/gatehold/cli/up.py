@@ -1,0 +1,162 @@
+"""``gatehold up``: run the gateway, the identity provider and the single-page app."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from gatehold.cli.common import config_option, console, data_dir_option, err_console, load_or_exit
+from gatehold.config import LoadedConfig
+from gatehold.server import Listener, StackOptions, serve
+
+DEMO_PASSWORD = "Gatehold-demo-1"
+
+
+def invoke_urls(loaded: LoadedConfig, gateway_url: str) -> list[tuple[str, str, str, str]]:
+    """(api, type, stage, invoke URL) for every API stage, like the console's "Invoke URL"."""
+    rows = []
+    for name, api in loaded.config.apis.items():
+        base = api.base_path or f"/{name}"
+        base = "" if base == "/" else base
+        for stage in api.stages:
+            suffix = "/" if stage == "$default" else f"/{stage}/"
+            rows.append((name, api.type, stage, f"{gateway_url}{base}{suffix}"))
+    return rows
+
+
+def _banner(loaded: LoadedConfig, opts: StackOptions, *, example: bool, spa: bool, spa_problem: str | None) -> None:
+    console.print()
+    console.print("[bold]Gatehold is up[/]  (Ctrl+C to stop)")
+    console.print(f"  gateway            {opts.gateway_url}")
+    console.print(f"  identity provider  {opts.idp_url}/   (issuer; discovery at /.well-known/openid-configuration)")
+    if spa:
+        note = f"  [yellow]{spa_problem}[/]" if spa_problem else ""
+        console.print(f"  single-page app    {opts.spa_url}{note}")
+    if opts.admin_port:
+        console.print(f"  metrics / health   http://localhost:{opts.admin_port}/metrics  /healthz  /readyz")
+    console.print(f"  data directory     {opts.data_dir.resolve()}")
+    table = Table(title="APIs", title_justify="left", show_edge=False, pad_edge=False)
+    for col in ("api", "type", "stage", "invoke URL", "routes"):
+        table.add_column(col)
+    for name, api_type, stage, url in invoke_urls(loaded, opts.gateway_url):
+        api = loaded.config.apis[name]
+        routes = ", ".join(
+            f"{key}" + (f" [dim]({api.authorizers[r.authorizer].type} {r.authorizer})[/]" if r.authorizer else "")
+            for key, r in api.routes.items()
+            if not key.startswith("OPTIONS ")
+        )
+        table.add_row(name, api_type, stage, url, routes)
+    console.print(table)
+    if example:
+        users = ", ".join(u.email for u in loaded.config.tenant.users)
+        console.print(f"  demo users: {users}  password: {DEMO_PASSWORD}")
+        console.print("  machine-to-machine: gatehold token --client demo-m2m --audience https://unicorns-api")
+    console.print()
+
+
+@click.command()
+@config_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--gateway-port", default=8000, show_default=True, help="API gateway port.")
+@click.option("--idp-port", default=9000, show_default=True, help="Identity provider port.")
+@click.option("--spa-port", default=3000, show_default=True, help="Single-page app port.")
+@click.option("--admin-port", default=9100, show_default=True, help="Metrics and health port (0 disables).")
+@click.option("--no-spa", is_flag=True, help="Do not serve the single-page app.")
+@data_dir_option
+@click.option("--public-url", default=None, help="Public base URL of the identity provider (issuer = URL + '/').")
+@click.option("--database-url", default=None, help="SQLAlchemy URL of the identity provider's store (default: SQLite in the data dir).")
+@click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
+def up(
+    config_path: Path | None,
+    host: str,
+    gateway_port: int,
+    idp_port: int,
+    spa_port: int,
+    admin_port: int,
+    no_spa: bool,
+    data_dir: Path,
+    public_url: str | None,
+    database_url: str | None,
+    log_level: str,
+) -> None:
+    """Run the gateway, the identity provider and the single-page app.
+
+    With no -c, runs the example stack from shared/seeds: Movies/Devices, PetStore, Unicorns and the
+    wish list behind their authorizers, and a tenant with demo users.
+    """
+    from gatehold.logs import configure_logging
+
+    configure_logging(log_level)
+    opts = StackOptions(
+        host=host,
+        gateway_port=gateway_port,
+        idp_port=idp_port,
+        spa_port=spa_port,
+        admin_port=admin_port or None,
+        data_dir=data_dir,
+        public_url=public_url,
+        database_url=database_url,
+    )
+    opts.data_dir.mkdir(parents=True, exist_ok=True)
+    loaded = load_or_exit(config_path, opts.variables())
+    try:
+        asyncio.run(_run(loaded, opts, example=config_path is None, spa=not no_spa))
+    except KeyboardInterrupt:  # pragma: no cover - a second Ctrl+C
+        sys.exit(130)
+
+
+async def _run(loaded: LoadedConfig, opts: StackOptions, *, example: bool, spa: bool) -> None:
+    import httpx
+
+    from gatehold.admin import create_admin_app
+    from gatehold.gateway.app import GatewayApp
+    from gatehold.idp.app import create_idp_app
+    from gatehold.runtime import build_invoker
+
+    log = logging.getLogger("gatehold")
+    invoker = build_invoker(loaded)
+    http_client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
+    gateway = GatewayApp(loaded, invoker, http_client=http_client)
+    idp = create_idp_app(loaded, public_url=opts.idp_url, data_dir=opts.data_dir, database_url=opts.database_url)
+    listeners = [Listener("gateway", gateway, opts.gateway_port, lifespan="off"), Listener("idp", idp, opts.idp_port, lifespan="on")]
+
+    spa_problem = None
+    if spa:
+        from gatehold.spa import create_spa_app, ensure_assets
+
+        spa_problem = ensure_assets()
+        if spa_problem:
+            log.warning("single-page app: %s", spa_problem)
+        listeners.append(
+            Listener(
+                "spa",
+                create_spa_app(idp_url=opts.idp_url, gateway_url=opts.gateway_url, spa_url=opts.spa_url),
+                opts.spa_port,
+                lifespan="off",
+            )
+        )
+    state = {"ready": False}
+    if opts.admin_port:
+        listeners.append(Listener("admin", create_admin_app(ready=lambda: state["ready"]), opts.admin_port, lifespan="off"))
+
+    def started() -> None:
+        state["ready"] = True
+        _banner(loaded, opts, example=example, spa=spa, spa_problem=spa_problem)
+        log.info("ready", extra={"event": "ready"})
+
+    async def shutdown() -> None:
+        state["ready"] = False
+        await invoker.aclose()
+        await http_client.aclose()
+        log.info("stopped", extra={"event": "stopped"})
+
+    try:
+        await serve(listeners, host=opts.host, on_started=started, on_shutdown=shutdown, graceful_timeout=opts.graceful_timeout)
+    except OSError as exc:
+        err_console.print(f"[bold red]Cannot start:[/] {exc}")
+        raise SystemExit(1) from None
