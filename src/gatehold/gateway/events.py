@@ -1,0 +1,535 @@
+"""Lambda event builders: pure functions from (request, route match, authorizer outcome) to events.
+
+* :func:`proxy_event_v1` — Lambda proxy payload format 1.0 (REST APIs, and HTTP APIs with
+  ``payload_format_version: "1.0"``), apigw-behaviour.md §2.1, §2.2, §3.6 last bullet.
+* :func:`proxy_event_v2` — payload format 2.0 (HTTP APIs), §3.6, §3.3.
+* :func:`token_authorizer_event`, :func:`request_authorizer_event_v1`,
+  :func:`request_authorizer_event_v2` — the authorizer input events of §1.3, §1.4 and §3.5.
+
+Nothing here does IO; the request time comes from ``request.time_epoch_ms``.
+
+Choices where the reference is silent (each noted in the code below):
+
+* HTTP API bodies (both payload formats) are base64-encoded unless the request's content type is
+  a text type (``text/*``, JSON, XML, JavaScript, YAML); HTTP APIs have no ``binaryMediaTypes``.
+  This is Lambda's documented rule for the same 2.0 format on function URLs.
+* HTTP API payload 1.0 ``path`` carries the stage prefix for a named stage, like ``rawPath``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import time
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+from urllib.parse import unquote_plus
+
+from gatehold.gateway.model import AuthorizerOutcome, GatewayRequest, RouteMatch
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Not forwarded in payload 1.0 events (§2.1 last header bullet).
+_V1_DROPPED_HEADERS = frozenset({"content-length", "connection"})
+_TEXT_TYPES = frozenset(
+    {
+        "application/json",
+        "application/javascript",
+        "application/xml",
+        "application/yaml",
+        "application/x-yaml",
+        "application/graphql",
+    }
+)
+
+_clf_cache: tuple[int, str] = (-1, "")
+
+
+def clf_time(epoch_ms: int) -> str:
+    """``dd/MMM/yyyy:HH:mm:ss +0000`` (requestTime / time), e.g. ``04/Mar/2020:19:15:17 +0000``."""
+    global _clf_cache
+    second = epoch_ms // 1000
+    cached_second, text = _clf_cache
+    if cached_second == second:
+        return text
+    t = time.gmtime(second)
+    text = (
+        f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year}"
+        f":{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"
+    )
+    _clf_cache = (second, text)
+    return text
+
+
+@lru_cache(maxsize=256)
+def deployment_id(api_id: str) -> str:
+    """A stable 6-character deployment id per API (``requestContext.deploymentId``)."""
+    return _short_hash("deployment:" + api_id, 6)
+
+
+def _short_hash(text: str, length: int) -> str:
+    digest = hashlib.sha256(text.encode()).digest()
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(alphabet[b % 36] for b in digest[:length])
+
+
+def extended_request_id() -> str:
+    """A short base64-ish id like ``LV7fzho-PHcEJPw=`` (HTTP API request id, ``x-amz-apigw-id``)."""
+    return base64.b64encode(os.urandom(11)).decode("ascii").replace("+", "-").replace("/", "_")
+
+
+def _domain(host: str) -> tuple[str, str]:
+    name = host.rsplit(":", 1)[0] if ":" in host and not host.endswith("]") else host
+    return name, name.split(".", 1)[0]
+
+
+# ------------------------------------------------------------------------------------------------
+# request parts
+# ------------------------------------------------------------------------------------------------
+
+
+def _v1_headers(request: GatewayRequest) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """``headers`` (last value wins) and ``multiValueHeaders`` (all values), client casing kept."""
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for name, value in request.headers:
+        if name.lower() in _V1_DROPPED_HEADERS:
+            continue
+        single[name] = value
+        values = multi.get(name)
+        if values is None:
+            multi[name] = [value]
+        else:
+            values.append(value)
+    return single, multi
+
+
+def _v1_query(query_string: str) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
+    """URL-decoded query parameters: last value wins / all values in order; ``None`` when absent."""
+    if not query_string:
+        return None, None
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for part in query_string.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        name = unquote_plus(name)
+        value = unquote_plus(value)
+        single[name] = value
+        multi.setdefault(name, []).append(value)
+    if not single:
+        return None, None
+    return single, multi
+
+
+def _v2_query(query_string: str) -> dict[str, str] | None:
+    """URL-decoded query parameters, duplicates joined with ``,`` (§3.6)."""
+    if not query_string:
+        return None
+    out: dict[str, str] = {}
+    for part in query_string.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        name = unquote_plus(name)
+        value = unquote_plus(value)
+        prior = out.get(name)
+        out[name] = value if prior is None else f"{prior},{value}"
+    return out or None
+
+
+def _v2_headers(request: GatewayRequest) -> tuple[dict[str, str], list[str] | None]:
+    """Lowercased headers with duplicates comma-joined; ``Cookie`` headers split into ``cookies``."""
+    headers: dict[str, str] = {}
+    cookies: list[str] | None = None
+    for name, value in request.headers:
+        lname = name.lower()
+        if lname == "cookie":
+            if cookies is None:
+                cookies = []
+            cookies.extend(c for c in value.split("; ") if c)
+            continue
+        prior = headers.get(lname)
+        headers[lname] = value if prior is None else f"{prior},{value}"
+    return headers, cookies
+
+
+def _body_v1_rest(request: GatewayRequest, binary_media_types: Sequence[str]) -> tuple[str | None, bool]:
+    """REST: base64 only when the request's content type is one of ``binary_media_types`` (§2.1)."""
+    if not request.body:
+        return None, False
+    if binary_media_types and media_type_matches(request.header("content-type"), binary_media_types):
+        return base64.b64encode(request.body).decode("ascii"), True
+    return request.body.decode("utf-8", errors="replace"), False
+
+
+def _body_http_api(request: GatewayRequest) -> tuple[str | None, bool]:
+    """HTTP APIs: text content types as UTF-8, anything else base64 (module docstring)."""
+    if not request.body:
+        return None, False
+    if is_text_content_type(request.header("content-type")):
+        try:
+            return request.body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            pass
+    return base64.b64encode(request.body).decode("ascii"), True
+
+
+def is_text_content_type(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    mime = content_type.split(";", 1)[0].strip().lower()
+    return (
+        mime.startswith("text/")
+        or mime in _TEXT_TYPES
+        or mime.endswith("+json")
+        or mime.endswith("+xml")
+    )
+
+
+def media_type_matches(content_type: str | None, media_types: Sequence[str]) -> bool:
+    """Whether ``content_type`` matches one of ``media_types`` (``image/png``, ``image/*``, ``*/*``)."""
+    if not content_type:
+        return False
+    mime = content_type.split(";", 1)[0].strip().lower()
+    major = mime.split("/", 1)[0]
+    for candidate in media_types:
+        c = candidate.lower()
+        if c in ("*/*", mime) or (c.endswith("/*") and c[:-2] == major):
+            return True
+    return False
+
+
+def _identity(request: GatewayRequest, api_key: str | None) -> dict[str, Any]:
+    identity: dict[str, Any] = {
+        "accessKey": None,
+        "accountId": None,
+        "caller": None,
+        "cognitoAuthenticationProvider": None,
+        "cognitoAuthenticationType": None,
+        "cognitoIdentityId": None,
+        "cognitoIdentityPoolId": None,
+        "principalOrgId": None,
+        "sourceIp": request.source_ip,
+        "user": None,
+        "userAgent": request.header("user-agent"),
+        "userArn": None,
+    }
+    if api_key is not None:
+        identity["apiKey"] = api_key
+        identity["apiKeyId"] = _short_hash("apikey:" + api_key, 10)
+    return identity
+
+
+def add_forwarding_headers(request: GatewayRequest) -> None:
+    """Add ``X-Amzn-Trace-Id`` and ``X-Forwarded-For/-Port/-Proto`` as API Gateway does before
+    authorizers and integrations see the request (§2.1, §3.6 examples); replaces client values,
+    except that a client ``X-Forwarded-For`` is kept and the source IP appended."""
+    forwarded_for = request.header("x-forwarded-for")
+    sec = request.time_epoch_ms // 1000
+    added = [
+        ("X-Amzn-Trace-Id", f"Root=1-{sec:08x}-{os.urandom(12).hex()}"),
+        (
+            "X-Forwarded-For",
+            f"{forwarded_for}, {request.source_ip}" if forwarded_for else request.source_ip,
+        ),
+        ("X-Forwarded-Port", str(request.server_port)),
+        ("X-Forwarded-Proto", request.scheme),
+    ]
+    names = {"x-amzn-trace-id", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto"}
+    if any(n.lower() in names for n, _ in request.headers):
+        request.headers = [(n, v) for n, v in request.headers if n.lower() not in names]
+    request.headers.extend(added)
+
+
+# ------------------------------------------------------------------------------------------------
+# requestContext, payload 1.0
+# ------------------------------------------------------------------------------------------------
+
+
+def _v1_path(match: RouteMatch) -> str:
+    return match.stage_path if match.api.type == "HTTP" else match.path
+
+
+def request_context_v1(
+    request: GatewayRequest,
+    match: RouteMatch,
+    *,
+    account_id: str,
+    extended_id: str = "",
+    api_key: str | None = None,
+) -> dict[str, Any]:
+    """``requestContext`` of payload 1.0 without ``authorizer`` (§2.1; REST REQUEST authorizers §1.4)."""
+    domain_name, domain_prefix = _domain(request.host)
+    api = match.api
+    return {
+        "accountId": account_id,
+        "apiId": api.api_id,
+        "deploymentId": deployment_id(api.api_id),
+        "domainName": domain_name,
+        "domainPrefix": domain_prefix,
+        "extendedRequestId": extended_id or request.request_id,
+        "httpMethod": request.method,
+        "identity": _identity(request, api_key),
+        "path": match.stage_path,
+        "protocol": request.protocol,
+        "requestId": request.request_id,
+        "requestTime": clf_time(request.time_epoch_ms),
+        "requestTimeEpoch": request.time_epoch_ms,
+        "resourceId": match.route.resource_id,
+        "resourcePath": match.route.resource_path,
+        "stage": match.stage_name,
+    }
+
+
+def proxy_event_v1(
+    request: GatewayRequest,
+    match: RouteMatch,
+    *,
+    account_id: str,
+    authorizer: AuthorizerOutcome | None = None,
+    binary_media_types: Sequence[str] = (),
+    extended_id: str = "",
+    api_key: str | None = None,
+) -> dict[str, Any]:
+    """Lambda proxy event, payload format 1.0 (§2.1; HTTP APIs add ``version: "1.0"``, §3.6)."""
+    headers, multi_headers = _v1_headers(request)
+    query, multi_query = _v1_query(request.query_string)
+    context = request_context_v1(
+        request, match, account_id=account_id, extended_id=extended_id, api_key=api_key
+    )
+    if authorizer is not None:
+        context["authorizer"] = authorizer_context_v1(authorizer)
+    is_http = match.api.type == "HTTP"
+    if is_http:
+        body, is_b64 = _body_http_api(request)
+    else:
+        body, is_b64 = _body_v1_rest(request, binary_media_types)
+    event: dict[str, Any] = {}
+    if is_http:
+        event["version"] = "1.0"
+    event["resource"] = match.route.resource_path
+    event["path"] = _v1_path(match)
+    event["httpMethod"] = request.method
+    event["headers"] = headers
+    event["multiValueHeaders"] = multi_headers
+    event["queryStringParameters"] = query
+    event["multiValueQueryStringParameters"] = multi_query
+    event["pathParameters"] = match.path_parameters or None
+    event["stageVariables"] = match.stage.variables or None
+    event["requestContext"] = context
+    event["body"] = body
+    event["isBase64Encoded"] = is_b64
+    return event
+
+
+# ------------------------------------------------------------------------------------------------
+# payload 2.0
+# ------------------------------------------------------------------------------------------------
+
+
+def request_context_v2(
+    request: GatewayRequest, match: RouteMatch, *, account_id: str
+) -> dict[str, Any]:
+    """``requestContext`` of payload 2.0 without ``authorizer`` (§3.6)."""
+    domain_name, domain_prefix = _domain(request.host)
+    return {
+        "accountId": account_id,
+        "apiId": match.api.api_id,
+        "domainName": domain_name,
+        "domainPrefix": domain_prefix,
+        "http": {
+            "method": request.method,
+            "path": match.stage_path,
+            "protocol": request.protocol,
+            "sourceIp": request.source_ip,
+            "userAgent": request.header("user-agent") or "",
+        },
+        "requestId": request.request_id,
+        "routeKey": match.route.route_key,
+        "stage": match.stage_name,
+        "time": clf_time(request.time_epoch_ms),
+        "timeEpoch": request.time_epoch_ms,
+    }
+
+
+def proxy_event_v2(
+    request: GatewayRequest,
+    match: RouteMatch,
+    *,
+    account_id: str,
+    authorizer: AuthorizerOutcome | None = None,
+) -> dict[str, Any]:
+    """Lambda proxy event, payload format 2.0 (§3.6): absent parts are omitted, never null."""
+    headers, cookies = _v2_headers(request)
+    context = request_context_v2(request, match, account_id=account_id)
+    if authorizer is not None:
+        context["authorizer"] = authorizer_context_v2(authorizer)
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": match.route.route_key,
+        "rawPath": match.stage_path,
+        "rawQueryString": request.query_string,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    event["headers"] = headers
+    query = _v2_query(request.query_string)
+    if query is not None:
+        event["queryStringParameters"] = query
+    event["requestContext"] = context
+    body, is_b64 = _body_http_api(request)
+    if body is not None:
+        event["body"] = body
+    if match.path_parameters:
+        event["pathParameters"] = match.path_parameters
+    event["isBase64Encoded"] = is_b64
+    if match.stage.variables:
+        event["stageVariables"] = match.stage.variables
+    return event
+
+
+# ------------------------------------------------------------------------------------------------
+# authorizer results in the integration event
+# ------------------------------------------------------------------------------------------------
+
+
+def stringify_context_value(value: Any) -> Any:
+    """REST authorizer context values as the integration sees them: strings (§2.2); null stays null."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value)) if abs(value) < 1e16 else repr(value)
+    return str(value)
+
+
+def stringify_claim(value: Any) -> str:
+    """A JWT claim as HTTP APIs pass it on (§3.3): ``1787996002`` → ``"1787996002"``,
+    ``["a", "b", "c"]`` → ``"[a b c]"``, ``true`` → ``"true"``, ``{"k": "v"}`` → ``"map[k:v]"``."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, list):
+        return "[" + " ".join(stringify_claim(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{stringify_claim(value[k])}" for k in sorted(value)) + "]"
+    return str(value)
+
+
+def authorizer_context_v1(outcome: AuthorizerOutcome) -> dict[str, Any]:
+    """``requestContext.authorizer`` for payload 1.0 (§2.2; HTTP API 1.0 JWT §3.3)."""
+    if outcome.kind == "jwt":
+        claims = (
+            {k: stringify_claim(v) for k, v in outcome.claims.items()} if outcome.claims is not None else None
+        )
+        return {"claims": claims, "scopes": outcome.scopes}
+    out: dict[str, Any] = {}
+    if outcome.context:
+        for key, value in outcome.context.items():
+            out[key] = stringify_context_value(value)
+    out["principalId"] = outcome.principal_id
+    out["integrationLatency"] = outcome.integration_latency_ms
+    return out
+
+
+def authorizer_context_v2(outcome: AuthorizerOutcome) -> dict[str, Any]:
+    """``requestContext.authorizer`` for payload 2.0: ``{"jwt": …}`` or ``{"lambda": …}`` (§3.3, §3.5)."""
+    if outcome.kind == "jwt":
+        claims = {k: stringify_claim(v) for k, v in (outcome.claims or {}).items()}
+        return {"jwt": {"claims": claims, "scopes": outcome.scopes}}
+    return {"lambda": outcome.context}
+
+
+# ------------------------------------------------------------------------------------------------
+# authorizer input events
+# ------------------------------------------------------------------------------------------------
+
+
+def token_authorizer_event(token: str, method_arn: str) -> dict[str, Any]:
+    """REST TOKEN authorizer input (§1.3): exactly ``type``, ``authorizationToken``, ``methodArn``."""
+    return {"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn}
+
+
+def request_authorizer_event_v1(
+    request: GatewayRequest,
+    match: RouteMatch,
+    *,
+    account_id: str,
+    method_arn: str,
+    identity_values: Sequence[str] | None = None,
+    api_key: str | None = None,
+) -> dict[str, Any]:
+    """REST REQUEST authorizer input (§1.4), or an HTTP API payload 1.0 authorizer input (§3.5).
+
+    No ``body``/``isBase64Encoded`` (authorizers never see the body). For HTTP APIs the event adds
+    ``version: "1.0"`` and ``identitySource``/``authorizationToken`` = ``identity_values`` joined
+    with ``,``.
+    """
+    headers, multi_headers = _v1_headers(request)
+    query, multi_query = _v1_query(request.query_string)
+    event: dict[str, Any] = {}
+    is_http = match.api.type == "HTTP"
+    if is_http:
+        event["version"] = "1.0"
+    event["type"] = "REQUEST"
+    event["methodArn"] = method_arn
+    if is_http:
+        joined = ",".join(identity_values or ())
+        event["identitySource"] = joined
+        event["authorizationToken"] = joined
+    event["resource"] = match.route.resource_path
+    event["path"] = _v1_path(match)
+    event["httpMethod"] = request.method
+    event["headers"] = headers
+    event["multiValueHeaders"] = multi_headers
+    event["queryStringParameters"] = query if query is not None else {}
+    event["multiValueQueryStringParameters"] = multi_query if multi_query is not None else {}
+    event["pathParameters"] = dict(match.path_parameters or {})
+    event["stageVariables"] = dict(match.stage.variables)
+    event["requestContext"] = request_context_v1(request, match, account_id=account_id, api_key=api_key)
+    return event
+
+
+def request_authorizer_event_v2(
+    request: GatewayRequest,
+    match: RouteMatch,
+    *,
+    account_id: str,
+    route_arn: str,
+    identity_values: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """HTTP API payload 2.0 REQUEST authorizer input (§3.5): the 2.0 event without ``body`` plus
+    ``type``, ``routeArn`` and ``identitySource`` (the identity values, in configured order)."""
+    headers, cookies = _v2_headers(request)
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "type": "REQUEST",
+        "routeArn": route_arn,
+        "identitySource": list(identity_values or ()),
+        "routeKey": match.route.route_key,
+        "rawPath": match.stage_path,
+        "rawQueryString": request.query_string,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    event["headers"] = headers
+    query = _v2_query(request.query_string)
+    if query is not None:
+        event["queryStringParameters"] = query
+    event["requestContext"] = request_context_v2(request, match, account_id=account_id)
+    if match.path_parameters:
+        event["pathParameters"] = match.path_parameters
+    if match.stage.variables:
+        event["stageVariables"] = match.stage.variables
+    return event
