@@ -1,0 +1,57 @@
+"""A bounded cache of verified tokens, keyed by a digest of the token, expiring at ``exp``.
+
+Only tokens that passed every check are stored; an entry answers until the token's ``exp`` (plus
+leeway) and the whole cache is dropped when the key set's generation changes (a rotated or removed
+key must not keep a token alive). When full, the oldest entry goes (insertion order), so memory is
+bounded whatever the number of distinct tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+DEFAULT_MAX_ENTRIES = 10_000
+
+
+def token_digest(token: str) -> bytes:
+    return hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+class VerifiedTokenCache:
+    __slots__ = ("_entries", "generation", "max_entries")
+
+    def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self.generation = 0
+        self._entries: dict[bytes, tuple[float, dict[str, Any]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, digest: bytes, now: float, generation: int) -> dict[str, Any] | None:
+        if generation != self.generation:
+            self._entries.clear()
+            self.generation = generation
+            return None
+        entry = self._entries.get(digest)
+        if entry is None:
+            return None
+        if now >= entry[0]:
+            del self._entries[digest]
+            return None
+        return entry[1]
+
+    def put(self, digest: bytes, expires_at: float, claims: dict[str, Any], generation: int) -> None:
+        if self.max_entries <= 0:
+            return
+        if generation != self.generation:
+            self._entries.clear()
+            self.generation = generation
+        entries = self._entries
+        if digest not in entries and len(entries) >= self.max_entries:
+            del entries[next(iter(entries))]
+        entries[digest] = (expires_at, claims)
+
+    def clear(self) -> None:
+        self._entries.clear()

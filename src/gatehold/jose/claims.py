@@ -1,0 +1,81 @@
+"""Pure claim checks (RFC 7519 §4.1) with an explicit ``now`` and leeway, in API Gateway's order.
+
+API Gateway's HTTP JWT authorizer checks, after ``kid`` and the signature: ``iss`` (exact string
+equality), ``aud`` — or ``client_id`` only when ``aud`` is absent — against the configured audiences,
+``exp`` after now, ``nbf`` and ``iat`` before now (apigw-behaviour.md §3.1). ``exp`` is required:
+a token that never expires is refused (and could never leave the verified-token cache).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gatehold.jose.errors import InvalidClaims
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimsExpectations:
+    issuer: str | None
+    audiences: frozenset[str] | None
+    client_id_fallback: bool = True
+    leeway: float = 0.0
+
+
+def _numeric(claims: Mapping[str, Any], name: str) -> float | None:
+    value = claims.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidClaims(name, f"the token's {name} claim is not a number")
+    return float(value)
+
+
+def audience_matches(aud: Any, audiences: Collection[str]) -> bool:
+    if isinstance(aud, str):
+        return aud in audiences
+    if isinstance(aud, list):
+        return any(isinstance(a, str) and a in audiences for a in aud)
+    return False
+
+
+def validate_claims(claims: Mapping[str, Any], expected: ClaimsExpectations, now: float) -> float:
+    """Check ``claims``; return the expiry (``exp``) on success, raise :class:`InvalidClaims`."""
+    if expected.issuer is not None:
+        iss = claims.get("iss")
+        if not isinstance(iss, str) or iss != expected.issuer:
+            raise InvalidClaims("iss", "the token does not have a valid issuer")
+    if expected.audiences is not None:
+        aud = claims.get("aud")
+        if aud is None and expected.client_id_fallback:
+            aud = claims.get("client_id")
+        if not audience_matches(aud, expected.audiences):
+            raise InvalidClaims("aud", "the token does not have a valid audience")
+    leeway = expected.leeway
+    exp = _numeric(claims, "exp")
+    if exp is None:
+        raise InvalidClaims("exp", "the token has no expiration time")
+    if now >= exp + leeway:
+        raise InvalidClaims("exp", "the token has expired")
+    nbf = _numeric(claims, "nbf")
+    if nbf is not None and nbf > now + leeway:
+        raise InvalidClaims("nbf", "the token is not valid yet")
+    iat = _numeric(claims, "iat")
+    if iat is not None and iat > now + leeway:
+        raise InvalidClaims("iat", "the token was issued in the future")
+    return exp + leeway
+
+
+def token_scopes(claims: Mapping[str, Any]) -> list[str]:
+    """The token's scopes: ``scope`` (space-separated, RFC 6749 §3.3) and ``scp`` (string or list)."""
+    scopes: list[str] = []
+    scope = claims.get("scope")
+    if isinstance(scope, str):
+        scopes.extend(scope.split())
+    scp = claims.get("scp")
+    if isinstance(scp, str):
+        scopes.extend(scp.split())
+    elif isinstance(scp, list):
+        scopes.extend(s for s in scp if isinstance(s, str))
+    return scopes

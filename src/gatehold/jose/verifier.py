@@ -1,0 +1,116 @@
+"""Token in, verified claims out: parse → key by ``kid`` → one-algorithm signature → claims.
+
+:func:`verify_jws` is the pure core (token, key, expectations, now); :class:`JwtVerifier` adds
+the key source (a JWKS cache or static keys) and the verified-token cache — the fast path: a token
+seen before costs one digest and one dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from gatehold.jose.cache import DEFAULT_MAX_ENTRIES, VerifiedTokenCache, token_digest
+from gatehold.jose.claims import ClaimsExpectations, validate_claims
+from gatehold.jose.errors import AlgorithmNotAllowed, InvalidSignature, UnknownKey
+from gatehold.jose.jws import CompactJws, parse_compact
+from gatehold.jose.keys import VerificationKey
+
+
+class KeySource(Protocol):
+    """Where keys come from. ``generation`` changes whenever the set of keys changes."""
+
+    @property
+    def generation(self) -> int: ...
+
+    def cached_key(self, kid: str | None) -> VerificationKey | None:
+        """The key without IO, when the source holds it and is fresh."""
+        ...
+
+    async def key(self, kid: str | None) -> VerificationKey:
+        """The key, fetching if needed; raises :class:`UnknownKey`."""
+        ...
+
+
+class StaticKeys:
+    """Keys from local configuration. A token without ``kid`` uses the only key, if there is one."""
+
+    generation = 0
+
+    def __init__(self, keys: Iterable[VerificationKey]) -> None:
+        self._keys = list(keys)
+        self._by_kid = {k.kid: k for k in self._keys if k.kid is not None}
+
+    def cached_key(self, kid: str | None) -> VerificationKey | None:
+        if kid is None:
+            return self._keys[0] if len(self._keys) == 1 else None
+        return self._by_kid.get(kid)
+
+    async def key(self, kid: str | None) -> VerificationKey:
+        key = self.cached_key(kid)
+        if key is None:
+            raise UnknownKey("the token's signing key is unknown")
+        return key
+
+
+def check_signature(jws: CompactJws, key: VerificationKey) -> None:
+    """RFC 8725 §3.1: the header's ``alg`` must equal the key's one algorithm; then verify."""
+    if jws.alg != key.alg:
+        raise AlgorithmNotAllowed(f"signing method {jws.alg} is invalid")
+    if not key.verify(jws.signing_input, jws.signature):
+        raise InvalidSignature("the token has an invalid signature")
+
+
+def verify_jws(jws: CompactJws, key: VerificationKey, expected: ClaimsExpectations, now: float) -> float:
+    """Signature then claims; returns the cache expiry. Pure."""
+    check_signature(jws, key)
+    return validate_claims(jws.claims, expected, now)
+
+
+class JwtVerifier:
+    def __init__(
+        self,
+        keys: KeySource,
+        expected: ClaimsExpectations,
+        *,
+        clock: Callable[[], float] = time.time,
+        cache_size: int = DEFAULT_MAX_ENTRIES,
+    ) -> None:
+        self.keys = keys
+        self.expected = expected
+        self.clock = clock
+        self.cache = VerifiedTokenCache(cache_size)
+
+    def verify_cached(self, token: str) -> tuple[dict[str, Any] | None, bytes, float]:
+        now = self.clock()
+        digest = token_digest(token)
+        return self.cache.get(digest, now, self.keys.generation), digest, now
+
+    async def verify(self, token: str, jws: CompactJws | None = None) -> tuple[dict[str, Any], bool]:
+        """``(claims, cache_hit)``; raises a :class:`~gatehold.jose.errors.JoseError`."""
+        claims, digest, now = self.verify_cached(token)
+        if claims is not None:
+            return claims, True
+        if jws is None:
+            jws = parse_compact(token)
+        kid = jws.kid
+        key = self.keys.cached_key(kid)
+        if key is None:
+            key = await self.keys.key(kid)
+        expires_at = verify_jws(jws, key, self.expected, now)
+        self.cache.put(digest, expires_at, jws.claims, self.keys.generation)
+        return jws.claims, False
+
+    def verify_sync(self, token: str) -> dict[str, Any]:
+        """The same with keys already held (no IO): for benchmarks and synchronous callers."""
+        claims, digest, now = self.verify_cached(token)
+        if claims is not None:
+            return claims
+        jws = parse_compact(token)
+        key = self.keys.cached_key(jws.kid)
+        if key is None:
+            raise UnknownKey("the token's signing key is unknown")
+        expires_at = verify_jws(jws, key, self.expected, now)
+        self.cache.put(digest, expires_at, jws.claims, self.keys.generation)
+        return jws.claims
