@@ -230,6 +230,15 @@ class CorsConfig(Model):
     max_age: int | None = Field(default=None, ge=0, le=86400)
     allow_credentials: bool = False
 
+    @field_validator("allow_origins")
+    @classmethod
+    def _origin_patterns(cls, v: list[str]) -> list[str]:
+        from gatehold.gateway.cors import validate_origin_pattern
+
+        for origin in v:
+            validate_origin_pattern(origin)
+        return v
+
     @model_validator(mode="after")
     def _no_wildcard_with_credentials(self) -> CorsConfig:
         if self.allow_credentials and "*" in self.allow_origins:
@@ -317,7 +326,13 @@ class ApiConfig(Model):
         for response_type in self.gateway_responses:
             if response_type not in GATEWAY_RESPONSE_TYPES:
                 raise ValueError(f"gateway_responses: unknown gateway response type {response_type!r}")
+        for stage_name, stage in self.stages.items():
+            for route_key in stage.route_throttling:
+                if route_key not in self.routes:
+                    raise ValueError(f"stage {stage_name!r} route_throttling names unknown route {route_key!r}")
         for key, route in self.routes.items():
+            if self.type == "HTTP" and route.api_key_required:
+                raise ValueError(f"route {key!r}: API keys (api_key_required) exist only in REST APIs")
             if route.authorizer is not None and route.authorizer not in self.authorizers:
                 raise ValueError(f"route {key!r} names authorizer {route.authorizer!r}, which is not defined")
             if route.authorization_scopes and route.authorizer is None:
@@ -351,6 +366,13 @@ class QuotaConfig(Model):
     limit: int = Field(ge=0)
     period: Literal["DAY", "WEEK", "MONTH"]
     offset: int = 0
+
+    @model_validator(mode="after")
+    def _offset_range(self) -> QuotaConfig:
+        top = {"DAY": 0, "WEEK": 6, "MONTH": 27}[self.period]
+        if not 0 <= self.offset <= top:
+            raise ValueError(f"a {self.period} quota's offset is between 0 and {top}")
+        return self
 
 
 class GatewaySettings(Model):
@@ -555,6 +577,8 @@ class GateholdConfig(Model):
                 api_name, _, stage = ref.partition("/")
                 if api_name not in self.apis or stage not in self.apis[api_name].stages:
                     raise ValueError(f"usage plan {plan_name!r} names unknown API stage {ref!r}")
+                if self.apis[api_name].type != "REST":
+                    raise ValueError(f"usage plan {plan_name!r}: usage plans exist only for REST APIs ({ref!r})")
         return self
 
 
