@@ -1,0 +1,132 @@
+"""The :class:`~gatehold.runtime.contract.Invoker` the gateway calls: one sandbox per function.
+
+``build_invoker(loaded)`` resolves every ``functions:`` entry into a :class:`FunctionSpec` and a
+sandbox: :class:`~gatehold.runtime.threads.ThreadSandbox` (``isolation: thread``, the default) or
+:class:`~gatehold.runtime.processes.ProcessPool` (``isolation: process``). ``invoke`` then
+
+1. runs the handler, bounded by the function's ``timeout`` (→ Lambda's ``Task timed out`` error)
+   and by the caller's ``deadline_s`` (→ ``integration_timeout``, the gateway's 504/503);
+2. logs a function error with its traceback on logger ``gatehold.lambda`` (``extra``:
+   ``function_name``, ``request_id``), as Lambda writes it to CloudWatch;
+3. returns the payload parsed from the JSON the handler's return value was marshalled to, or
+   Lambda's error payload — never a traceback meant for a client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from typing import Any
+
+from gatehold.config import LoadedConfig
+from gatehold.runtime import environ
+from gatehold.runtime.context import FunctionSpec
+from gatehold.runtime.contract import InvocationResult
+from gatehold.runtime.errors import LambdaError
+from gatehold.runtime.handler import unmarshal
+from gatehold.runtime.processes import DEFAULT_CONCURRENCY, ProcessPool
+from gatehold.runtime.threads import ThreadPool, ThreadSandbox
+
+log = logging.getLogger("gatehold.lambda")
+
+
+def function_specs(loaded: LoadedConfig) -> dict[str, FunctionSpec]:
+    """Each function's settings, with ``code_path`` resolved against the config file's directory."""
+    settings = loaded.config.gateway
+    specs: dict[str, FunctionSpec] = {}
+    for name, fn in loaded.config.functions.items():
+        isolation = fn.isolation or settings.isolation
+        concurrency = fn.reserved_concurrency
+        if concurrency is None and isolation == "process":
+            concurrency = DEFAULT_CONCURRENCY
+        specs[name] = FunctionSpec(
+            name=name,
+            handler=fn.handler,
+            code_path=(loaded.base_dir / fn.code_path).resolve() if fn.code_path else None,
+            timeout=fn.timeout,
+            memory_size=fn.memory_size,
+            environment=dict(fn.environment),
+            isolation=isolation,
+            concurrency=concurrency,
+            region=settings.region,
+            account_id=settings.account_id,
+            runtime=fn.runtime,
+        )
+    return specs
+
+
+def log_function_error(function_name: str, request_id: str, error: LambdaError) -> None:
+    """Lambda's log line for a failed invocation: ``[ERROR] Type: message`` then the traceback."""
+    lines = [f"[ERROR] {error.get('errorType', '')}: {error.get('errorMessage', '')}"]
+    stack = error.get("stackTrace")
+    if stack:
+        lines.append("Traceback (most recent call last):")
+        lines.extend(line.rstrip("\n") for line in stack)
+    log.error(
+        "\n".join(lines),
+        extra={
+            "function_name": function_name,
+            "request_id": request_id,
+            "error_type": error.get("errorType"),
+        },
+    )
+
+
+class LambdaInvoker:
+    """Runs the configured functions; implements :class:`gatehold.runtime.contract.Invoker`."""
+
+    def __init__(self, specs: dict[str, FunctionSpec]) -> None:
+        self.specs = specs
+        self._threads = ThreadPool()
+        self._sandboxes: dict[str, ThreadSandbox | ProcessPool] = {}
+        sys_path = [p for p in sys.path if p]
+        if any(s.isolation == "thread" for s in specs.values()):
+            environ.install()
+        for name, spec in specs.items():
+            if spec.isolation == "process":
+                self._sandboxes[name] = ProcessPool(spec, sys_path)
+            else:
+                self._sandboxes[name] = ThreadSandbox(spec, self._threads)
+
+    def sandbox(self, function_name: str) -> ThreadSandbox | ProcessPool:
+        return self._sandboxes[function_name]
+
+    async def invoke(
+        self, function_name: str, event: Any, *, request_id: str, deadline_s: float | None = None
+    ) -> InvocationResult:
+        started = time.perf_counter()
+        sandbox = self._sandboxes.get(function_name)
+        if sandbox is None:
+            not_found: LambdaError = {
+                "errorType": "ResourceNotFoundException",
+                "errorMessage": f"Function not found: function:{function_name}",
+            }
+            log_function_error(function_name, request_id, not_found)
+            return InvocationResult(error=not_found)
+        outcome = await sandbox.invoke(event, request_id, deadline_s)
+        duration_ms = (time.perf_counter() - started) * 1000
+        if outcome is None:
+            log.warning(
+                "integration timeout after %.0f ms; the invocation continues in the background",
+                duration_ms,
+                extra={"function_name": function_name, "request_id": request_id},
+            )
+            return InvocationResult(integration_timeout=True, duration_ms=duration_ms)
+        payload_text, error = outcome
+        if error is not None:
+            log_function_error(function_name, request_id, error)
+            return InvocationResult(error=error, duration_ms=duration_ms)
+        return InvocationResult(payload=unmarshal(payload_text or "null"), duration_ms=duration_ms)
+
+    async def aclose(self) -> None:
+        """Stop idle threads and every worker process (no orphans are left behind)."""
+        self._threads.close()
+        pools = [s for s in self._sandboxes.values() if isinstance(s, ProcessPool)]
+        await asyncio.gather(*(p.aclose() for p in pools), return_exceptions=True)
+
+
+def build_invoker(loaded: LoadedConfig) -> LambdaInvoker:
+    """An invoker for every function in ``loaded.config.functions`` (workers start lazily)."""
+    return LambdaInvoker(function_specs(loaded))

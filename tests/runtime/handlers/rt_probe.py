@@ -1,0 +1,70 @@
+"""Handlers the runtime tests invoke (imported by the runtime from this directory, like a Lambda zip)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import time
+from typing import Any
+
+INVOCATIONS = 0
+
+
+def counter(event: Any, context: Any) -> dict[str, int]:
+    global INVOCATIONS
+    INVOCATIONS += 1
+    return {"count": INVOCATIONS, "pid": os.getpid()}
+
+
+def context_fields(event: Any, context: Any) -> dict[str, Any]:
+    return {
+        "aws_request_id": context.aws_request_id,
+        "function_name": context.function_name,
+        "function_version": context.function_version,
+        "memory_limit_in_mb": context.memory_limit_in_mb,
+        "invoked_function_arn": context.invoked_function_arn,
+        "log_group_name": context.log_group_name,
+        "log_stream_name": context.log_stream_name,
+        "remaining_ms": context.get_remaining_time_in_millis(),
+        "identity": [context.identity.cognito_identity_id, context.identity.cognito_identity_pool_id],
+        "client_context": context.client_context,
+    }
+
+
+def read_env(event: Any, context: Any) -> dict[str, Any]:
+    return {key: [os.environ.get(key), os.getenv(key), key in os.environ] for key in event["keys"]}
+
+
+def write_env(event: Any, context: Any) -> str:
+    os.environ[event["key"]] = event["value"]
+    return os.environ[event["key"]]
+
+
+def boom(event: Any, context: Any) -> None:
+    raise ValueError("the unicorn is missing")
+
+
+def sleep(event: Any, context: Any) -> dict[str, float]:
+    time.sleep(event["seconds"])
+    return {"slept": event["seconds"]}
+
+
+def exit_now(event: Any, context: Any) -> None:
+    os._exit(event.get("code", 1))
+
+
+def segfault(event: Any, context: Any) -> None:
+    ctypes.string_at(0)
+
+
+def not_serialisable(event: Any, context: Any) -> dict[str, Any]:
+    return {"tags": {"a"}}
+
+
+def echo(event: Any, context: Any) -> Any:
+    return event
+
+
+def mutate(event: Any, context: Any) -> str:
+    event["mutated"] = True
+    return "ok"
