@@ -39,7 +39,9 @@ def no_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         pytest.param("/callback", "text/html", b'<script src="/app.js"', id="callback-serves-index"),
         pytest.param("/app.js", "javascript", b"getTokenSilently", id="app-js"),
         pytest.param("/styles.css", "text/css", b"data-state", id="styles"),
-        pytest.param("/vendor/auth0-spa-js.production.js", "javascript", b"createAuth0Client", id="sdk-bundle"),
+        pytest.param(
+            "/vendor/auth0-spa-js.production.js", "javascript", b"createAuth0Client", id="sdk-bundle"
+        ),
     ],
 )
 def test_serves_page_files(served: ServedApp, path: str, content_type: str, contains: bytes) -> None:
