@@ -74,9 +74,20 @@ def _short_hash(text: str, length: int) -> str:
     return "".join(alphabet[b % 36] for b in digest[:length])
 
 
-def extended_request_id() -> str:
-    """A short base64-ish id like ``LV7fzho-PHcEJPw=`` (HTTP API request id, ``x-amz-apigw-id``)."""
+def http_api_request_id() -> str:
+    """A short base64-ish request id like ``LV7fzho-PHcEJPw=`` (HTTP API ``requestId``, §3.6)."""
     return base64.b64encode(os.urandom(11)).decode("ascii").replace("+", "-").replace("/", "_")
+
+
+def extended_request_id(request_id: str) -> str:
+    """REST ``extendedRequestId`` / ``x-amz-apigw-id``: a short base64-ish id derived from the
+    request id (``Ab1CdEfGhIjKlM=``), so every place that needs it agrees without passing it."""
+    raw = request_id.replace("-", "")
+    try:
+        data = bytes.fromhex(raw[:22])
+    except ValueError:
+        data = hashlib.sha256(request_id.encode()).digest()[:11]
+    return base64.b64encode(data[:10]).decode("ascii").replace("+", "-").replace("/", "_")
 
 
 def _domain(host: str) -> tuple[str, str]:
@@ -181,12 +192,7 @@ def is_text_content_type(content_type: str | None) -> bool:
     if not content_type:
         return False
     mime = content_type.split(";", 1)[0].strip().lower()
-    return (
-        mime.startswith("text/")
-        or mime in _TEXT_TYPES
-        or mime.endswith("+json")
-        or mime.endswith("+xml")
-    )
+    return mime.startswith("text/") or mime in _TEXT_TYPES or mime.endswith("+json") or mime.endswith("+xml")
 
 
 def media_type_matches(content_type: str | None, media_types: Sequence[str]) -> bool:
@@ -258,7 +264,6 @@ def request_context_v1(
     match: RouteMatch,
     *,
     account_id: str,
-    extended_id: str = "",
     api_key: str | None = None,
 ) -> dict[str, Any]:
     """``requestContext`` of payload 1.0 without ``authorizer`` (§2.1; REST REQUEST authorizers §1.4)."""
@@ -270,7 +275,9 @@ def request_context_v1(
         "deploymentId": deployment_id(api.api_id),
         "domainName": domain_name,
         "domainPrefix": domain_prefix,
-        "extendedRequestId": extended_id or request.request_id,
+        "extendedRequestId": (
+            extended_request_id(request.request_id) if api.type == "REST" else request.request_id
+        ),
         "httpMethod": request.method,
         "identity": _identity(request, api_key),
         "path": match.stage_path,
@@ -291,15 +298,12 @@ def proxy_event_v1(
     account_id: str,
     authorizer: AuthorizerOutcome | None = None,
     binary_media_types: Sequence[str] = (),
-    extended_id: str = "",
     api_key: str | None = None,
 ) -> dict[str, Any]:
     """Lambda proxy event, payload format 1.0 (§2.1; HTTP APIs add ``version: "1.0"``, §3.6)."""
     headers, multi_headers = _v1_headers(request)
     query, multi_query = _v1_query(request.query_string)
-    context = request_context_v1(
-        request, match, account_id=account_id, extended_id=extended_id, api_key=api_key
-    )
+    context = request_context_v1(request, match, account_id=account_id, api_key=api_key)
     if authorizer is not None:
         context["authorizer"] = authorizer_context_v1(authorizer)
     is_http = match.api.type == "HTTP"
@@ -330,9 +334,7 @@ def proxy_event_v1(
 # ------------------------------------------------------------------------------------------------
 
 
-def request_context_v2(
-    request: GatewayRequest, match: RouteMatch, *, account_id: str
-) -> dict[str, Any]:
+def request_context_v2(request: GatewayRequest, match: RouteMatch, *, account_id: str) -> dict[str, Any]:
     """``requestContext`` of payload 2.0 without ``authorizer`` (§3.6)."""
     domain_name, domain_prefix = _domain(request.host)
     return {

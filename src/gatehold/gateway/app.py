@@ -1,0 +1,350 @@
+"""The gateway as an ASGI app: API mapping → route → authorizer → integration → response.
+
+:meth:`GatewayApp.pipeline` is the whole request path, top-down; each step lives in its own module
+(:mod:`~gatehold.gateway.routing`, :mod:`~gatehold.gateway.authorizers`,
+:mod:`~gatehold.gateway.integrations`, :mod:`~gatehold.gateway.responses`). Any step may raise a
+:class:`~gatehold.errors.GatewayError`; :func:`gatehold.gateway.gateway_responses.render` turns it
+into AWS's bytes. Everything that does not depend on the request is computed in ``__init__``.
+
+Edge hooks (set by the CORS / throttling / usage-plan modules; ``None`` means "not configured"):
+``cors`` (per API name, HTTP APIs), ``throttler``, ``usage_plans``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from gatehold.config.loader import LoadedConfig
+from gatehold.config.models import HttpProxyIntegration, LambdaIntegration, MockIntegration
+from gatehold.errors import GatewayError
+from gatehold.gateway.events import add_forwarding_headers, extended_request_id, http_api_request_id
+from gatehold.gateway.gateway_responses import render
+from gatehold.gateway.integrations.base import Integration, StreamedResponse
+from gatehold.gateway.integrations.http_proxy import HttpProxyIntegrationHandler
+from gatehold.gateway.integrations.lambda_proxy import LambdaProxyIntegration
+from gatehold.gateway.integrations.mock import MockIntegrationHandler
+from gatehold.gateway.model import (
+    AuthorizerOutcome,
+    CompiledApi,
+    DecisionTrace,
+    GatewayRequest,
+    GatewayResponse,
+    RouteMatch,
+)
+from gatehold.gateway.responses import integration_failure
+from gatehold.gateway.routing import ApiRouter, compile_apis, forbidden_error
+from gatehold.runtime.contract import Invoker
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+access_log = logging.getLogger("gatehold.access")
+log = logging.getLogger("gatehold.gateway")
+
+
+class AuthorizerSet(Protocol):
+    async def authorize(
+        self, request: GatewayRequest, match: RouteMatch, trace: DecisionTrace
+    ) -> AuthorizerOutcome | None: ...
+
+
+class CorsPolicy(Protocol):
+    def preflight(self, request: GatewayRequest) -> GatewayResponse | None: ...
+
+
+class Throttler(Protocol):
+    def check(self, match: RouteMatch) -> None: ...
+
+
+class UsagePlans(Protocol):
+    def check(
+        self, request: GatewayRequest, match: RouteMatch, authorizer: AuthorizerOutcome | None
+    ) -> None: ...
+
+
+@dataclass(slots=True)
+class ApiState:
+    """Everything about one API that does not change per request."""
+
+    api: CompiledApi
+    router: ApiRouter
+    integrations: dict[str, Integration]  # by route key
+    is_rest: bool
+
+
+Response = GatewayResponse | StreamedResponse
+
+
+class GatewayApp:
+    """``GatewayApp(loaded, invoker, http_client=...)`` is an ASGI application serving every API."""
+
+    def __init__(
+        self, loaded: LoadedConfig, invoker: Invoker, *, http_client: httpx.AsyncClient | None = None
+    ) -> None:
+        self.loaded = loaded
+        self.invoker = invoker
+        self.settings = loaded.config.gateway
+        self._owns_client = http_client is None
+        self.http_client = http_client or httpx.AsyncClient()
+        self.apis: dict[str, ApiState] = {}
+        for name, router in compile_apis(loaded).items():
+            self.apis[name] = ApiState(
+                api=router.api,
+                router=router,
+                integrations={
+                    r.route_key: self._integration(router.api, r.config.integration) for r in router.routes
+                },
+                is_rest=router.api.type == "REST",
+            )
+        # API mappings: single-segment base paths by their segment, longer ones tried in order.
+        self._by_segment: dict[str, ApiState] = {}
+        self._by_prefix: list[tuple[str, ApiState]] = []
+        self._root_api: ApiState | None = None
+        for state in self.apis.values():
+            base = state.api.base_path
+            if base == "/":
+                self._root_api = state
+            elif base.count("/") == 1:
+                self._by_segment[base] = state
+            else:
+                self._by_prefix.append((base, state))
+        self._by_prefix.sort(key=lambda item: -len(item[0]))
+
+        self.authorizers: AuthorizerSet | None = self._build_authorizers()
+        self.cors: dict[str, CorsPolicy] | None = None
+        self.throttler: Throttler | None = None
+        self.usage_plans: UsagePlans | None = None
+        self.debug_headers = self.settings.debug_headers
+
+    def _integration(
+        self, api: CompiledApi, config: LambdaIntegration | HttpProxyIntegration | MockIntegration
+    ) -> Integration:
+        if isinstance(config, LambdaIntegration):
+            return LambdaProxyIntegration(api, config, self.invoker, account_id=self.settings.account_id)
+        if isinstance(config, HttpProxyIntegration):
+            return HttpProxyIntegrationHandler(api, config, self.http_client)
+        return MockIntegrationHandler(config)
+
+    def _build_authorizers(self) -> AuthorizerSet | None:
+        """``gatehold.gateway.authorizers.build_authorizers``; routes are open until it exists."""
+        module = importlib.import_module("gatehold.gateway.authorizers")
+        build = getattr(module, "build_authorizers", None)
+        if build is None:
+            log.warning("authorizers not available: every route is served without authorization")
+            return None
+        authorizers: AuthorizerSet = build(self.loaded, self.invoker, self.http_client)
+        return authorizers
+
+    # -- the request path -------------------------------------------------------------------------
+
+    async def pipeline(
+        self, state: ApiState, request: GatewayRequest, trace: DecisionTrace
+    ) -> tuple[RouteMatch, Response]:
+        """Route → [CORS preflight] → [throttle] → authorizer → [API key] → integration."""
+        if self.cors is not None and (cors := self.cors.get(state.api.name)) is not None:
+            preflight = cors.preflight(request)
+            if preflight is not None:
+                raise _Answered(preflight)
+        match = state.router.match(request.method, request.path)
+        if self.throttler is not None:
+            self.throttler.check(match)
+        outcome = await self.authorizers.authorize(request, match, trace) if self.authorizers else None
+        if self.usage_plans is not None:
+            self.usage_plans.check(request, match, outcome)
+        integration = state.integrations[match.route.route_key]
+        return match, await integration(request, match, outcome)
+
+    async def handle(
+        self, state: ApiState | None, request: GatewayRequest
+    ) -> tuple[RouteMatch | None, Response, DecisionTrace]:
+        """Run the pipeline and render any GatewayError in the one place that knows AWS's bytes."""
+        trace = DecisionTrace()
+        match: RouteMatch | None = None
+        try:
+            if state is None:
+                raise forbidden_error("no API mapping for this path")
+            match, response = await self.pipeline(state, request, trace)
+        except _Answered as answered:
+            response = answered.response
+        except GatewayError as error:
+            trace.add("error", error.type.name, reason=error.reason)
+            response = render(
+                error,
+                api=state.api if state else None,
+                request=request,
+                match=match,
+                request_id=request.request_id,
+            )
+        except Exception:
+            log.exception("gateway error", extra={"requestId": request.request_id})
+            api_type = state.api.type if state else "REST"
+            response = render(
+                integration_failure(api_type, "unexpected error"),
+                api=state.api if state else None,
+                request=request,
+                match=match,
+                request_id=request.request_id,
+            )
+        return match, response, trace
+
+    # -- ASGI ---------------------------------------------------------------------------------------
+
+    def api_for(self, path: str) -> tuple[ApiState | None, str]:
+        """The API mapped to ``path`` and the path below its base path."""
+        end = path.find("/", 1)
+        first = path if end < 0 else path[:end]
+        state = self._by_segment.get(first)
+        if state is not None:
+            return state, ("/" if end < 0 else path[end:])
+        for base, candidate in self._by_prefix:
+            if path == base or path.startswith(base + "/"):
+                return candidate, path[len(base) :] or "/"
+        if self._root_api is not None:
+            return self._root_api, path
+        return None, path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                await self._lifespan(receive, send)
+            return
+        started = time.perf_counter()
+        raw_path: bytes | None = scope.get("raw_path")
+        full_path = raw_path.decode("latin-1") if raw_path else scope["path"]
+        if "?" in full_path:
+            full_path = full_path.split("?", 1)[0]
+        state, path = self.api_for(full_path)
+        is_rest = state is None or state.is_rest
+        request_id = str(uuid.uuid4()) if is_rest else http_api_request_id()
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        client = scope.get("client")
+        server = scope.get("server")
+        request = GatewayRequest(
+            method=scope["method"],
+            path=path,
+            query_string=scope["query_string"].decode("latin-1"),
+            headers=headers,
+            body=await _read_body(receive),
+            source_ip=client[0] if client else "127.0.0.1",
+            protocol=f"HTTP/{scope.get('http_version', '1.1')}",
+            request_id=request_id,
+            host=_host(headers, server),
+            scheme=scope.get("scheme", "http"),
+            server_port=server[1] if server and server[1] else 80,
+        )
+        add_forwarding_headers(request)
+        match, response, trace = await self.handle(state, request)
+
+        out = response.headers
+        if is_rest:
+            if not _has(out, "x-amzn-requestid"):
+                out.append(("x-amzn-RequestId", request_id))
+            out.append(("x-amz-apigw-id", extended_request_id(request_id)))
+        elif not _has(out, "apigw-requestid"):
+            out.append(("apigw-requestid", request_id))
+        if self.debug_headers and trace.steps:
+            out.append(("x-gatehold-trace", trace.summary()))
+        await _send(send, response, request.method == "HEAD")
+
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info(
+                "request",
+                extra={
+                    "requestId": request_id,
+                    "api": state.api.name if state else None,
+                    "stage": match.stage_name if match else None,
+                    "routeKey": match.route.route_key if match else None,
+                    "method": request.method,
+                    "path": full_path,
+                    "status": response.status,
+                    "latencyMs": round((time.perf_counter() - started) * 1000, 3),
+                    "authorizer": trace.summary() if trace.steps else None,
+                },
+            )
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def aclose(self) -> None:
+        """Close what this app created (the HTTP client when none was given)."""
+        if self._owns_client:
+            await self.http_client.aclose()
+
+
+class _Answered(Exception):
+    """A step answered the request itself (CORS preflight)."""
+
+    def __init__(self, response: GatewayResponse) -> None:
+        self.response = response
+
+
+def _has(headers: list[tuple[str, str]], lname: str) -> bool:
+    return any(name.lower() == lname for name, _ in headers)
+
+
+def _host(headers: list[tuple[str, str]], server: Any) -> str:
+    for name, value in headers:
+        if name == "host":
+            return value
+    if server:
+        return f"{server[0]}:{server[1]}"
+    return "localhost"
+
+
+async def _read_body(receive: Receive) -> bytes:
+    message = await receive()
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False):
+        return body
+    chunks = [body]
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+_SKIP_RESPONSE_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
+
+
+async def _send(send: Send, response: Response, head: bool) -> None:
+    if isinstance(response, StreamedResponse):
+        raw = [
+            (n.encode(), v.encode())
+            for n, v in response.headers
+            if n.lower() not in ("transfer-encoding", "connection")
+        ]
+        try:
+            await send({"type": "http.response.start", "status": response.status, "headers": raw})
+            async for chunk in response.body:
+                if chunk and not head:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except (httpx.HTTPError, asyncio.CancelledError, OSError):
+            log.warning("upstream stream interrupted")
+            raise
+        finally:
+            await response.aclose()
+        return
+    raw = [(n.encode(), v.encode()) for n, v in response.headers if n.lower() not in _SKIP_RESPONSE_HEADERS]
+    raw.append((b"content-length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": raw})
+    await send({"type": "http.response.body", "body": b"" if head else response.body})
