@@ -6,7 +6,7 @@
 # - wrk and nginx from Debian (apt-get);
 # - granian and matplotlib into the project venv (.venv);
 # - the peers under bench/peers/ (gitignored):
-#     ministack-venv/   MiniStack 1.5.33 (+ cryptography: its JWT authorizer verifies signatures lazily
+#     ministack-venv/   MiniStack 1.5.33 (+ boto3 to provision it, + cryptography: its JWT authorizer verifies signatures lazily
 #                       through it, without it every JWT request is 401)
 #     sls/              serverless 3 + serverless-offline 13 (npm) with the Unicorns HTTP API
 #                       (serverless.yml written by bench/peers.py at run time, because the issuer port varies)
@@ -49,12 +49,14 @@ fi
 
 # --- MiniStack -----------------------------------------------------------------------------------
 if [ ! -x "$peers/ministack-venv/bin/ministack" ] && [ ! -x "$peers/ministack-venv/bin/python" ] \
-   || ! "$peers/ministack-venv/bin/python" -c 'import ministack, cryptography' >/dev/null 2>&1; then
+   || ! "$peers/ministack-venv/bin/python" -c 'import ministack, cryptography, boto3' >/dev/null 2>&1; then
   log "MiniStack into bench/peers/ministack-venv"
   python3 -m venv "$peers/ministack-venv"
   "$peers/ministack-venv/bin/pip" install -q --upgrade pip >/dev/null
-  "$peers/ministack-venv/bin/pip" install -q 'ministack==1.5.33' 'cryptography>=43' \
-    || "$peers/ministack-venv/bin/pip" install -q 'ministack' 'cryptography>=43'
+  # boto3: bench/ministack_provision.py creates the API, authorizer, route and Lambda through
+  # MiniStack's AWS APIs from this venv
+  "$peers/ministack-venv/bin/pip" install -q 'ministack==1.5.33' 'cryptography>=43' 'boto3>=1.34' \
+    || "$peers/ministack-venv/bin/pip" install -q 'ministack' 'cryptography>=43' 'boto3>=1.34'
 fi
 log "ministack: $("$peers/ministack-venv/bin/pip" show ministack 2>/dev/null | awk '/^Version/{print $2}')"
 
