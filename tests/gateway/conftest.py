@@ -1,0 +1,141 @@
+"""The gateway under test: a GatewayApp (tests/gateway/gateway.yaml) under uvicorn on a free loopback
+port, with the real in-process Lambda runtime, and a small upstream HTTP server for HTTP proxies."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from gatehold.config import load_config
+from gatehold.gateway.app import GatewayApp
+from gatehold.runtime import build_invoker
+
+HERE = Path(__file__).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerThread:
+    """uvicorn serving ``app`` on 127.0.0.1:<free port> in a background thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+async def upstream_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Echoes what it received as JSON; ``/slow`` answers after 2 s; ``/stream`` sends three chunks."""
+    if scope["type"] != "http":
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    path = scope["path"]
+    if path == "/slow":
+        await asyncio.sleep(2)
+    if path == "/stream":
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        for chunk in (b"one,", b"two,", b"three"):
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    payload = json.dumps(
+        {
+            "method": scope["method"],
+            "path": scope["raw_path"].decode(),
+            "query": scope["query_string"].decode(),
+            "headers": [[k.decode(), v.decode()] for k, v in scope["headers"]],
+            "body": body.decode("utf-8", "replace"),
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 201 if scope["method"] == "POST" else 200,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"x-upstream", b"yes"),
+                (b"connection", b"keep-alive"),
+                (b"keep-alive", b"timeout=5"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+@dataclass
+class Gateway:
+    url: str
+    client: httpx.Client
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.request(method, path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.get(path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.post(path, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Iterator[ServerThread]:
+    with ServerThread(upstream_app) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def gateway(upstream: ServerThread) -> Iterator[Gateway]:
+    loaded = load_config(HERE / "gateway.yaml", variables={"upstream_url": upstream.url})
+    invoker = build_invoker(loaded)
+    app = GatewayApp(loaded, invoker)
+    with ServerThread(app) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+        yield Gateway(server.url, client)
+    with contextlib.suppress(Exception):
+        asyncio.run(invoker.aclose())
+
+
+def event_of(response: httpx.Response) -> dict[str, Any]:
+    """The event an echo handler returned."""
+    assert response.status_code == 200, response.text
+    event: dict[str, Any] = response.json()
+    return event
