@@ -1,0 +1,92 @@
+"""Fixtures for the edge tests: a real GatewayApp under uvicorn on a free loopback port.
+
+``serve_gateway(apis, functions=..., gateway=...)`` builds the configuration as if read from
+tests/edge/gatehold.yaml (so ``code_path: handlers`` finds tests/edge/handlers), the real Lambda
+runtime (:func:`gatehold.runtime.build_invoker`) and :class:`gatehold.gateway.app.GatewayApp`, and
+serves it; tests then talk HTTP to ``served.url``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+import yaml
+
+from gatehold.config import LoadedConfig, parse_config
+from gatehold.gateway.app import GatewayApp
+from gatehold.runtime import build_invoker
+from tests.stackctl import free_port
+
+HERE = Path(__file__).parent
+
+FUNCTIONS: dict[str, Any] = {
+    "echo": {"handler": "edge_handlers.echo", "code_path": "handlers"},
+    "hello": {"handler": "edge_handlers.hello", "code_path": "handlers"},
+    "token-authorizer": {"handler": "edge_handlers.token_authorizer", "code_path": "handlers"},
+}
+
+
+def load(apis: dict[str, Any], *, gateway: dict[str, Any] | None = None) -> LoadedConfig:
+    text = yaml.safe_dump({"functions": FUNCTIONS, "apis": apis, "gateway": gateway or {}})
+    config, lines = parse_config(text, file=str(HERE / "gatehold.yaml"))
+    return LoadedConfig(config=config, path=HERE / "gatehold.yaml", lines=lines)
+
+
+class ServedGateway:
+    def __init__(self, app: GatewayApp, port: int, server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+        self.app = app
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = server
+        self.task = task
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=10)
+
+
+ServeGateway = Callable[..., Awaitable[ServedGateway]]
+
+
+@pytest.fixture
+async def serve_gateway() -> AsyncIterator[ServeGateway]:
+    served: list[tuple[ServedGateway, Any]] = []
+
+    async def start(
+        apis: dict[str, Any],
+        *,
+        gateway: dict[str, Any] | None = None,
+        setup: Callable[[GatewayApp], None] | None = None,
+    ) -> ServedGateway:
+        loaded = load(apis, gateway=gateway)
+        invoker = build_invoker(loaded)
+        app = GatewayApp(loaded, invoker)
+        if setup is not None:
+            setup(app)
+        port = free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", loop="none")
+        )
+        task = asyncio.create_task(server.serve())
+        for _ in range(500):
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.01)
+        if not server.started:
+            raise RuntimeError("gateway did not start")
+        s = ServedGateway(app, port, server, task)
+        served.append((s, invoker))
+        return s
+
+    yield start
+    for s, invoker in served:
+        s.server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(s.task, 10)
+        await invoker.aclose()
