@@ -1,0 +1,92 @@
+"""HTTP API JWT authorizer (apigw-behaviour.md §3.1-§3.3).
+
+1. the token from the identity source (default ``$request.header.Authorization``), one leading
+   ``Bearer `` stripped (case-sensitive; AWS documents "the token, or the token prefixed with
+   Bearer"); missing → 401;
+2. :class:`~gatehold.jose.JwtVerifier`: ``kid`` in the issuer's JWKS (discovered from
+   ``{issuer}/.well-known/openid-configuration``), RSA signature (RS256/RS384/RS512 only, the
+   algorithm bound to the key), ``iss`` exact, ``aud`` (else ``client_id``), ``exp``, ``nbf``, ``iat``;
+   any failure → 401 ``{"message":"Unauthorized"}`` with
+   ``www-authenticate: Bearer scope="" error="invalid_token" error_description="…"``;
+3. route ``authorization_scopes``: the token's ``scope``/``scp`` must contain at least one → else
+   403 ``{"message":"Forbidden"}`` with ``www-authenticate: Bearer scope="<required>"
+   error="insufficient_scope" …`` (shape inferred from RFC 6750 §3.1; UNVERIFIED, §3.2).
+
+The claims reach the integration as ``requestContext.authorizer.jwt`` (stringified by
+:mod:`gatehold.gateway.events`); ``scopes`` is the token's scopes when the route has scopes, else null.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from gatehold.errors import GatewayError
+from gatehold.gateway.authorizers.identity import IdentitySource, resolve
+from gatehold.gateway.authorizers.outcomes import forbidden, unauthorized
+from gatehold.gateway.model import AuthorizerOutcome, DecisionTrace, GatewayRequest, RouteMatch
+from gatehold.jose import JoseError, JwtVerifier, token_scopes
+
+HTTP_JWT_ALGORITHMS = ("RS256", "RS384", "RS512")  # "Currently, only RSA-based algorithms are supported"
+
+
+def bearer_token(value: str) -> str:
+    return value[7:] if value.startswith("Bearer ") else value
+
+
+def invalid_token_header(description: str) -> dict[str, str]:
+    return {"www-authenticate": f'Bearer scope="" error="invalid_token" error_description="{description}"'}
+
+
+def insufficient_scope(required: Sequence[str], reason: str) -> GatewayError:
+    header = (
+        f'Bearer scope="{" ".join(required)}" error="insufficient_scope" '
+        'error_description="the token does not have the required scopes"'
+    )
+    return forbidden(reason, {"www-authenticate": header})
+
+
+def check_scopes(
+    claims: dict[str, Any], required: Sequence[str], base: dict[str, Any], trace: DecisionTrace
+) -> list[str] | None:
+    """Any-of scope check; the token's scopes for the event (None when the route has none)."""
+    if not required:
+        return None
+    scopes = token_scopes(claims)
+    if not any(s in scopes for s in required):
+        trace.add("authorizer", "deny", **base, check="scope", required=" ".join(required))
+        raise insufficient_scope(required, f"the token has none of the scopes {' '.join(required)}")
+    return scopes
+
+
+class HttpJwtAuthorizer:
+    def __init__(
+        self, *, name: str, identity_source: IdentitySource, verifier: JwtVerifier, account_id: str
+    ) -> None:
+        self.name = name
+        self.identity_source = identity_source
+        self.verifier = verifier
+        self.account_id = account_id
+
+    async def authorize(
+        self, request: GatewayRequest, match: RouteMatch, trace: DecisionTrace
+    ) -> AuthorizerOutcome:
+        base: dict[str, Any] = {"authorizer": self.name, "type": "JWT"}
+        values, missing = resolve(
+            (self.identity_source,), request, match, account_id=self.account_id, join_repeats=True
+        )
+        if missing is not None:
+            trace.add("authorizer", "unauthorized", **base, check="identity", missing=missing)
+            raise unauthorized(
+                f"identity source {missing} is missing or empty", {"www-authenticate": "Bearer"}
+            )
+        token = bearer_token(values[0])
+        try:
+            claims, hit = await self.verifier.verify(token)
+        except JoseError as exc:
+            trace.add("authorizer", "unauthorized", **base, check=exc.check, error=exc.description)
+            raise unauthorized(exc.description, invalid_token_header(exc.description)) from None
+        base["cache"] = "hit" if hit else "miss"
+        scopes = check_scopes(claims, match.route.config.authorization_scopes, base, trace)
+        trace.add("authorizer", "allow", **base, sub=str(claims.get("sub")))
+        return AuthorizerOutcome(kind="jwt", claims=claims, scopes=scopes)
