@@ -40,9 +40,14 @@ MIN_HMAC_BYTES = 32  # RFC 7518 §3.2 / RFC 8725 §3.5: at least the hash size
 
 
 class VerificationKey(Protocol):
-    kid: str | None
-    alg: str
-    fingerprint: bytes
+    @property
+    def kid(self) -> str | None: ...
+
+    @property
+    def alg(self) -> str: ...
+
+    @property
+    def fingerprint(self) -> bytes: ...
 
     def verify(self, signing_input: bytes, signature: bytes) -> bool: ...
 
