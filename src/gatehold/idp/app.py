@@ -1,0 +1,116 @@
+"""The identity provider as a Starlette application.
+
+``create_idp_app(loaded, public_url=…, data_dir=…)`` returns an ASGI app whose lifespan applies the
+tenant and loads the signing keys; a server that manages lifespans itself can ``await
+startup(app)`` instead (idempotent). Issuer = ``public_url + "/"``.
+
+Routes (Auth0's paths)::
+
+    GET       /.well-known/openid-configuration   oidc_discovery
+    GET       /.well-known/jwks.json              oidc_discovery
+    GET       /authorize                          rfc6749_authorize
+    GET,POST  /u/login                            login
+    POST      /oauth/token                        rfc6749_token
+    POST      /oauth/revoke                       rfc7009
+    GET,POST  /userinfo                           oidc_userinfo
+    GET       /v2/logout                          oidc_logout (Auth0)
+    GET,POST  /oidc/logout                        oidc_logout (OIDC end_session_endpoint)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from gatehold.config import LoadedConfig
+from gatehold.idp.cors import IdpCors
+from gatehold.idp.login import login_page
+from gatehold.idp.oidc_discovery import jwks, openid_configuration
+from gatehold.idp.oidc_logout import end_session, v2_logout
+from gatehold.idp.oidc_userinfo import userinfo_endpoint
+from gatehold.idp.rfc6749_authorize import authorize_endpoint
+from gatehold.idp.rfc6749_token import token_endpoint
+from gatehold.idp.rfc7009 import revocation_endpoint
+from gatehold.idp.service import IdentityProvider
+from gatehold.idp.store import Store
+
+log = logging.getLogger("gatehold.idp")
+
+DEFAULT_PUBLIC_URL = "http://localhost:9000"
+
+
+def issuer_for(public_url: str) -> str:
+    return public_url.rstrip("/") + "/"
+
+
+def build_provider(
+    loaded: LoadedConfig, *, public_url: str, data_dir: Path, database_url: str | None = None
+) -> IdentityProvider:
+    store = Store.open(data_dir, database_url)
+    return IdentityProvider(
+        store, loaded.config.tenant, issuer=issuer_for(public_url), base_dir=loaded.base_dir
+    )
+
+
+async def startup(app: Starlette) -> None:
+    """Apply the tenant and load keys and hooks, once (safe to call from a lifespan and again)."""
+    idp: IdentityProvider = app.state.idp
+    if getattr(app.state, "started", False):
+        return
+    await run_in_threadpool(idp.startup)
+    await run_in_threadpool(idp.store.purge_expired, int(time.time()))
+    app.state.started = True
+    log.info("identity provider ready: issuer %s", idp.issuer)
+
+
+async def shutdown(app: Starlette) -> None:
+    idp: IdentityProvider = app.state.idp
+    await asyncio.to_thread(idp.store.close)
+    app.state.started = False
+
+
+def create_idp_app(
+    loaded: LoadedConfig,
+    *,
+    public_url: str = DEFAULT_PUBLIC_URL,
+    data_dir: Path,
+    database_url: str | None = None,
+) -> Starlette:
+    idp = build_provider(loaded, public_url=public_url, data_dir=data_dir, database_url=database_url)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await startup(app)
+        try:
+            yield
+        finally:
+            await shutdown(app)
+
+    routes = [
+        Route("/.well-known/openid-configuration", openid_configuration, methods=["GET"]),
+        Route("/.well-known/jwks.json", jwks, methods=["GET"]),
+        Route("/authorize", authorize_endpoint, methods=["GET"]),
+        Route("/u/login", login_page, methods=["GET", "POST"]),
+        Route("/oauth/token", token_endpoint, methods=["POST"]),
+        Route("/oauth/revoke", revocation_endpoint, methods=["POST"]),
+        Route("/userinfo", userinfo_endpoint, methods=["GET", "POST"]),
+        Route("/v2/logout", v2_logout, methods=["GET"]),
+        Route("/oidc/logout", end_session, methods=["GET", "POST"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(IdpCors, origins=lambda: idp.t.cors_origins)],
+        lifespan=lifespan,
+    )
+    app.state.idp = idp
+    app.state.started = False
+    return app

@@ -1,0 +1,169 @@
+"""RSA signing keys: generated once, persisted in the store, parsed once and cached.
+
+Lifecycle of a key (``KeyRow.state``)::
+
+    next ──rotate──► current ──rotate──► previous ──rotate──► dropped
+
+* ``current`` signs every RS256 token (``kid`` in the header, always).
+* ``next`` is already published in the JWKS, so verifiers that cache the key set (PyJWT's
+  ``PyJWKClient`` for 300 s, jwks-rsa, the gateway) know it *before* it signs anything.
+* ``previous`` stays published after a rotation so tokens it signed keep verifying until they
+  expire; the rotation after that drops it.
+
+Loading a PEM private key costs ~43 ms, so key objects are built once per key and reused for every
+signature. A running server notices a rotation made by ``gatehold keys rotate`` (another process) by
+re-reading the small key table at most every ``reload_interval`` seconds.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from gatehold.idp.store import KeyRow, Store
+
+KEY_SIZE = 2048
+STATES_PUBLISHED = ("next", "current", "previous")
+
+
+def _b64uint(value: int) -> str:
+    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    state: str
+    private_key: rsa.RSAPrivateKey
+    public_key: rsa.RSAPublicKey
+    jwk: dict[str, str]
+
+    @classmethod
+    def from_row(cls, row: KeyRow) -> SigningKey:
+        key = serialization.load_pem_private_key(row.private_pem.encode(), password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ValueError(f"signing key {row.kid} is not an RSA key")
+        public = key.public_key()
+        numbers = public.public_numbers()
+        jwk = {
+            "kty": "RSA",
+            "use": "sig",
+            "alg": "RS256",
+            "kid": row.kid,
+            "n": _b64uint(numbers.n),
+            "e": _b64uint(numbers.e),
+        }
+        return cls(kid=row.kid, state=row.state, private_key=key, public_key=public, jwk=jwk)
+
+
+def new_key_row(state: str, now: int) -> KeyRow:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_SIZE)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return KeyRow(kid=secrets.token_urlsafe(16), private_pem=pem, state=state, created_at=now)
+
+
+class KeyRing:
+    """The published key set and the current signing key, cached as key objects."""
+
+    def __init__(self, store: Store, *, reload_interval: float = 5.0) -> None:
+        self.store = store
+        self.reload_interval = reload_interval
+        self._lock = threading.Lock()
+        self._by_kid: dict[str, SigningKey] = {}
+        self._current: SigningKey | None = None
+        self._jwks: dict[str, Any] = {"keys": []}
+        self._fingerprint: tuple[tuple[str, str], ...] = ()
+        self._checked_at = 0.0
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Create the first keys if the store has none, then (re)build the cache."""
+        rows = self.store.keys()
+        if not any(r.state == "current" for r in rows):
+            now = int(time.time())
+            new = [new_key_row("current", now)]
+            if not any(r.state == "next" for r in rows):
+                new.append(new_key_row("next", now))
+            self.store.replace_key_states({}, new)
+            rows = self.store.keys()
+        self._install(rows)
+
+    def _install(self, rows: list[KeyRow]) -> None:
+        fingerprint = tuple((r.kid, r.state) for r in rows)
+        with self._lock:
+            self._checked_at = time.monotonic()
+            if fingerprint == self._fingerprint:
+                return
+            by_kid: dict[str, SigningKey] = {}
+            for row in rows:
+                if row.state not in STATES_PUBLISHED:
+                    continue
+                cached = self._by_kid.get(row.kid)
+                if cached is not None and cached.state == row.state:
+                    by_kid[row.kid] = cached
+                elif cached is not None:
+                    by_kid[row.kid] = SigningKey(
+                        cached.kid, row.state, cached.private_key, cached.public_key, cached.jwk
+                    )
+                else:
+                    by_kid[row.kid] = SigningKey.from_row(row)
+            current = [k for k in by_kid.values() if k.state == "current"]
+            if len(current) != 1:
+                raise RuntimeError(f"the key store has {len(current)} current signing keys; expected 1")
+            order = {"current": 0, "next": 1, "previous": 2}
+            published = sorted(by_kid.values(), key=lambda k: order[k.state])
+            self._by_kid = by_kid
+            self._current = current[0]
+            self._jwks = {"keys": [k.jwk for k in published]}
+            self._fingerprint = fingerprint
+
+    def refresh_if_stale(self) -> None:
+        """Pick up a rotation done by another process (cheap: one small SELECT every few seconds)."""
+        if time.monotonic() - self._checked_at >= self.reload_interval:
+            self._install(self.store.keys())
+
+    # -- use -----------------------------------------------------------------------------------
+
+    @property
+    def current(self) -> SigningKey:
+        if self._current is None:
+            raise RuntimeError("KeyRing.load() was not called")
+        return self._current
+
+    def get(self, kid: str) -> SigningKey | None:
+        return self._by_kid.get(kid)
+
+    def jwks(self) -> dict[str, Any]:
+        return self._jwks
+
+    def rotate(self) -> SigningKey:
+        """next → current, current → previous, previous dropped, a fresh next published."""
+        rows = self.store.keys()
+        now = int(time.time())
+        states: dict[str, str] = {}
+        new: list[KeyRow] = []
+        nxt = [r for r in rows if r.state == "next"]
+        for r in rows:
+            if r.state == "previous":
+                states[r.kid] = "drop"
+            elif r.state == "current":
+                states[r.kid] = "previous"
+        if nxt:
+            states[nxt[0].kid] = "current"
+        else:
+            new.append(new_key_row("current", now))
+        new.append(new_key_row("next", now + 1))
+        self.store.replace_key_states(states, new)
+        self._install(self.store.keys())
+        return self.current
