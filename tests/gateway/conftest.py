@@ -37,7 +37,9 @@ class ServerThread:
     def __init__(self, app: Any) -> None:
         self.port = free_port()
         self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning")
+            uvicorn.Config(
+                app, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning", proxy_headers=False
+            )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
