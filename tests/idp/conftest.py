@@ -1,0 +1,117 @@
+"""Identity-provider fixtures: the IdP app under uvicorn on a free loopback port (no gateway).
+
+`idp` is the example tenant (module scope); `idp_factory` starts more (own data dir, own config
+text, PostgreSQL URL) and stops them at the end, so restart tests can stop and start on one dir.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from gatehold.cli.common import example_config_path
+from gatehold.config import LoadedConfig, load_config
+from gatehold.idp.app import create_idp_app
+from gatehold.idp.service import IdentityProvider
+
+SPA = "http://localhost:3000"
+M2M_SECRET = "demo-m2m-secret-change-me-0123456789"
+PASSWORD = "Gatehold-demo-1"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def load_example(public_url: str, data_dir: Path, config: Path | None = None) -> LoadedConfig:
+    variables = {"idp_url": public_url, "spa_url": SPA, "gateway_url": "http://localhost:8000",
+                 "data_dir": str(data_dir)}
+    return load_config(config or example_config_path(), variables=variables)
+
+
+@dataclass
+class IdpServer:
+    data_dir: Path
+    config: Path | None = None
+    database_url: str | None = None
+    port: int = field(default_factory=free_port)
+    server: uvicorn.Server | None = None
+    thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    @property
+    def issuer(self) -> str:
+        return self.url + "/"
+
+    @property
+    def provider(self) -> IdentityProvider:
+        assert self.server is not None
+        app = self.server.config.app
+        idp: IdentityProvider = app.state.idp
+        return idp
+
+    def start(self) -> IdpServer:
+        loaded = load_example(self.url, self.data_dir, self.config)
+        app = create_idp_app(loaded, public_url=self.url, data_dir=self.data_dir, database_url=self.database_url)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the identity provider did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None and self.thread is not None:
+            self.server.should_exit = True
+            self.thread.join(timeout=15)
+            self.server = None
+            self.thread = None
+
+
+@pytest.fixture(scope="module")
+def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IdpServer]:
+    server = IdpServer(tmp_path_factory.mktemp("idp")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def idp_factory(tmp_path: Path) -> Iterator[Callable[..., IdpServer]]:
+    started: list[IdpServer] = []
+
+    def factory(
+        data_dir: Path | None = None, *, config_text: str | None = None, database_url: str | None = None,
+        port: int | None = None,
+    ) -> IdpServer:
+        config = None
+        if config_text is not None:
+            config = tmp_path / f"gatehold{len(started)}.yaml"
+            config.write_text(config_text)
+        server = IdpServer(data_dir or tmp_path / f"idp{len(started)}", config, database_url)
+        if port is not None:
+            server.port = port
+        started.append(server.start())
+        return server
+
+    yield factory
+    for server in started:
+        server.stop()
