@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from gatehold.config.models import AccessLogConfig, GateholdConfig
-from gatehold.errors import GatewayError
+from gatehold.errors import GatewayError, GatewayResponseType
 from gatehold.gateway.context_template import ContextTemplate, ContextValue
 from gatehold.gateway.events import clf_time
 from gatehold.gateway.model import ApiType, AuthorizerOutcome, GatewayRequest, RouteMatch
@@ -74,14 +74,14 @@ CLF_FORMAT: Mapping[ApiType, str] = {
 
 @dataclass(slots=True)
 class RequestRecord:
-    """What the pipeline knows about one request when its response is sent."""
+    """What the pipeline learns about one request, filled in as it goes; logged when it is answered."""
 
     request: GatewayRequest
     request_id: str
-    match: RouteMatch | None
-    status: int
-    response_length: int
-    response_latency_ms: int
+    match: RouteMatch | None = None
+    status: int = 0
+    response_length: int | None = None
+    response_latency_ms: int | None = None
     account_id: str = "123456789012"
     extended_request_id: str | None = None
     integration_latency_ms: int | None = None
@@ -111,6 +111,26 @@ def _authorizer_value(outcome: AuthorizerOutcome | None, name: str) -> ContextVa
 
 def _error_message(r: RequestRecord) -> str | None:
     return r.error.message_text if r.error is not None else None
+
+
+_AUTHORIZER_ERRORS = frozenset(
+    {
+        GatewayResponseType.UNAUTHORIZED,
+        GatewayResponseType.ACCESS_DENIED,
+        GatewayResponseType.EXPIRED_TOKEN,
+        GatewayResponseType.AUTHORIZER_CONFIGURATION_ERROR,
+        GatewayResponseType.AUTHORIZER_FAILURE,
+    }
+)
+
+
+def _authorizer_error(r: RequestRecord) -> str | None:
+    """``$context.authorizer.error``: the message of an authorizer refusal or failure."""
+    if r.authorizer_error is not None:
+        return r.authorizer_error
+    if r.error is not None and r.error.type in _AUTHORIZER_ERRORS:
+        return r.error.message_text or r.error.type.name
+    return None
 
 
 _GETTERS: dict[str, Callable[[RequestRecord], ContextValue]] = {
@@ -151,7 +171,7 @@ _GETTERS: dict[str, Callable[[RequestRecord], ContextValue]] = {
     "authorizer.principalId": lambda r: (
         (r.authorizer.principal_id or _claim(r.authorizer, "sub")) if r.authorizer else None
     ),
-    "authorizer.error": lambda r: r.authorizer_error,
+    "authorizer.error": _authorizer_error,
     "authorizer.integrationLatency": lambda r: r.authorizer.integration_latency_ms if r.authorizer else None,
     "authorizer.latency": lambda r: r.authorizer.integration_latency_ms if r.authorizer else None,
 }

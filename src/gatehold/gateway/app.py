@@ -23,9 +23,12 @@ from typing import Any, Protocol
 
 import httpx
 
+from gatehold import metrics
 from gatehold.config.loader import LoadedConfig
 from gatehold.config.models import HttpProxyIntegration, LambdaIntegration, MockIntegration
 from gatehold.errors import GatewayError
+from gatehold.gateway.access_log import AccessLogs, RequestRecord
+from gatehold.gateway.cors import CorsHandler
 from gatehold.gateway.events import add_forwarding_headers, extended_request_id, http_api_request_id
 from gatehold.gateway.gateway_responses import render
 from gatehold.gateway.integrations.base import Integration, StreamedResponse
@@ -42,6 +45,8 @@ from gatehold.gateway.model import (
 )
 from gatehold.gateway.responses import integration_failure
 from gatehold.gateway.routing import ApiRouter, compile_apis, forbidden_error
+from gatehold.gateway.throttle import Throttler
+from gatehold.gateway.usage_plans import UsagePlans
 from gatehold.runtime.contract import Invoker
 
 Scope = MutableMapping[str, Any]
@@ -57,20 +62,6 @@ class AuthorizerSet(Protocol):
     async def authorize(
         self, request: GatewayRequest, match: RouteMatch, trace: DecisionTrace
     ) -> AuthorizerOutcome | None: ...
-
-
-class CorsPolicy(Protocol):
-    def preflight(self, request: GatewayRequest) -> GatewayResponse | None: ...
-
-
-class Throttler(Protocol):
-    def check(self, match: RouteMatch) -> None: ...
-
-
-class UsagePlans(Protocol):
-    def check(
-        self, request: GatewayRequest, match: RouteMatch, authorizer: AuthorizerOutcome | None
-    ) -> None: ...
 
 
 @dataclass(slots=True)
@@ -122,9 +113,12 @@ class GatewayApp:
         self._by_prefix.sort(key=lambda item: -len(item[0]))
 
         self.authorizers: AuthorizerSet | None = self._build_authorizers()
-        self.cors: dict[str, CorsPolicy] | None = None
-        self.throttler: Throttler | None = None
-        self.usage_plans: UsagePlans | None = None
+        self.cors: dict[str, CorsHandler] | None = {
+            name: CorsHandler(s.api.config.cors) for name, s in self.apis.items() if s.api.config.cors
+        } or None
+        self.throttler: Throttler | None = Throttler(self.settings)
+        self.usage_plans: UsagePlans | None = UsagePlans(self.settings) if self.settings.usage_plans else None
+        self.access_logs = AccessLogs(loaded.config)
         self.debug_headers = self.settings.debug_headers
 
     def _integration(
@@ -149,35 +143,44 @@ class GatewayApp:
     # -- the request path -------------------------------------------------------------------------
 
     async def pipeline(
-        self, state: ApiState, request: GatewayRequest, trace: DecisionTrace
+        self, state: ApiState, request: GatewayRequest, trace: DecisionTrace, record: RequestRecord
     ) -> tuple[RouteMatch, Response]:
         """Route → [CORS preflight] → [throttle] → authorizer → [API key] → integration."""
         if self.cors is not None and (cors := self.cors.get(state.api.name)) is not None:
-            preflight = cors.preflight(request)
+            preflight = cors.preflight(request, state.router)
             if preflight is not None:
                 raise _Answered(preflight)
-        match = state.router.match(request.method, request.path)
+        match = record.match = state.router.match(request.method, request.path)
         if self.throttler is not None:
-            self.throttler.check(match)
+            await self.throttler.check(match)
         outcome = await self.authorizers.authorize(request, match, trace) if self.authorizers else None
+        record.authorizer = outcome
         if self.usage_plans is not None:
-            self.usage_plans.check(request, match, outcome)
+            api_key = await self.usage_plans.check(request, match, outcome)
+            request.api_key = record.api_key = api_key.api_key if api_key else None
         integration = state.integrations[match.route.route_key]
-        return match, await integration(request, match, outcome)
+        integration_started = time.perf_counter()
+        response = await integration(request, match, outcome)
+        record.integration_latency_ms = int((time.perf_counter() - integration_started) * 1000)
+        record.integration_status = response.status
+        return match, response
 
     async def handle(
-        self, state: ApiState | None, request: GatewayRequest
+        self, state: ApiState | None, request: GatewayRequest, record: RequestRecord | None = None
     ) -> tuple[RouteMatch | None, Response, DecisionTrace]:
         """Run the pipeline and render any GatewayError in the one place that knows AWS's bytes."""
         trace = DecisionTrace()
         match: RouteMatch | None = None
+        record = record or RequestRecord(request, request.request_id)
         try:
             if state is None:
                 raise forbidden_error("no API mapping for this path")
-            match, response = await self.pipeline(state, request, trace)
+            match, response = await self.pipeline(state, request, trace, record)
         except _Answered as answered:
-            response = answered.response
+            return match, answered.response, trace
         except GatewayError as error:
+            match = record.match
+            record.error = error
             trace.add("error", error.type.name, reason=error.reason)
             response = render(
                 error,
@@ -196,6 +199,9 @@ class GatewayApp:
                 match=match,
                 request_id=request.request_id,
             )
+        cors = self.cors.get(state.api.name) if self.cors is not None and state is not None else None
+        if cors is not None:
+            cors.apply(request, response)
         return match, response, trace
 
     # -- ASGI ---------------------------------------------------------------------------------------
@@ -244,7 +250,8 @@ class GatewayApp:
             server_port=server[1] if server and server[1] else 80,
         )
         add_forwarding_headers(request)
-        match, response, trace = await self.handle(state, request)
+        record = RequestRecord(request, request_id, account_id=self.settings.account_id)
+        match, response, trace = await self.handle(state, request, record)
 
         out = response.headers
         if is_rest:
@@ -256,6 +263,7 @@ class GatewayApp:
         if self.debug_headers and trace.steps:
             out.append(("x-gatehold-trace", trace.summary()))
         await _send(send, response, request.method == "HEAD")
+        self._record(state, record, response, started)
 
         if access_log.isEnabledFor(logging.INFO):
             access_log.info(
@@ -272,6 +280,26 @@ class GatewayApp:
                     "authorizer": trace.summary() if trace.steps else None,
                 },
             )
+
+    def _record(
+        self, state: ApiState | None, record: RequestRecord, response: Response, started: float
+    ) -> None:
+        """Access log line and metrics for one answered request."""
+        elapsed = time.perf_counter() - started
+        record.status = response.status
+        record.response_length = len(response.body) if isinstance(response, GatewayResponse) else None
+        record.response_latency_ms = int(elapsed * 1000)
+        if self.access_logs:
+            self.access_logs.emit(record)
+        match = record.match
+        metrics.observe_request(
+            state.api.name if state else "-",
+            match.stage_name if match else "-",
+            match.route.route_key if match else "-",
+            response.status,
+            elapsed,
+            record.integration_latency_ms / 1000 if record.integration_latency_ms is not None else None,
+        )
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -22,8 +22,22 @@ integrations and gateway responses, exactly as the user configures them (§4.4 l
 
 from __future__ import annotations
 
+from typing import Protocol, TypeVar
+
 from gatehold.config.models import CorsConfig
+from gatehold.errors import GatewayError
 from gatehold.gateway.model import GatewayRequest, GatewayResponse, RouteMatch
+
+
+class Router(Protocol):
+    def match(self, method: str, path: str) -> RouteMatch: ...
+
+
+class HasHeaders(Protocol):
+    headers: list[tuple[str, str]]
+
+
+_R = TypeVar("_R", bound=HasHeaders)
 
 _SCHEME_WILDCARDS = ("http://*", "https://*")
 
@@ -73,15 +87,15 @@ class CorsHandler:
             and request.header("access-control-request-method") is not None
         )
 
-    def preflight(self, request: GatewayRequest, match: RouteMatch | None = None) -> GatewayResponse | None:
+    def preflight(self, request: GatewayRequest, router: Router | None = None) -> GatewayResponse | None:
         """The 204 answer to a CORS preflight, or None when the request is not one the gateway answers.
 
-        ``match`` is the routing result (None when no route matched); a ``$default`` match is
-        routed normally (see module docstring).
+        With ``router``, a preflight that routes to ``$default`` is left to the pipeline (module
+        docstring); a preflight that matches no route at all is still answered.
         """
         if not self.is_preflight(request):
             return None
-        if match is not None and match.route.route_key == "$default":
+        if router is not None and self._routes_to_default(request, router):
             return None
         headers: list[tuple[str, str]] = []
         origin = request.header("origin") or ""
@@ -106,7 +120,14 @@ class CorsHandler:
                 headers.append(("Access-Control-Max-Age", self._max_age))
         return GatewayResponse(204, headers, b"")
 
-    def apply(self, request: GatewayRequest, response: GatewayResponse) -> GatewayResponse:
+    @staticmethod
+    def _routes_to_default(request: GatewayRequest, router: Router) -> bool:
+        try:
+            return router.match(request.method, request.path).route.route_key == "$default"
+        except GatewayError:
+            return False
+
+    def apply(self, request: GatewayRequest, response: _R) -> _R:
         """Replace the response's CORS headers with the configured ones (in place; returned)."""
         kept = [(k, v) for k, v in response.headers if not k.lower().startswith("access-control-")]
         origin = request.header("origin")

@@ -37,6 +37,7 @@ class GatewayRequest:
     host: str = "localhost"
     scheme: str = "http"
     server_port: int = 80
+    api_key: str | None = None  # set by the usage-plan step: identity.apiKey / apiKeyId in events
 
     def header(self, name: str) -> str | None:
         """The last value of header ``name`` (case-insensitive), or None."""

@@ -48,6 +48,7 @@ class LambdaProxyIntegration:
                 account_id=self.account_id,
                 authorizer=authorizer,
                 binary_media_types=self.binary_media_types,
+                api_key=request.api_key,
             )
         result = await self.invoker.invoke(
             self.function, event, request_id=request.request_id, deadline_s=self.deadline_s
