@@ -68,3 +68,9 @@ def echo(event: Any, context: Any) -> Any:
 def mutate(event: Any, context: Any) -> str:
     event["mutated"] = True
     return "ok"
+
+
+def sleep_or_exit(event: Any, context: Any) -> dict[str, float]:
+    if event.get("exit"):
+        os._exit(1)
+    return sleep(event, context)

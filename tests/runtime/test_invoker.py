@@ -1,0 +1,183 @@
+"""The invoker in both isolation modes: warm state, context, errors, timeouts (gatehold.runtime.invoker)."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+
+from tests.runtime.conftest import MakeInvoker
+from tests.runtime.support import error_type, probe
+
+MODES = [pytest.param("thread", id="thread"), pytest.param("process", id="process")]
+
+
+@pytest.mark.parametrize("isolation", MODES)
+async def test_module_state_stays_warm(make_invoker: MakeInvoker, isolation: str) -> None:
+    invoker = make_invoker({"counter": probe("counter")}, isolation=isolation)
+    counts = [(await invoker.invoke("counter", {}, request_id=f"r{i}")).payload["count"] for i in range(3)]
+    assert counts == [1, 2, 3]
+
+
+@pytest.mark.parametrize("isolation", MODES)
+async def test_context_fields(make_invoker: MakeInvoker, isolation: str) -> None:
+    invoker = make_invoker(
+        {"ctx-fn": probe("context_fields", memory_size=256, timeout=7)},
+        isolation=isolation,
+        region="eu-west-1",
+        account_id="111122223333",
+    )
+    result = await invoker.invoke("ctx-fn", {}, request_id="8f5e7c2a-0000-4000-8000-000000000001")
+    fields = result.payload
+    remaining = fields.pop("remaining_ms")
+    stream = fields.pop("log_stream_name")
+    assert fields == {
+        "aws_request_id": "8f5e7c2a-0000-4000-8000-000000000001",
+        "function_name": "ctx-fn",
+        "function_version": "$LATEST",
+        "memory_limit_in_mb": "256",
+        "invoked_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:ctx-fn",
+        "log_group_name": "/aws/lambda/ctx-fn",
+        "identity": [None, None],
+        "client_context": None,
+    }
+    assert re.fullmatch(r"\d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{32}", stream)
+    assert 0 < remaining <= 7000
+
+
+@pytest.mark.parametrize("isolation", MODES)
+async def test_lambda_environment_variables(make_invoker: MakeInvoker, isolation: str) -> None:
+    invoker = make_invoker(
+        {"env-fn": probe("read_env", memory_size=512, environment={"TABLE": "WishList"})},
+        isolation=isolation,
+        region="ap-south-1",
+    )
+    keys = ["TABLE", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_REGION",
+            "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_LOG_GROUP_NAME", "_HANDLER"]
+    seen = (await invoker.invoke("env-fn", {"keys": keys}, request_id="r1")).payload
+    assert {k: v[0] for k, v in seen.items()} == {
+        "TABLE": "WishList",
+        "AWS_LAMBDA_FUNCTION_NAME": "env-fn",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+        "AWS_REGION": "ap-south-1",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/env-fn",
+        "_HANDLER": "rt_probe.read_env",
+    }
+    assert all(v[0] == v[1] and v[2] for v in seen.values())  # os.getenv and `in` agree
+
+
+@pytest.mark.parametrize("isolation", MODES)
+async def test_handler_exception_is_lambdas_error_payload_and_is_logged(
+    make_invoker: MakeInvoker, isolation: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    invoker = make_invoker({"boom": probe("boom")}, isolation=isolation)
+    with caplog.at_level(logging.ERROR, logger="gatehold.lambda"):
+        result = await invoker.invoke("boom", {}, request_id="req-boom")
+    assert result.payload is None
+    assert not result.integration_timeout
+    error = result.error
+    assert error is not None
+    stack = error.pop("stackTrace")
+    assert error == {
+        "errorMessage": "the unicorn is missing",
+        "errorType": "ValueError",
+        "requestId": "req-boom",
+    }
+    [frame] = stack  # only the handler's frame: the runtime's own are dropped, as Lambda does
+    assert re.fullmatch(r'  File ".*/rt_probe\.py", line \d+, in boom\n    raise ValueError\(.*\)\n', frame)
+    [record] = [r for r in caplog.records if r.name == "gatehold.lambda"]
+    assert (record.function_name, record.request_id) == ("boom", "req-boom")  # type: ignore[attr-defined]
+    assert record.getMessage().startswith(
+        "[ERROR] ValueError: the unicorn is missing\nTraceback (most recent call last):"
+    )
+    assert 'raise ValueError("the unicorn is missing")' in record.getMessage()
+
+
+@pytest.mark.parametrize("isolation", MODES)
+async def test_unserialisable_return_is_a_marshal_error(make_invoker: MakeInvoker, isolation: str) -> None:
+    invoker = make_invoker({"fn": probe("not_serialisable")}, isolation=isolation)
+    result = await invoker.invoke("fn", {}, request_id="req-m")
+    assert result.error == {
+        "errorMessage": "Unable to marshal response: Object of type set is not JSON serializable",
+        "errorType": "Runtime.MarshalError",
+        "requestId": "req-m",
+        "stackTrace": [],
+    }
+
+
+@pytest.mark.parametrize("isolation", MODES)
+@pytest.mark.parametrize(
+    ("handler", "error"),
+    [
+        pytest.param(
+            "rt_broken_import.handler",
+            {"errorMessage": "Unable to import module 'rt_broken_import': No module named "
+             "'gatehold_no_such_dependency'", "errorType": "Runtime.ImportModuleError"},
+            id="import-error",
+        ),
+        pytest.param(
+            "rt_probe.no_such_function",
+            {"errorMessage": "Handler 'no_such_function' missing on module 'rt_probe'",
+             "errorType": "Runtime.HandlerNotFound"},
+            id="handler-not-found",
+        ),
+    ],
+)
+async def test_init_errors(
+    make_invoker: MakeInvoker, isolation: str, handler: str, error: dict[str, str]
+) -> None:
+    invoker = make_invoker({"fn": {"handler": handler, "code_path": "handlers"}}, isolation=isolation)
+    for request_id in ("r1", "r2"):
+        result = await invoker.invoke("fn", {}, request_id=request_id)
+        assert result.error == {**error, "requestId": "", "stackTrace": []}
+
+
+@pytest.mark.parametrize("isolation", MODES)
+async def test_function_timeout_is_lambdas_timeout_error(make_invoker: MakeInvoker, isolation: str) -> None:
+    invoker = make_invoker({"slow": probe("sleep", timeout=0.5)}, isolation=isolation)
+    result = await invoker.invoke("slow", {"seconds": 5}, request_id="req-slow")
+    assert not result.integration_timeout
+    assert error_type(result) == "Sandbox.Timedout"
+    assert result.error is not None
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z req-slow Task timed out after \d+\.\d\d seconds",
+        result.error["errorMessage"],
+    )
+    # the function still answers afterwards
+    ok = await invoker.invoke("slow", {"seconds": 0}, request_id="req-fast")
+    assert ok.payload == {"slept": 0}
+
+
+@pytest.mark.parametrize("isolation", MODES)
+async def test_integration_deadline(make_invoker: MakeInvoker, isolation: str) -> None:
+    invoker = make_invoker({"slow": probe("sleep", timeout=10)}, isolation=isolation)
+    await invoker.invoke("slow", {"seconds": 0}, request_id="warm-up")
+    result = await invoker.invoke("slow", {"seconds": 1.5}, request_id="req-late", deadline_s=0.2)
+    assert (result.integration_timeout, result.payload, result.error) == (True, None, None)
+    # an answer within the deadline is returned normally
+    ok = await invoker.invoke("slow", {"seconds": 0}, request_id="req-ok", deadline_s=5)
+    assert ok.payload == {"slept": 0}
+
+
+@pytest.mark.parametrize("isolation", MODES)
+async def test_handler_gets_its_own_copy_of_the_event(make_invoker: MakeInvoker, isolation: str) -> None:
+    invoker = make_invoker({"fn": probe("mutate")}, isolation=isolation)
+    event = {"body": "x", "headers": {"a": "b"}}
+    result = await invoker.invoke("fn", event, request_id="r1")
+    assert result.payload == "ok"
+    assert event == {"body": "x", "headers": {"a": "b"}}
+
+
+@pytest.mark.parametrize("isolation", MODES)
+async def test_payload_round_trips_through_json(make_invoker: MakeInvoker, isolation: str) -> None:
+    invoker = make_invoker({"echo": probe("echo")}, isolation=isolation)
+    event = {"s": "ünïcode ✓", "n": 1, "f": 0.5, "l": [True, None], "nested": {"k": "v"}}
+    assert (await invoker.invoke("echo", event, request_id="r1")).payload == event
+
+
+async def test_unknown_function(make_invoker: MakeInvoker) -> None:
+    invoker = make_invoker({"echo": probe("echo")})
+    result = await invoker.invoke("nope", {}, request_id="r1")
+    assert error_type(result) == "ResourceNotFoundException"
