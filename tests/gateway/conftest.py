@@ -38,7 +38,12 @@ class ServerThread:
         self.port = free_port()
         self.server = uvicorn.Server(
             uvicorn.Config(
-                app, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning", proxy_headers=False
+                app,
+                host="127.0.0.1",
+                port=self.port,
+                lifespan="off",
+                log_level="warning",
+                proxy_headers=False,
             )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -75,7 +80,9 @@ async def upstream_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if path == "/slow":
         await asyncio.sleep(2)
     if path == "/stream":
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]}
+        )
         for chunk in (b"one,", b"two,", b"three"):
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})

@@ -16,8 +16,16 @@ from tests.gateway.conftest import Gateway, event_of
 CLF = re.compile(r"^\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} \+0000$")
 HTTP_REQUEST_ID = re.compile(r"^[A-Za-z0-9_=-]{16}$")
 IDENTITY_NULLS = (
-    "accessKey", "accountId", "caller", "cognitoAuthenticationProvider", "cognitoAuthenticationType",
-    "cognitoIdentityId", "cognitoIdentityPoolId", "principalOrgId", "user", "userArn",
+    "accessKey",
+    "accountId",
+    "caller",
+    "cognitoAuthenticationProvider",
+    "cognitoAuthenticationType",
+    "cognitoIdentityId",
+    "cognitoIdentityPoolId",
+    "principalOrgId",
+    "user",
+    "userArn",
 )
 
 
@@ -35,8 +43,17 @@ def test_rest_event_v1_every_field(gateway: Gateway) -> None:
     response = gateway.get("/rest/test/pets/42", headers={"User-Agent": "events-test/1", "X-Custom": "v"})
     event = event_of(response)
     assert list(event) == [
-        "resource", "path", "httpMethod", "headers", "multiValueHeaders", "queryStringParameters",
-        "multiValueQueryStringParameters", "pathParameters", "stageVariables", "requestContext", "body",
+        "resource",
+        "path",
+        "httpMethod",
+        "headers",
+        "multiValueHeaders",
+        "queryStringParameters",
+        "multiValueQueryStringParameters",
+        "pathParameters",
+        "stageVariables",
+        "requestContext",
+        "body",
         "isBase64Encoded",
     ]
     assert "version" not in event
@@ -57,14 +74,28 @@ def test_rest_event_v1_every_field(gateway: Gateway) -> None:
     assert headers["x-forwarded-proto"] == "http"
     assert headers["x-forwarded-port"] == gateway.url.rsplit(":", 1)[1]
     assert headers["x-amzn-trace-id"].startswith("Root=1-")
-    assert "content-length" not in headers and "connection" not in headers
+    assert "content-length" not in headers
+    assert "connection" not in headers
     assert _lower(event["multiValueHeaders"])["x-custom"] == ["v"]
 
     ctx = event["requestContext"]
     assert set(ctx) == {
-        "accountId", "apiId", "deploymentId", "domainName", "domainPrefix", "extendedRequestId", "httpMethod",
-        "identity", "path", "protocol", "requestId", "requestTime", "requestTimeEpoch", "resourceId",
-        "resourcePath", "stage",
+        "accountId",
+        "apiId",
+        "deploymentId",
+        "domainName",
+        "domainPrefix",
+        "extendedRequestId",
+        "httpMethod",
+        "identity",
+        "path",
+        "protocol",
+        "requestId",
+        "requestTime",
+        "requestTimeEpoch",
+        "resourceId",
+        "resourcePath",
+        "stage",
     }
     assert ctx["accountId"] == "123456789012"
     assert ctx["apiId"] == "restapi001"
@@ -120,7 +151,9 @@ def test_rest_event_trailing_slash_kept_in_path(gateway: Gateway) -> None:
     [
         pytest.param("a=1", {"a": "1"}, {"a": ["1"]}, id="one"),
         pytest.param(
-            "category=electronics&category=books", {"category": "books"}, {"category": ["electronics", "books"]},
+            "category=electronics&category=books",
+            {"category": "books"},
+            {"category": ["electronics", "books"]},
             id="duplicates-last-wins",
         ),
         pytest.param("q=x+y%21&e=", {"q": "x y!", "e": ""}, {"q": ["x y!"], "e": [""]}, id="decoded"),
@@ -142,7 +175,11 @@ def test_rest_event_multi_value_headers(gateway: Gateway) -> None:
 
 
 def test_rest_event_text_body(gateway: Gateway) -> None:
-    event = event_of(gateway.request("PUT", "/rest/test/any", content=b'{"a": 1}', headers={"Content-Type": "application/json"}))
+    event = event_of(
+        gateway.request(
+            "PUT", "/rest/test/any", content=b'{"a": 1}', headers={"Content-Type": "application/json"}
+        )
+    )
     assert event["body"] == '{"a": 1}'
     assert event["isBase64Encoded"] is False
 
@@ -150,7 +187,9 @@ def test_rest_event_text_body(gateway: Gateway) -> None:
 def test_rest_event_binary_body_is_base64(gateway: Gateway) -> None:
     payload = bytes(range(256))
     event = event_of(
-        gateway.request("PUT", "/rest/test/any", content=payload, headers={"Content-Type": "application/octet-stream"})
+        gateway.request(
+            "PUT", "/rest/test/any", content=payload, headers={"Content-Type": "application/octet-stream"}
+        )
     )
     assert event["isBase64Encoded"] is True
     assert base64.b64decode(event["body"]) == payload
@@ -192,8 +231,15 @@ def test_http_event_v2_every_field(gateway: Gateway) -> None:
     response = gateway.get("/http/pets/dog/7", headers={"User-Agent": "events-test/2"})
     event = event_of(response)
     assert list(event) == [
-        "version", "routeKey", "rawPath", "rawQueryString", "headers", "requestContext", "pathParameters",
-        "isBase64Encoded", "stageVariables",
+        "version",
+        "routeKey",
+        "rawPath",
+        "rawQueryString",
+        "headers",
+        "requestContext",
+        "pathParameters",
+        "isBase64Encoded",
+        "stageVariables",
     ]
     assert event["version"] == "2.0"
     assert event["routeKey"] == "GET /pets/dog/{id}"
@@ -208,7 +254,15 @@ def test_http_event_v2_every_field(gateway: Gateway) -> None:
     assert headers["x-forwarded-for"] == "127.0.0.1"
     ctx = event["requestContext"]
     assert list(ctx) == [
-        "accountId", "apiId", "domainName", "domainPrefix", "http", "requestId", "routeKey", "stage", "time",
+        "accountId",
+        "apiId",
+        "domainName",
+        "domainPrefix",
+        "http",
+        "requestId",
+        "routeKey",
+        "stage",
+        "time",
         "timeEpoch",
     ]
     assert ctx["accountId"] == "123456789012"
@@ -265,7 +319,9 @@ def test_http_event_v2_named_stage_raw_path(gateway: Gateway) -> None:
     ],
 )
 def test_http_event_v2_body(gateway: Gateway, content_type: str, body: bytes, expect_b64: bool) -> None:
-    event = event_of(gateway.request("PUT", "/http/things/1", content=body, headers={"Content-Type": content_type}))
+    event = event_of(
+        gateway.request("PUT", "/http/things/1", content=body, headers={"Content-Type": content_type})
+    )
     assert event["isBase64Encoded"] is expect_b64
     decoded = base64.b64decode(event["body"]) if expect_b64 else event["body"].encode()
     assert decoded == body

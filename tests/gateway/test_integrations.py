@@ -25,7 +25,8 @@ def test_http_proxy_greedy_path_query_body_and_headers(gateway: Gateway) -> None
     assert received["body"] == "payload"
     sent = _headers(received)
     assert sent["x-client"] == "yes"
-    assert "keep-alive" not in sent and "te" not in sent
+    assert "keep-alive" not in sent
+    assert "te" not in sent
     assert sent["x-forwarded-for"] == "127.0.0.1"
     assert response.headers["x-upstream"] == "yes"
     assert "keep-alive" not in response.headers
@@ -53,7 +54,9 @@ def test_http_proxy_streams_body(gateway: Gateway) -> None:
     ("path", "status", "body"),
     [
         pytest.param("/rest/test/down", 502, b'{"message": "Internal server error"}', id="rest-unreachable"),
-        pytest.param("/rest/test/upstream-slow", 504, b'{"message": "Endpoint request timed out"}', id="rest-timeout"),
+        pytest.param(
+            "/rest/test/upstream-slow", 504, b'{"message": "Endpoint request timed out"}', id="rest-timeout"
+        ),
         pytest.param("/http/down", 500, b'{"message":"Internal Server Error"}', id="http-unreachable"),
         pytest.param("/http/upstream-slow", 503, b'{"message":"Service Unavailable"}', id="http-timeout"),
     ],

@@ -25,7 +25,10 @@ def _respond(gateway: Gateway, path: str, result: Any, **kwargs: Any) -> Any:
         pytest.param({"statusCode": 200}, 200, b"", {"content-type": "application/json"}, id="status-only"),
         pytest.param(
             {"statusCode": 200, "headers": {"test-header": "value", "header-bool": True}},
-            200, b"", {"test-header": "value", "header-bool": "true"}, id="bool-header",
+            200,
+            b"",
+            {"test-header": "value", "header-bool": "true"},
+            id="bool-header",
         ),
         pytest.param({"statusCode": 200, "headers": None}, 200, b"", {}, id="null-headers"),
         pytest.param({"statusCode": 200, "wrongValue": "value"}, 502, REST_502, {}, id="unknown-key"),
@@ -35,28 +38,59 @@ def _respond(gateway: Gateway, path: str, result: Any, **kwargs: Any) -> Any:
         pytest.param(None, 502, REST_502, {}, id="null"),
         pytest.param({"statusCode": "test"}, 502, REST_502, {}, id="non-numeric-status"),
         pytest.param({"statusCode": "201"}, 201, b"", {}, id="numeric-string-status"),
-        pytest.param({"headers": {"test-header": "value"}}, 200, b"", {"test-header": "value"}, id="no-status"),
+        pytest.param(
+            {"headers": {"test-header": "value"}}, 200, b"", {"test-header": "value"}, id="no-status"
+        ),
         pytest.param(
             {"statusCode": 200, "multiValueHeaders": {"test-multi": ["value1", "value2"]}},
-            200, b"", {"test-multi": "value1, value2"}, id="multi-value-headers",
+            200,
+            b"",
+            {"test-multi": "value1, value2"},
+            id="multi-value-headers",
         ),
         pytest.param(
-            {"statusCode": 200, "multiValueHeaders": {"test-multi": ["value-multi"]}, "headers": {"test-multi": "value-solo"}},
-            200, b"", {"test-multi": "value-multi, value-solo"}, id="multi-merged-first",
+            {
+                "statusCode": 200,
+                "multiValueHeaders": {"test-multi": ["value-multi"]},
+                "headers": {"test-multi": "value-solo"},
+            },
+            200,
+            b"",
+            {"test-multi": "value-multi, value-solo"},
+            id="multi-merged-first",
         ),
         pytest.param(
-            {"statusCode": 200, "multiValueHeaders": {"tesT-Multi": ["value-multi"]}, "headers": {"test-multi": "value-solo"}},
-            200, b"", {"test-multi": "value-multi, value-solo"}, id="multi-merged-case-insensitive",
+            {
+                "statusCode": 200,
+                "multiValueHeaders": {"tesT-Multi": ["value-multi"]},
+                "headers": {"test-multi": "value-solo"},
+            },
+            200,
+            b"",
+            {"test-multi": "value-multi, value-solo"},
+            id="multi-merged-case-insensitive",
         ),
-        pytest.param({"statusCode": 200, "multiValueHeaders": {"x": "value1"}}, 502, REST_502, {}, id="multi-not-list"),
+        pytest.param(
+            {"statusCode": 200, "multiValueHeaders": {"x": "value1"}}, 502, REST_502, {}, id="multi-not-list"
+        ),
         pytest.param({"statusCode": 200, "headers": ["x"]}, 502, REST_502, {}, id="headers-not-object"),
         pytest.param(
             {"statusCode": 200, "body": "dGVzdC1kYXRh", "isBase64Encoded": True},
-            200, b"dGVzdC1kYXRh", {}, id="base64-without-binary-accept",
+            200,
+            b"dGVzdC1kYXRh",
+            {},
+            id="base64-without-binary-accept",
         ),
         pytest.param(
-            {"statusCode": 404, "body": '{"error":"nope"}', "headers": {"Content-Type": "application/problem+json"}},
-            404, b'{"error":"nope"}', {"content-type": "application/problem+json"}, id="function-content-type",
+            {
+                "statusCode": 404,
+                "body": '{"error":"nope"}',
+                "headers": {"Content-Type": "application/problem+json"},
+            },
+            404,
+            b'{"error":"nope"}',
+            {"content-type": "application/problem+json"},
+            id="function-content-type",
         ),
     ],
 )
@@ -77,13 +111,22 @@ def test_rest_proxy_response_validation(
 
 
 def test_rest_multi_value_set_cookie_are_separate_lines(gateway: Gateway) -> None:
-    response = _respond(gateway, "/rest/test/respond", {"statusCode": 200, "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]}})
+    response = _respond(
+        gateway,
+        "/rest/test/respond",
+        {"statusCode": 200, "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]}},
+    )
     assert response.headers.get_list("set-cookie") == ["a=1", "b=2"]
 
 
 def test_rest_base64_decoded_when_accept_matches(gateway: Gateway) -> None:
     raw = b"\x89PNG\r\n\x1a\n\x00\xff"
-    result = {"statusCode": 200, "headers": {"Content-Type": "image/png"}, "body": base64.b64encode(raw).decode(), "isBase64Encoded": True}
+    result = {
+        "statusCode": 200,
+        "headers": {"Content-Type": "image/png"},
+        "body": base64.b64encode(raw).decode(),
+        "isBase64Encoded": True,
+    }
     response = _respond(gateway, "/rest/test/respond", result, headers={"Accept": "image/png"})
     assert response.content == raw
     not_binary = _respond(gateway, "/rest/test/respond", result, headers={"Accept": "text/html, image/png"})
@@ -93,7 +136,9 @@ def test_rest_base64_decoded_when_accept_matches(gateway: Gateway) -> None:
 def test_rest_binary_round_trip(gateway: Gateway) -> None:
     raw = bytes(range(256)) * 4
     response = gateway.post(
-        "/rest/test/binary", content=raw, headers={"Content-Type": "application/octet-stream", "Accept": "application/octet-stream"}
+        "/rest/test/binary",
+        content=raw,
+        headers={"Content-Type": "application/octet-stream", "Accept": "application/octet-stream"},
     )
     assert response.status_code == 200
     assert response.content == raw
@@ -121,7 +166,9 @@ def test_rest_integration_timeout_is_504(gateway: Gateway) -> None:
         pytest.param({"statusCode": 202, "body": "ok"}, 202, b"ok", id="valid"),
         pytest.param({"statusCode": 200, "wrongValue": 1}, 500, HTTP_500, id="unknown-key"),
         pytest.param("justAString", 500, HTTP_500, id="string"),
-        pytest.param({"statusCode": 200, "body": "aGk=", "isBase64Encoded": True}, 200, b"hi", id="base64-decoded"),
+        pytest.param(
+            {"statusCode": 200, "body": "aGk=", "isBase64Encoded": True}, 200, b"hi", id="base64-decoded"
+        ),
     ],
 )
 def test_http_api_payload_v1_response(gateway: Gateway, result: Any, status: int, body: bytes) -> None:
@@ -136,23 +183,50 @@ def test_http_api_payload_v1_response(gateway: Gateway, result: Any, status: int
 @pytest.mark.parametrize(
     ("result", "status", "body", "content_type"),
     [
-        pytest.param("Hello from Lambda!", 200, b"Hello from Lambda!", "application/json", id="inferred-string"),
-        pytest.param({"message": "Hello from Lambda!"}, 200, b'{"message": "Hello from Lambda!"}', "application/json", id="inferred-object"),
+        pytest.param(
+            "Hello from Lambda!", 200, b"Hello from Lambda!", "application/json", id="inferred-string"
+        ),
+        pytest.param(
+            {"message": "Hello from Lambda!"},
+            200,
+            b'{"message": "Hello from Lambda!"}',
+            "application/json",
+            id="inferred-object",
+        ),
         pytest.param([1, 2], 200, b"[1, 2]", "application/json", id="inferred-array"),
         pytest.param(42, 200, b"42", "application/json", id="inferred-number"),
         pytest.param(None, 200, b"null", "application/json", id="inferred-null"),
         pytest.param(
-            {"statusCode": 201, "headers": {"content-type": "text/plain", "x-multi": "v1,v2"}, "body": "Hello from Lambda!"},
-            201, b"Hello from Lambda!", "text/plain", id="structured",
+            {
+                "statusCode": 201,
+                "headers": {"content-type": "text/plain", "x-multi": "v1,v2"},
+                "body": "Hello from Lambda!",
+            },
+            201,
+            b"Hello from Lambda!",
+            "text/plain",
+            id="structured",
         ),
         pytest.param({"statusCode": 204}, 204, b"", "application/json", id="structured-no-body"),
-        pytest.param({"statusCode": 200, "body": "aGVsbG8=", "isBase64Encoded": True}, 200, b"hello", "application/json", id="structured-base64"),
+        pytest.param(
+            {"statusCode": 200, "body": "aGVsbG8=", "isBase64Encoded": True},
+            200,
+            b"hello",
+            "application/json",
+            id="structured-base64",
+        ),
         pytest.param({"statusCode": "oops"}, 500, HTTP_500, "application/json", id="bad-status"),
-        pytest.param({"statusCode": 200, "headers": "x"}, 500, HTTP_500, "application/json", id="bad-headers"),
-        pytest.param({"statusCode": 200, "cookies": "a=1"}, 500, HTTP_500, "application/json", id="bad-cookies"),
+        pytest.param(
+            {"statusCode": 200, "headers": "x"}, 500, HTTP_500, "application/json", id="bad-headers"
+        ),
+        pytest.param(
+            {"statusCode": 200, "cookies": "a=1"}, 500, HTTP_500, "application/json", id="bad-cookies"
+        ),
     ],
 )
-def test_http_payload_v2_response(gateway: Gateway, result: Any, status: int, body: bytes, content_type: str) -> None:
+def test_http_payload_v2_response(
+    gateway: Gateway, result: Any, status: int, body: bytes, content_type: str
+) -> None:
     response = _respond(gateway, "/http/respond", result)
     assert response.status_code == status
     assert response.content == body
@@ -161,7 +235,9 @@ def test_http_payload_v2_response(gateway: Gateway, result: Any, status: int, bo
 
 
 def test_http_payload_v2_cookies_become_set_cookie(gateway: Gateway) -> None:
-    response = _respond(gateway, "/http/respond", {"statusCode": 200, "cookies": ["a=1; Path=/", "b=2"], "body": "x"})
+    response = _respond(
+        gateway, "/http/respond", {"statusCode": 200, "cookies": ["a=1; Path=/", "b=2"], "body": "x"}
+    )
     assert response.headers.get_list("set-cookie") == ["a=1; Path=/", "b=2"]
 
 

@@ -14,10 +14,22 @@ from tests.gateway.conftest import Gateway, event_of
         pytest.param("GET", "/rest/test/echo", "/echo", None, id="static"),
         pytest.param("GET", "/rest/test/echo/", "/echo", None, id="trailing-slash-ignored"),
         pytest.param("GET", "/rest/test/pets/42", "/pets/{petId}", {"petId": "42"}, id="param"),
-        pytest.param("GET", "/rest/test/pets/a%2Bb%40c", "/pets/{petId}", {"petId": "a%2Bb%40c"}, id="param-not-decoded"),
-        pytest.param("GET", "/rest/test/files/a/b/c.txt", "/files/{proxy+}", {"proxy": "a/b/c.txt"}, id="greedy"),
-        pytest.param("GET", "/rest/test/files/a/b/", "/files/{proxy+}", {"proxy": "a/b"}, id="greedy-trailing-slash"),
-        pytest.param("GET", "/rest/test/files/a//b", "/files/{proxy+}", {"proxy": "a//b"}, id="greedy-double-slash"),
+        pytest.param(
+            "GET",
+            "/rest/test/pets/a%2Bb%40c",
+            "/pets/{petId}",
+            {"petId": "a%2Bb%40c"},
+            id="param-not-decoded",
+        ),
+        pytest.param(
+            "GET", "/rest/test/files/a/b/c.txt", "/files/{proxy+}", {"proxy": "a/b/c.txt"}, id="greedy"
+        ),
+        pytest.param(
+            "GET", "/rest/test/files/a/b/", "/files/{proxy+}", {"proxy": "a/b"}, id="greedy-trailing-slash"
+        ),
+        pytest.param(
+            "GET", "/rest/test/files/a//b", "/files/{proxy+}", {"proxy": "a//b"}, id="greedy-double-slash"
+        ),
         pytest.param("POST", "/rest/test/any", "/any", None, id="any-method"),
         pytest.param("PATCH", "/rest/test/any", "/any", None, id="any-method-patch"),
     ],
@@ -82,14 +94,56 @@ def test_rest_forbidden(gateway: Gateway, path: str) -> None:
     ("method", "path", "route_key", "stage", "raw_path", "path_parameters"),
     [
         # the documented example of §4.2
-        pytest.param("GET", "/http/pets/dog/1", "GET /pets/dog/1", "$default", "/pets/dog/1", None, id="exact"),
-        pytest.param("GET", "/http/pets/dog/2", "GET /pets/dog/{id}", "$default", "/pets/dog/2", {"id": "2"}, id="param"),
-        pytest.param("GET", "/http/pets/cat/1", "GET /pets/{proxy+}", "$default", "/pets/cat/1", {"proxy": "cat/1"}, id="greedy"),
-        pytest.param("POST", "/http/test/5", "ANY /{proxy+}", "$default", "/test/5", {"proxy": "test/5"}, id="any-greedy"),
-        pytest.param("POST", "/http/pets/dog/1", "ANY /{proxy+}", "$default", "/pets/dog/1", {"proxy": "pets/dog/1"}, id="verb-falls-back"),
+        pytest.param(
+            "GET", "/http/pets/dog/1", "GET /pets/dog/1", "$default", "/pets/dog/1", None, id="exact"
+        ),
+        pytest.param(
+            "GET",
+            "/http/pets/dog/2",
+            "GET /pets/dog/{id}",
+            "$default",
+            "/pets/dog/2",
+            {"id": "2"},
+            id="param",
+        ),
+        pytest.param(
+            "GET",
+            "/http/pets/cat/1",
+            "GET /pets/{proxy+}",
+            "$default",
+            "/pets/cat/1",
+            {"proxy": "cat/1"},
+            id="greedy",
+        ),
+        pytest.param(
+            "POST",
+            "/http/test/5",
+            "ANY /{proxy+}",
+            "$default",
+            "/test/5",
+            {"proxy": "test/5"},
+            id="any-greedy",
+        ),
+        pytest.param(
+            "POST",
+            "/http/pets/dog/1",
+            "ANY /{proxy+}",
+            "$default",
+            "/pets/dog/1",
+            {"proxy": "pets/dog/1"},
+            id="verb-falls-back",
+        ),
         pytest.param("GET", "/http/", "$default", "$default", "/", None, id="default-route"),
         pytest.param("GET", "/http", "$default", "$default", "/", None, id="default-route-no-slash"),
-        pytest.param("GET", "/http/dev/pets/dog/2", "GET /pets/dog/{id}", "dev", "/dev/pets/dog/2", {"id": "2"}, id="named-stage"),
+        pytest.param(
+            "GET",
+            "/http/dev/pets/dog/2",
+            "GET /pets/dog/{id}",
+            "dev",
+            "/dev/pets/dog/2",
+            {"id": "2"},
+            id="named-stage",
+        ),
         pytest.param("GET", "/http/dev", "$default", "dev", "/dev", None, id="named-stage-root"),
     ],
 )
