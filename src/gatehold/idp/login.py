@@ -113,7 +113,10 @@ def _post(idp: IdentityProvider, form: dict[str, str], cookie: str | None) -> Re
     req = AuthorizeRequest.from_json(row.request)
     client = idp.t.clients[req.client_id]
     allowed = {c.name for c in idp.t.client_connections(client)}
-    connection = form.get("connection") or (req.connection or "")
+    # no choice made (a client that skips the <select>): the preselected or first connection,
+    # which is what a browser submits for an untouched <select>
+    ordered = [c.name for c in idp.t.client_connections(client)]
+    connection = form.get("connection") or req.connection or (ordered[0] if ordered else "")
     username = form.get("username", "")
     if connection not in allowed or (req.connection is not None and connection != req.connection):
         return render_login(idp, tx, row, error="Choose a connection.", username=username, status=400)
