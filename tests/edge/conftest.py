@@ -30,7 +30,31 @@ FUNCTIONS: dict[str, Any] = {
     "echo": {"handler": "edge_handlers.echo", "code_path": "handlers"},
     "hello": {"handler": "edge_handlers.hello", "code_path": "handlers"},
     "token-authorizer": {"handler": "edge_handlers.token_authorizer", "code_path": "handlers"},
+    "boom": {"handler": "edge_handlers.boom", "code_path": "handlers"},
 }
+
+
+def lambda_route(function: str = "echo", **options: Any) -> dict[str, Any]:
+    return {"integration": {"type": "lambda", "function": function}, **options}
+
+
+def authorizers_available() -> bool:
+    import gatehold.gateway.authorizers as authorizers
+
+    return hasattr(authorizers, "build_authorizers")
+
+
+class FakeClock:
+    """An injectable clock: ``clock()`` returns ``now``; tests move it with ``advance``."""
+
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 def load(apis: dict[str, Any], *, gateway: dict[str, Any] | None = None) -> LoadedConfig:

@@ -34,9 +34,15 @@ def token_authorizer(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "principalId": "user-1",
         "policyDocument": {
             "Version": "2012-10-17",
-            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": event["methodArn"]}],
+            "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": event["methodArn"]}
+            ],
         },
     }
     if usage_key:
         result["usageIdentifierKey"] = usage_key
     return result
+
+
+def boom(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    raise RuntimeError("boom")
