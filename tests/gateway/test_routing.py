@@ -87,6 +87,7 @@ def test_rest_forbidden(gateway: Gateway, path: str) -> None:
     response = gateway.get(path)
     assert response.status_code == 403
     assert response.content == b'{"message":"Forbidden"}'
+    assert response.headers["x-amzn-ErrorType"] == "ForbiddenException"
     assert response.headers["x-amzn-RequestId"]
 
 

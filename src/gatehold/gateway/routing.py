@@ -41,8 +41,15 @@ def not_found_error(api_type: str) -> GatewayError:
 
 
 def forbidden_error(reason: str) -> GatewayError:
-    """No API mapping / unknown REST stage: 403 ``{"message":"Forbidden"}`` (§4.1, UNVERIFIED)."""
-    return GatewayError(GatewayResponseType.MISSING_AUTHENTICATION_TOKEN, message="Forbidden", reason=reason)
+    """No API mapping / unknown REST stage: 403 ``{"message":"Forbidden"}`` (§4.1, §7.14).
+
+    ``x-amzn-ErrorType: ForbiddenException`` is UNVERIFIED (AWS's usual 403 error type)."""
+    return GatewayError(
+        GatewayResponseType.MISSING_AUTHENTICATION_TOKEN,
+        message="Forbidden",
+        headers={"x-amzn-ErrorType": "ForbiddenException"},
+        reason=reason,
+    )
 
 
 @dataclass(slots=True)
