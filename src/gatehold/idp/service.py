@@ -402,10 +402,10 @@ class IdentityProvider:
         policy = client.refresh_token
         rotating = policy["rotation_type"] == "rotating"
         if row.rotated_at is not None:
-            if now - row.rotated_at <= int(policy.get("leeway", 0)) and not self.store.family_revoked(
-                row.family_id
-            ):
-                pass  # within the configured reuse interval: a benign concurrent retry
+            leeway = int(policy.get("leeway", 0))
+            in_leeway = leeway > 0 and now - row.rotated_at < leeway
+            if in_leeway and not self.store.family_revoked(row.family_id):
+                pass  # within the configured reuse interval (Auth0's "leeway"): a concurrent retry
             else:
                 self.store.revoke_family(row.family_id, now)
                 log.warning("refresh token reuse for client %s: family revoked", client_id)
