@@ -253,3 +253,28 @@ def test_http_integration_timeout_is_503(gateway: Gateway) -> None:
     assert response.status_code == 503
     assert response.content == b'{"message":"Service Unavailable"}'
     assert response.headers["content-length"] == "33"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "error_type"),
+    [
+        pytest.param(
+            "/rest/test/respond", b'{"message":"Request Too Long"}', "RequestTooLargeException", id="rest"
+        ),
+        pytest.param("/http/respond", b'{"message":"Request Entity Too Large"}', None, id="http"),
+    ],
+)
+def test_payload_over_10_mb_is_413(gateway: Gateway, path: str, body: bytes, error_type: str | None) -> None:
+    response = gateway.post(path, content=b"x" * (10 * 1024 * 1024 + 1))
+    assert response.status_code == 413
+    assert response.content == body
+    assert response.headers.get("x-amzn-ErrorType") == error_type
+
+
+def test_head_has_no_body(gateway: Gateway) -> None:
+    response = gateway.request("HEAD", "/rest/test/pets/special")
+    assert response.status_code == 403  # HEAD is its own verb; no ANY on this resource
+    get = gateway.request("HEAD", "/http/pets/dog/1")
+    assert get.status_code == 200
+    assert get.content == b""
+    assert int(get.headers["content-length"]) > 0

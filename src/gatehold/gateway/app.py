@@ -26,7 +26,7 @@ import httpx
 from gatehold import metrics
 from gatehold.config.loader import LoadedConfig
 from gatehold.config.models import HttpProxyIntegration, LambdaIntegration, MockIntegration
-from gatehold.errors import GatewayError
+from gatehold.errors import GatewayError, GatewayResponseType
 from gatehold.gateway.access_log import AccessLogs, RequestRecord
 from gatehold.gateway.cors import CorsHandler
 from gatehold.gateway.events import add_forwarding_headers, extended_request_id, http_api_request_id
@@ -53,6 +53,9 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+
+# API Gateway's payload quota (REST and HTTP APIs): 10 MB, else 413 (DG:limits).
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 
 access_log = logging.getLogger("gatehold.access")
 log = logging.getLogger("gatehold.gateway")
@@ -175,6 +178,8 @@ class GatewayApp:
         try:
             if state is None:
                 raise forbidden_error("no API mapping for this path")
+            if len(request.body) > MAX_PAYLOAD_BYTES:
+                raise GatewayError(GatewayResponseType.REQUEST_TOO_LARGE, reason="payload over 10 MB")
             match, response = await self.pipeline(state, request, trace, record)
         except _Answered as answered:
             return match, answered.response, trace
@@ -338,14 +343,19 @@ def _host(headers: list[tuple[str, str]], server: Any) -> str:
 
 
 async def _read_body(receive: Receive) -> bytes:
+    """The request body; past :data:`MAX_PAYLOAD_BYTES` the rest is drained, not kept."""
     message = await receive()
     body: bytes = message.get("body", b"")
     if not message.get("more_body", False):
         return body
     chunks = [body]
+    size = len(body)
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        if size <= MAX_PAYLOAD_BYTES:
+            chunks.append(chunk)
+            size += len(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
 
