@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -10,6 +11,7 @@ from gatehold.config.models import ApiConfig, StageConfig
 from gatehold.errors import GatewayError, GatewayResponseType
 from gatehold.gateway.gateway_responses import render
 from gatehold.gateway.model import CompiledApi, CompiledRoute, GatewayRequest, RouteMatch
+from tests.edge.conftest import ServeGateway, lambda_route
 
 T = GatewayResponseType
 MOCK = {"integration": {"type": "mock"}}
@@ -259,3 +261,81 @@ def test_rest_default_5xx_null_message() -> None:
 def test_config_refuses_bad_gateway_responses(responses: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="gateway response"):
         _api("REST", responses)
+
+
+# -- over real HTTP --------------------------------------------------------------------------------
+
+
+def _served_api(gateway_responses: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "pets": {
+            "type": "REST",
+            "stages": {
+                "prod": {"variables": {"v": "blue"}, "throttling": {"rate_limit": 0, "burst_limit": 0}}
+            },
+            "routes": {"GET /boom": lambda_route("boom"), "GET /pets": lambda_route("hello")},
+            "gateway_responses": gateway_responses,
+        }
+    }
+
+
+async def test_custom_responses_over_http(serve_gateway: ServeGateway) -> None:
+    s = await serve_gateway(
+        _served_api(
+            {
+                "MISSING_AUTHENTICATION_TOKEN": {
+                    "status_code": 404,
+                    "headers": {"X-Echo": "method.request.header.X-Trace", "X-Static": "'yes'"},
+                    "template": '{"error":$context.error.messageString,"id":"$context.requestId"}',
+                },
+                "DEFAULT_4XX": {"headers": {"Access-Control-Allow-Origin": "'*'"}},
+            }
+        )
+    )
+    async with s.client() as c:
+        missing = await c.get("/pets/prod/nope", headers={"X-Trace": "t-1"})
+        throttled = await c.get("/pets/prod/pets")
+    assert missing.status_code == 404
+    assert missing.json() == {
+        "error": "Missing Authentication Token",
+        "id": missing.headers["x-amzn-requestid"],
+    }
+    assert (missing.headers["x-echo"], missing.headers["x-static"]) == ("t-1", "yes")
+    assert missing.headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
+    assert "access-control-allow-origin" not in missing.headers
+    assert (throttled.status_code, throttled.content) == (429, b'{"message":"Too Many Requests"}')
+    assert throttled.headers["access-control-allow-origin"] == "*"
+
+
+async def test_default_5xx_template_sees_stage_and_stage_variables(serve_gateway: ServeGateway) -> None:
+    api = _served_api(
+        {
+            "DEFAULT_5XX": {
+                "status_code": 500,
+                "template": '{"e":$context.error.messageString,"t":"$context.error.responseType",'
+                '"stage":"$context.stage","v":"$stageVariables.v","path":"$context.resourcePath"}',
+            }
+        }
+    )
+    api["pets"]["stages"]["prod"].pop("throttling")
+    s = await serve_gateway(api)
+    async with s.client() as c:
+        r = await c.get("/pets/prod/boom")
+    assert r.status_code == 500
+    assert r.json() == {
+        "e": "Internal server error",
+        "t": "INTEGRATION_FAILURE",
+        "stage": "prod",
+        "v": "blue",
+        "path": "/boom",
+    }
+
+
+async def test_uncustomised_lambda_failure_is_502_with_space(serve_gateway: ServeGateway) -> None:
+    api = _served_api({"DEFAULT_4XX": {"headers": {"X-Only-4xx": "'1'"}}})
+    api["pets"]["stages"]["prod"].pop("throttling")
+    s = await serve_gateway(api)
+    async with s.client() as c:
+        r = await c.get("/pets/prod/boom")
+    assert (r.status_code, r.content) == (502, b'{"message": "Internal server error"}')
+    assert "x-only-4xx" not in r.headers
