@@ -33,7 +33,7 @@ from gatehold.config.models import AccessLogConfig, GateholdConfig
 from gatehold.errors import GatewayError, GatewayResponseType
 from gatehold.gateway.context_template import ContextTemplate, ContextValue
 from gatehold.gateway.events import clf_time
-from gatehold.gateway.model import ApiType, AuthorizerOutcome, GatewayRequest, RouteMatch
+from gatehold.gateway.model import ApiType, AuthorizerOutcome, CompiledApi, GatewayRequest, RouteMatch
 from gatehold.gateway.usage_plans import api_key_id
 
 JSON_FORMAT: Mapping[ApiType, str] = {
@@ -79,6 +79,7 @@ class RequestRecord:
     request: GatewayRequest
     request_id: str
     match: RouteMatch | None = None
+    api: CompiledApi | None = None
     status: int = 0
     response_length: int | None = None
     response_latency_ms: int | None = None
@@ -109,6 +110,18 @@ def _authorizer_value(outcome: AuthorizerOutcome | None, name: str) -> ContextVa
     return value if value is None or isinstance(value, str | int | float | bool) else str(value)
 
 
+def _stage_of(r: RequestRecord) -> str | None:
+    """The stage a request that matched no route was addressed to (REST: first segment; HTTP: a
+    named stage's segment, else ``$default``)."""
+    if r.api is None:
+        return None
+    stages = r.api.config.stages
+    first = r.request.path.lstrip("/").split("/", 1)[0]
+    if first in stages:
+        return first
+    return "$default" if "$default" in stages else None
+
+
 def _error_message(r: RequestRecord) -> str | None:
     return r.error.message_text if r.error is not None else None
 
@@ -135,7 +148,7 @@ def _authorizer_error(r: RequestRecord) -> str | None:
 
 _GETTERS: dict[str, Callable[[RequestRecord], ContextValue]] = {
     "accountId": lambda r: r.account_id,
-    "apiId": lambda r: r.match.api.api_id if r.match else None,
+    "apiId": lambda r: r.api.api_id if r.api else None,
     "domainName": lambda r: r.request.host.rsplit(":", 1)[0],
     "domainPrefix": lambda r: r.request.host.split(".", 1)[0].rsplit(":", 1)[0],
     "extendedRequestId": lambda r: r.extended_request_id or r.request_id,
@@ -154,7 +167,7 @@ _GETTERS: dict[str, Callable[[RequestRecord], ContextValue]] = {
     "resourceId": lambda r: r.match.route.resource_id if r.match else None,
     "resourcePath": lambda r: r.match.route.resource_path if r.match else None,
     "routeKey": lambda r: r.match.route.route_key if r.match else None,
-    "stage": lambda r: r.match.stage_name if r.match else None,
+    "stage": lambda r: r.match.stage_name if r.match else _stage_of(r),
     "status": lambda r: r.status,
     "responseLatency": lambda r: r.response_latency_ms,
     "responseLength": lambda r: r.response_length,
@@ -270,9 +283,13 @@ class AccessLogs:
         return bool(self._loggers)
 
     def emit(self, record: RequestRecord) -> None:
-        """Write ``record`` to its stage's access log (requests that matched no stage are not logged)."""
-        if record.match is None:
+        """Write ``record`` to its stage's access log (requests addressed to no stage are not logged)."""
+        if record.match is not None:
+            key = (record.match.api.name, record.match.stage_name)
+        elif record.api is not None and (stage := _stage_of(record)) is not None:
+            key = (record.api.name, stage)
+        else:
             return
-        logger = self._loggers.get((record.match.api.name, record.match.stage_name))
+        logger = self._loggers.get(key)
         if logger is not None:
             logger.write(record)

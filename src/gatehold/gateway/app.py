@@ -291,6 +291,7 @@ class GatewayApp:
     ) -> None:
         """Access log line and metrics for one answered request."""
         elapsed = time.perf_counter() - started
+        record.api = state.api if state else None
         record.status = response.status
         record.response_length = len(response.body) if isinstance(response, GatewayResponse) else None
         record.response_latency_ms = int(elapsed * 1000)
