@@ -89,14 +89,14 @@ class KeyRing:
 
     def load(self) -> None:
         """Create the first keys if the store has none, then (re)build the cache."""
-        rows = self.store.keys()
+        rows = self.store.signing_keys()
         if not any(r.state == "current" for r in rows):
             now = int(time.time())
             new = [new_key_row("current", now)]
             if not any(r.state == "next" for r in rows):
                 new.append(new_key_row("next", now))
             self.store.replace_key_states({}, new)
-            rows = self.store.keys()
+            rows = self.store.signing_keys()
         self._install(rows)
 
     def _install(self, rows: list[KeyRow]) -> None:
@@ -131,7 +131,7 @@ class KeyRing:
     def refresh_if_stale(self) -> None:
         """Pick up a rotation done by another process (cheap: one small SELECT every few seconds)."""
         if time.monotonic() - self._checked_at >= self.reload_interval:
-            self._install(self.store.keys())
+            self._install(self.store.signing_keys())
 
     # -- use -----------------------------------------------------------------------------------
 
@@ -149,7 +149,7 @@ class KeyRing:
 
     def rotate(self) -> SigningKey:
         """next → current, current → previous, previous dropped, a fresh next published."""
-        rows = self.store.keys()
+        rows = self.store.signing_keys()
         now = int(time.time())
         states: dict[str, str] = {}
         new: list[KeyRow] = []
@@ -165,5 +165,5 @@ class KeyRing:
             new.append(new_key_row("current", now))
         new.append(new_key_row("next", now + 1))
         self.store.replace_key_states(states, new)
-        self._install(self.store.keys())
+        self._install(self.store.signing_keys())
         return self.current

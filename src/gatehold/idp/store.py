@@ -282,7 +282,7 @@ class Store:
 
     # -- keys ----------------------------------------------------------------------------------
 
-    def keys(self) -> list[KeyRow]:
+    def signing_keys(self) -> list[KeyRow]:
         with self.tx() as s:
             return list(s.scalars(select(KeyRow).order_by(KeyRow.created_at, KeyRow.kid)))
 

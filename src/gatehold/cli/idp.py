@@ -1,0 +1,261 @@
+"""Identity-provider commands that work directly on the store (no server needed).
+
+::
+
+    gatehold token --client demo-m2m --audience https://unicorns-api [--scope "read:unicorn"]
+    gatehold token --user rider@example.com --client demo-spa --audience https://unicorns-api \\
+                   --scope "read:unicorn list:unicorns"
+    gatehold users add EMAIL [--connection C] [--name N] [--role R ...]   (password prompted)
+    gatehold users list
+    gatehold roles list | assign EMAIL ROLE | unassign EMAIL ROLE
+    gatehold keys list | rotate
+
+``token`` mints like Auth0's API "Test" tab: client credentials for an application and audience,
+or for a user through the same scope rules and post-login hooks as a real login. A running server
+picks up user, role and key changes (keys within a few seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from gatehold.cli.common import config_option, console, data_dir_option, err_console, load_or_exit
+from gatehold.idp.errors import OAuthError
+from gatehold.idp.scopes import parse_scope
+from gatehold.idp.service import IdentityProvider
+from gatehold.idp.store import Store, UserRow
+from gatehold.idp.tenant import hash_password, new_user_id
+from gatehold.server import StackOptions
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def store_options(f: F) -> F:
+    f = click.option(
+        "--public-url", default=None, help="Public base URL of the identity provider (issuer = URL + '/')."
+    )(f)
+    f = click.option(
+        "--database-url", default=None, help="SQLAlchemy URL of the store (default: SQLite in the data dir)."
+    )(f)
+    f = data_dir_option(f)
+    return config_option(f)
+
+
+def open_provider(
+    config_path: Path | None, data_dir: Path, database_url: str | None, public_url: str | None
+) -> IdentityProvider:
+    """The tenant applied (idempotently) and the keys loaded, as `gatehold up` would."""
+    opts = StackOptions(data_dir=data_dir, public_url=public_url, database_url=database_url)
+    loaded = load_or_exit(config_path, opts.variables())
+    store = Store.open(data_dir, database_url)
+    idp = IdentityProvider(store, loaded.config.tenant, issuer=opts.idp_url + "/", base_dir=loaded.base_dir)
+    idp.startup()
+    return idp
+
+
+def _fail(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    sys.exit(1)
+
+
+def _find_user(idp: IdentityProvider, email: str, connection: str | None) -> UserRow:
+    users = [u for u in idp.store.users_by_email(email) if connection is None or u.connection == connection]
+    if not users:
+        _fail(f"no user {email!r}" + (f" in connection {connection!r}" if connection else ""))
+    if len(users) > 1:
+        _fail(f"{email!r} exists in several connections; pass --connection")
+    return users[0]
+
+
+@click.command()
+@store_options
+@click.option("--client", "client_id", required=True, help="Application (client_id).")
+@click.option("--audience", default=None, help="API identifier.")
+@click.option("--scope", default=None, help="Space-separated scopes (default: all the grant allows).")
+@click.option("--user", "user_email", default=None, help="Mint for this user (authorization-code rules).")
+@click.option("--connection", default=None, help="The user's connection, when the email is in several.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole token response as JSON.")
+def token(
+    config_path: Path | None,
+    data_dir: Path,
+    database_url: str | None,
+    public_url: str | None,
+    client_id: str,
+    audience: str | None,
+    scope: str | None,
+    user_email: str | None,
+    connection: str | None,
+    as_json: bool,
+) -> None:
+    """Mint a token like Auth0's API "Test" tab and print it."""
+    idp = open_provider(config_path, data_dir, database_url, public_url)
+    if client_id not in idp.t.clients:
+        _fail(f"unknown application {client_id!r}")
+    now = int(time.time())
+    try:
+        if user_email is None:
+            response: dict[str, Any] = dict(idp.client_credentials(client_id, audience, scope, now=now))
+        else:
+            user = _find_user(idp, user_email, connection)
+            grant = idp.user_grant(user, client_id, audience, parse_scope(scope), auth_time=now)
+            body, _jti = idp.user_tokens(user, client_id, grant, now=now)
+            response = dict(body)
+    except OAuthError as err:
+        _fail(f"{err.error}: {err.description}")
+    click.echo(json.dumps(response, indent=2) if as_json else response["access_token"])
+
+
+@click.group()
+def users() -> None:
+    """Users of the tenant's connections."""
+
+
+@users.command("add")
+@store_options
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--connection", default="Username-Password-Authentication", show_default=True)
+@click.option("--name", default=None)
+@click.option("--role", "roles", multiple=True, help="Role to assign (repeatable).")
+def users_add(
+    config_path: Path | None,
+    data_dir: Path,
+    database_url: str | None,
+    public_url: str | None,
+    email: str,
+    password: str,
+    connection: str,
+    name: str | None,
+    roles: tuple[str, ...],
+) -> None:
+    """Add a user (password hashed with argon2id), or reset an existing user's password."""
+    idp = open_provider(config_path, data_dir, database_url, public_url)
+    conn = idp.t.connections.get(connection)
+    if conn is None:
+        _fail(f"unknown connection {connection!r}")
+        return
+    known_roles = {r.name for r in idp.store.roles()}
+    for role in roles:
+        if role not in known_roles:
+            _fail(f"unknown role {role!r}")
+    now = int(time.time())
+    existing = idp.store.find_user(connection, email)
+    user = existing or UserRow(
+        user_id=new_user_id(conn.strategy, connection),
+        connection=connection,
+        email=email.lower(),
+        email_verified=True,
+        blocked=False,
+        app_metadata={},
+        user_metadata={},
+        created_at=now,
+    )
+    user.name = name or (existing.name if existing else email.lower())
+    user.password_hash = hash_password(password)
+    user.updated_at = now
+    idp.store.save_user(user)
+    for role in roles:
+        idp.store.assign_role(user.user_id, role)
+    console.print(f"{'updated' if existing else 'added'} {user.email} ({user.user_id}) in {connection}")
+
+
+@users.command("list")
+@store_options
+def users_list(
+    config_path: Path | None, data_dir: Path, database_url: str | None, public_url: str | None
+) -> None:
+    """List users with their connection and roles."""
+    idp = open_provider(config_path, data_dir, database_url, public_url)
+    for user in idp.store.users():
+        roles = ",".join(idp.store.user_roles(user.user_id)) or "-"
+        click.echo(f"{user.email}\t{user.connection}\t{user.user_id}\t{roles}")
+
+
+@click.group()
+def roles() -> None:
+    """Roles (RBAC) and their assignment to users."""
+
+
+@roles.command("list")
+@store_options
+def roles_list(
+    config_path: Path | None, data_dir: Path, database_url: str | None, public_url: str | None
+) -> None:
+    """List roles and their permissions per API."""
+    idp = open_provider(config_path, data_dir, database_url, public_url)
+    for role in idp.store.roles():
+        perms = "; ".join(f"{aud}: {' '.join(p)}" for aud, p in role.permissions.items())
+        click.echo(f"{role.name}\t{perms}")
+
+
+def _assignment(assign: bool) -> Callable[..., None]:
+    def command(
+        config_path: Path | None,
+        data_dir: Path,
+        database_url: str | None,
+        public_url: str | None,
+        email: str,
+        role: str,
+        connection: str | None,
+    ) -> None:
+        idp = open_provider(config_path, data_dir, database_url, public_url)
+        if role not in {r.name for r in idp.store.roles()}:
+            _fail(f"unknown role {role!r}")
+        user = _find_user(idp, email, connection)
+        if assign:
+            changed = idp.store.assign_role(user.user_id, role)
+            console.print(f"{role} {'assigned to' if changed else 'already held by'} {user.email}")
+        else:
+            changed = idp.store.unassign_role(user.user_id, role)
+            console.print(f"{role} {'removed from' if changed else 'was not held by'} {user.email}")
+
+    return command
+
+
+for _name, _assign, _help in (
+    ("assign", True, "Give a user a role."),
+    ("unassign", False, "Take a role away."),
+):
+    roles.command(_name, help=_help)(
+        store_options(
+            click.argument("email")(
+                click.argument("role")(click.option("--connection", default=None)(_assignment(_assign)))
+            )
+        )
+    )
+
+
+@click.group()
+def keys() -> None:
+    """The RSA signing keys published in the JWKS."""
+
+
+@keys.command("list")
+@store_options
+def keys_list(
+    config_path: Path | None, data_dir: Path, database_url: str | None, public_url: str | None
+) -> None:
+    """List keys: current (signs), next (published, signs after the next rotation), previous."""
+    idp = open_provider(config_path, data_dir, database_url, public_url)
+    for row in idp.store.signing_keys():
+        created = datetime.fromtimestamp(row.created_at, UTC).isoformat(timespec="seconds")
+        click.echo(f"{row.kid}\t{row.state}\t{created}")
+
+
+@keys.command("rotate")
+@store_options
+def keys_rotate(
+    config_path: Path | None, data_dir: Path, database_url: str | None, public_url: str | None
+) -> None:
+    """Promote the published next key to current; keep the old one for verification."""
+    idp = open_provider(config_path, data_dir, database_url, public_url)
+    current = idp.keys.rotate()
+    console.print(f"signing with {current.kid}; running servers switch within a few seconds")
