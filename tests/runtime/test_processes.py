@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +110,35 @@ async def test_aclose_leaves_no_child_processes(make_invoker: MakeInvoker) -> No
     # the invocation that was still running when the runtime closed ends as a crashed one
     stopped = await busy
     assert error_type(stopped) == "Runtime.ExitError"
+
+
+_GATEWAY_DIES = """
+import asyncio, os, sys
+from tests.runtime.support import load, probe
+from gatehold.runtime import build_invoker
+
+async def main():
+    invoker = build_invoker(load({"slow": probe("sleep", timeout=60)}, isolation="process"))
+    asyncio.ensure_future(invoker.invoke("slow", {"seconds": 50}, request_id="busy"))
+    while not invoker.sandbox("slow").workers:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
+    print(invoker.sandbox("slow").workers[0].pid, flush=True)
+    os._exit(0)  # the gateway dies without closing anything
+
+asyncio.run(main())
+"""
+
+
+async def test_busy_worker_dies_with_the_gateway() -> None:
+    root = Path(__file__).resolve().parents[2]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _GATEWAY_DIES, cwd=root, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    pid = int(out.split()[-1])
+    for _ in range(100):  # the kernel delivers PR_SET_PDEATHSIG asynchronously
+        if not pid_alive(pid):
+            break
+        await asyncio.sleep(0.05)
+    assert not pid_alive(pid)

@@ -10,12 +10,15 @@ Wire protocol (both directions): a 4-byte big-endian length, then the body.
 * parent → worker: ``orjson [request_id, deadline_ms, event]``;
 * worker → parent: ``b"0" + payload JSON`` or ``b"1" + Lambda error JSON``.
 
-The worker exits when the socket closes (the parent went away), so it never outlives the gateway.
+The worker exits when the socket closes (the parent went away) and, on Linux, is killed with the
+gateway even mid-invocation (``PR_SET_PDEATHSIG``), so it never outlives it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
+import signal
 import socket
 import struct
 import sys
@@ -89,7 +92,19 @@ def serve(sock: socket.socket, spec: FunctionSpec, log_stream_name: str) -> None
             write_frame(stream, b"0" + payload.encode())
 
 
+def _die_with_parent() -> None:
+    """Linux: get SIGKILL when the gateway dies, even mid-invocation (``PR_SET_PDEATHSIG``)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def main(argv: list[str]) -> None:
+    _die_with_parent()
     fd = int(argv[1])
     data = orjson.loads(argv[2])
     for entry in data.get("sys_path", []):
