@@ -115,3 +115,38 @@ def idp_factory(tmp_path: Path) -> Iterator[Callable[..., IdpServer]]:
     yield factory
     for server in started:
         server.stop()
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect("host=127.0.0.1 port=5432 dbname=test user=postgres", connect_timeout=2):
+            return None
+    except Exception as exc:  # any failure means: skip, saying why
+        return f"PostgreSQL at 127.0.0.1:5432 (database 'test', trust auth) is unreachable: {exc}"
+
+
+@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres",
+                                                                          marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
+    """None (SQLite in the data dir) or a PostgreSQL URL on a fresh schema, dropped afterwards."""
+    if request.param == "sqlite":
+        yield None
+        return
+    problem = _postgres_reachable()
+    if problem:
+        pytest.skip(problem)
+    import secrets
+
+    import psycopg
+
+    schema = f"gatehold_idp_{secrets.token_hex(6)}"
+    dsn = "host=127.0.0.1 port=5432 dbname=test user=postgres"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
