@@ -181,7 +181,7 @@ def claims_for(
     issuer: str, audience: str | list[str], *, lifetime: int = 600, now: float | None = None, **extra: Any
 ) -> dict[str, Any]:
     t = int(now if now is not None else time.time())
-    return {"iss": issuer, "sub": "auth0|user-1", "aud": audience, "iat": t, "exp": t + lifetime, **extra}
+    return {"iss": issuer, "sub": "auth0|user-1", "aud": audience, "iat": t - 5, "exp": t + lifetime, **extra}
 
 
 def fingerprint(token: str) -> str:
