@@ -16,7 +16,6 @@ import asyncio
 import importlib
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -29,7 +28,12 @@ from gatehold.config.models import HttpProxyIntegration, LambdaIntegration, Mock
 from gatehold.errors import GatewayError, GatewayResponseType
 from gatehold.gateway.access_log import AccessLogs, RequestRecord
 from gatehold.gateway.cors import CorsHandler
-from gatehold.gateway.events import add_forwarding_headers, extended_request_id, http_api_request_id
+from gatehold.gateway.events import (
+    add_forwarding_headers,
+    extended_request_id,
+    http_api_request_id,
+    rest_request_id,
+)
 from gatehold.gateway.gateway_responses import render
 from gatehold.gateway.integrations.base import Integration, StreamedResponse
 from gatehold.gateway.integrations.http_proxy import HttpProxyIntegrationHandler
@@ -237,7 +241,7 @@ class GatewayApp:
             full_path = full_path.split("?", 1)[0]
         state, path = self.api_for(full_path)
         is_rest = state is None or state.is_rest
-        request_id = str(uuid.uuid4()) if is_rest else http_api_request_id()
+        request_id = rest_request_id() if is_rest else http_api_request_id()
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         client = scope.get("client")
         server = scope.get("server")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
+import random
 import time
 from collections.abc import Sequence
 from functools import lru_cache
@@ -74,20 +74,30 @@ def _short_hash(text: str, length: int) -> str:
     return "".join(alphabet[b % 36] for b in digest[:length])
 
 
+# Request and trace ids need uniqueness, not secrecy: a PRNG avoids a getrandom() syscall per request.
+_random_bits = random.Random().getrandbits
+_UUID_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
+
+def rest_request_id() -> str:
+    """A version-4 UUID (REST ``requestId``, ``x-amzn-RequestId``)."""
+    h = f"{_random_bits(128):032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_UUID_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
 def http_api_request_id() -> str:
     """A short base64-ish request id like ``LV7fzho-PHcEJPw=`` (HTTP API ``requestId``, §3.6)."""
-    return base64.b64encode(os.urandom(11)).decode("ascii").replace("+", "-").replace("/", "_")
+    return base64.urlsafe_b64encode(_random_bits(88).to_bytes(11, "big")).decode("ascii")
 
 
 def extended_request_id(request_id: str) -> str:
     """REST ``extendedRequestId`` / ``x-amz-apigw-id``: a short base64-ish id derived from the
     request id (``Ab1CdEfGhIjKlM=``), so every place that needs it agrees without passing it."""
-    raw = request_id.replace("-", "")
     try:
-        data = bytes.fromhex(raw[:22])
+        data = bytes.fromhex(request_id[:8] + request_id[9:13] + request_id[14:18] + request_id[19:23])
     except ValueError:
-        data = hashlib.sha256(request_id.encode()).digest()[:11]
-    return base64.b64encode(data[:10]).decode("ascii").replace("+", "-").replace("/", "_")
+        data = hashlib.sha256(request_id.encode()).digest()[:10]
+    return base64.urlsafe_b64encode(data[:10]).decode("ascii")
 
 
 def _domain(host: str) -> tuple[str, str]:
@@ -236,7 +246,7 @@ def add_forwarding_headers(request: GatewayRequest) -> None:
     forwarded_for = request.header("x-forwarded-for")
     sec = request.time_epoch_ms // 1000
     added = [
-        ("X-Amzn-Trace-Id", f"Root=1-{sec:08x}-{os.urandom(12).hex()}"),
+        ("X-Amzn-Trace-Id", f"Root=1-{sec:08x}-{_random_bits(96):024x}"),
         (
             "X-Forwarded-For",
             f"{forwarded_for}, {request.source_ip}" if forwarded_for else request.source_ip,
