@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import random
 import time
 from collections.abc import Sequence
@@ -75,7 +76,9 @@ def _short_hash(text: str, length: int) -> str:
 
 
 # Request and trace ids need uniqueness, not secrecy: a PRNG avoids a getrandom() syscall per request.
-_random_bits = random.Random().getrandbits
+_prng = random.Random()
+_random_bits = _prng.getrandbits
+os.register_at_fork(after_in_child=_prng.seed)  # forked workers must not repeat each other's ids
 _UUID_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
