@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 
 import pytest
 
@@ -181,3 +182,21 @@ async def test_unknown_function(make_invoker: MakeInvoker) -> None:
     invoker = make_invoker({"echo": probe("echo")})
     result = await invoker.invoke("nope", {}, request_id="r1")
     assert error_type(result) == "ResourceNotFoundException"
+
+
+@pytest.mark.parametrize("isolation", MODES)
+async def test_failed_init_runs_again_on_the_next_invocation(
+    make_invoker: MakeInvoker, isolation: str, tmp_path: Path
+) -> None:
+    ready = tmp_path / "ready"
+    invoker = make_invoker(
+        {"fn": {"handler": "rt_flaky_init.handler", "code_path": "handlers",
+                "environment": {"READY_FILE": str(ready)}}},
+        isolation=isolation,
+    )
+    failed = await invoker.invoke("fn", {}, request_id="r1")
+    assert error_type(failed) == "RuntimeError"
+    assert failed.error is not None
+    assert failed.error["errorMessage"] == "the database is not up yet"
+    ready.touch()
+    assert (await invoker.invoke("fn", {}, request_id="r2")).payload == "ready"

@@ -112,7 +112,6 @@ class Worker:
                 pass_fds=(child_sock.fileno(),),
                 env=env,
                 stdin=subprocess.DEVNULL,
-                cwd=str(spec.code_path) if spec.code_path else None,
             )
         except BaseException:
             parent_sock.close()

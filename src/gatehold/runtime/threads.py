@@ -83,23 +83,16 @@ class ThreadSandbox:
         self.environment = environ.process_environ() | spec.lambda_environment(self.log_stream_name)
         self._pool = pool
         self._handler: Handler | None = None
-        self._init_error: LambdaError | None = None
         self._init_lock = threading.Lock()
         self._limit = asyncio.Semaphore(spec.concurrency) if spec.concurrency else None
 
     def _ensure_loaded(self) -> Handler:
         if self._handler is not None:
             return self._handler
-        with self._init_lock:
-            if self._init_error is not None:
-                raise InitError(self._init_error)
+        with self._init_lock:  # a failed init is run again on the next invocation, as in Lambda
             if self._handler is None:
                 add_code_path(self.spec.code_path)
-                try:
-                    self._handler = load_handler(self.spec.handler)
-                except InitError as exc:
-                    self._init_error = exc.error
-                    raise
+                self._handler = load_handler(self.spec.handler)
             return self._handler
 
     def _run(self, event_json: bytes, request_id: str, deadline_ms: int) -> Outcome:

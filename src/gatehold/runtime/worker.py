@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from gatehold.runtime.context import FunctionSpec, LambdaContext
-from gatehold.runtime.handler import InitError, add_code_path, call_handler, load_handler
+from gatehold.runtime.handler import Handler, InitError, add_code_path, call_handler, load_handler
 
 _LEN = struct.Struct(">I")
 
@@ -67,12 +67,11 @@ def spec_from_json(data: dict[str, Any]) -> FunctionSpec:
 def serve(sock: socket.socket, spec: FunctionSpec, log_stream_name: str) -> None:
     stream: BinaryIO = sock.makefile("rwb")  # type: ignore[assignment]
     add_code_path(spec.code_path)
+    handler: Handler | None = None
     try:
         handler = load_handler(spec.handler)
     except InitError as exc:
-        init_error = exc.error
-        write_frame(stream, b"E" + orjson.dumps(init_error))
-        handler = None
+        write_frame(stream, b"E" + orjson.dumps(exc.error))
     else:
         write_frame(stream, b"R")
     while True:
@@ -81,8 +80,12 @@ def serve(sock: socket.socket, spec: FunctionSpec, log_stream_name: str) -> None
             return
         request_id, deadline_ms, event = orjson.loads(frame)
         if handler is None:
-            write_frame(stream, b"1" + orjson.dumps(init_error))
-            continue
+            # Lambda runs a failed init again on the next invocation
+            try:
+                handler = load_handler(spec.handler)
+            except InitError as exc:
+                write_frame(stream, b"1" + orjson.dumps(exc.error))
+                continue
         context = LambdaContext.for_invocation(spec, request_id, log_stream_name, deadline_ms)
         payload, error = call_handler(handler, event, context)
         if error is not None:
