@@ -3,24 +3,43 @@
 All servers share one event loop and one signal handler: SIGINT/SIGTERM stop accepting, let
 in-flight requests finish (bounded by ``graceful_timeout``), then close the Lambda runtime. A second
 SIGINT forces the exit.
+
+The HTTP server is uvicorn with httptools on uvloop (:func:`run`), chosen by measurement (BENCHMARKS.md,
+"Server choice"): with the gateway's pipeline in the request path, granian's faster HTTP core buys
+little, and uvicorn runs every listener in one process and one loop.
+
+``workers > 1`` (``gatehold up --workers N``) runs the gateway in N processes sharing its port with
+``SO_REUSEPORT``: this process serves it alongside the identity provider, the SPA and the admin app,
+and N-1 gateway-only worker processes (``python -m gatehold.server worker``) build the same gateway
+from the same configuration. Workers share nothing in memory (authorizer caches, throttle counters,
+metrics are per process, as for replicas); a worker that dies is started again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import signal
-from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass, field
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Coroutine, Generator, Iterable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 
 log = logging.getLogger("gatehold.server")
 
 ASGIApp = Callable[..., Any]
+T = TypeVar("T")
+
+#: the listener that ``workers`` multiplies
+GATEWAY = "gateway"
 
 
 @dataclass(frozen=True)
@@ -70,12 +89,155 @@ class StackOptions:
         }
 
 
+@dataclass(frozen=True)
+class GatewayWorker:
+    """What a gateway worker process needs to build the same gateway (apps do not cross processes).
+
+    ``config_path`` None means the bundled example stack; ``variables`` are the ``${name}``
+    placeholders the parent used, so both resolve the configuration identically.
+    """
+
+    config_path: str | None
+    variables: dict[str, str]
+    log_level: str = "warning"
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """Run the stack's main coroutine on uvloop when it is installed (else asyncio's loop)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
+        return asyncio.run(main)
+    result: T = uvloop.run(main)
+    return result
+
+
+def _uvicorn_config(
+    app: ASGIApp, *, host: str, port: int, lifespan: str, graceful_timeout: float
+) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        lifespan=lifespan,  # type: ignore[arg-type]
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=int(graceful_timeout),
+        loop="none",  # the running loop: uvloop under run()
+        http="httptools",
+        # the gateway answers with its own Date; keep-alive as API Gateway does (it closes idle ones)
+        timeout_keep_alive=30,
+        backlog=4096,
+    )
+
+
+def _reuseport_socket(host: str, port: int) -> socket.socket:
+    """A listening socket that other processes may bind too (the kernel spreads connections)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(4096)
+    sock.setblocking(False)
+    return sock
+
+
 class _Server(uvicorn.Server):
     """A uvicorn server that leaves signal handling to :func:`serve`."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
+
+
+class _WorkerPool:
+    """N-1 gateway worker processes on the gateway's port; restarted when one dies unexpectedly."""
+
+    def __init__(
+        self, spec: GatewayWorker, count: int, *, host: str, port: int, graceful_timeout: float
+    ) -> None:
+        self.spec = spec
+        self.count = count
+        self.host = host
+        self.port = port
+        self.graceful_timeout = graceful_timeout
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.ready_fds: list[int] = []
+        self.stopping = False
+
+    def _spawn(self) -> tuple[subprocess.Popen[bytes], int]:
+        r, w = os.pipe()
+        payload = json.dumps(
+            {
+                **asdict(self.spec),
+                "host": self.host,
+                "port": self.port,
+                "ready_fd": w,
+                "graceful_timeout": self.graceful_timeout,
+            }
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gatehold.server", "worker", payload],
+            pass_fds=(w,),
+            stdin=subprocess.DEVNULL,
+        )
+        os.close(w)
+        return proc, r
+
+    def start(self) -> None:
+        for _ in range(self.count):
+            proc, r = self._spawn()
+            self.procs.append(proc)
+            self.ready_fds.append(r)
+
+    async def wait_ready(self, timeout: float = 60.0) -> bool:
+        """True when every worker reported that it listens (False if one exited first)."""
+
+        def read_all() -> bool:
+            ok = True
+            for fd in self.ready_fds:
+                try:
+                    ok &= os.read(fd, 1) == b"1"
+                finally:
+                    os.close(fd)
+            self.ready_fds = []
+            return ok
+
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(read_all), timeout)
+        except TimeoutError:
+            return False
+
+    async def supervise(self) -> None:
+        while not self.stopping:
+            await asyncio.sleep(0.5)
+            for i, proc in enumerate(self.procs):
+                if proc.poll() is not None and not self.stopping:
+                    log.warning(
+                        "gateway worker %s exited with %s; starting another", proc.pid, proc.returncode
+                    )
+                    new, r = self._spawn()
+                    os.close(r)
+                    self.procs[i] = new
+
+    async def stop(self) -> None:
+        self.stopping = True
+        for proc in self.procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+        deadline = asyncio.get_running_loop().time() + self.graceful_timeout + 2
+        for proc in self.procs:
+            while proc.poll() is None and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.05)
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for fd in self.ready_fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 async def serve(
@@ -85,21 +247,30 @@ async def serve(
     on_started: Callable[[], None] | None = None,
     on_shutdown: Callable[[], Any] | None = None,
     graceful_timeout: float = 10.0,
+    workers: int = 1,
+    gateway_worker: GatewayWorker | None = None,
 ) -> None:
-    """Serve every listener until SIGINT/SIGTERM; then shut down gracefully."""
+    """Serve every listener until SIGINT/SIGTERM; then shut down gracefully.
+
+    With ``workers > 1`` and ``gateway_worker``, the ``gateway`` listener's port is shared by this
+    process and ``workers - 1`` worker processes (``SO_REUSEPORT``).
+    """
+    listeners = list(listeners)
+    pool: _WorkerPool | None = None
+    sockets: dict[str, socket.socket] = {}
+    gw = next((lst for lst in listeners if lst.name == GATEWAY), None)
+    if workers > 1:
+        if gw is None or gateway_worker is None:
+            raise ValueError("workers > 1 needs a 'gateway' listener and a GatewayWorker to build it")
+        sockets[GATEWAY] = _reuseport_socket(host, gw.port)
+        pool = _WorkerPool(
+            gateway_worker, workers - 1, host=host, port=gw.port, graceful_timeout=graceful_timeout
+        )
+
     servers = [
         _Server(
-            uvicorn.Config(
-                lst.app,
-                host=host,
-                port=lst.port,
-                lifespan=lst.lifespan,  # type: ignore[arg-type]
-                log_level="warning",
-                access_log=False,
-                server_header=False,
-                timeout_graceful_shutdown=int(graceful_timeout),
-                loop="none",
-                http="auto",
+            _uvicorn_config(
+                lst.app, host=host, port=lst.port, lifespan=lst.lifespan, graceful_timeout=graceful_timeout
             )
         )
         for lst in listeners
@@ -116,13 +287,26 @@ async def serve(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop, sig)
 
-    tasks = [asyncio.create_task(s.serve()) for s in servers]
+    tasks = [
+        asyncio.create_task(s.serve(sockets=[sockets[lst.name]] if lst.name in sockets else None))
+        for s, lst in zip(servers, listeners, strict=True)
+    ]
+    supervisor: asyncio.Task[None] | None = None
+    if pool is not None:
+        pool.start()
 
     async def announce() -> None:
+        nonlocal supervisor
         while not all(s.started for s in servers):
             if any(t.done() for t in tasks):
                 return
             await asyncio.sleep(0.02)
+        if pool is not None:
+            if not await pool.wait_ready():
+                log.error("a gateway worker did not start; stopping")
+                stop(signal.SIGTERM)
+                return
+            supervisor = asyncio.create_task(pool.supervise())
         if on_started is not None:
             on_started()
 
@@ -138,6 +322,12 @@ async def serve(
         await asyncio.gather(*tasks)
     finally:
         announcer.cancel()
+        if supervisor is not None:
+            supervisor.cancel()
+        if pool is not None:
+            await pool.stop()
+        for sock in sockets.values():
+            sock.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
@@ -145,3 +335,75 @@ async def serve(
             result = on_shutdown()
             if asyncio.iscoroutine(result):
                 await result
+
+
+# --------------------------------------------------------------------------------------------------
+# a gateway worker process: python -m gatehold.server worker '<json>'
+# --------------------------------------------------------------------------------------------------
+
+
+def _die_with_parent() -> None:
+    """Linux: get SIGTERM when the parent dies, so no worker outlives ``gatehold up``."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+async def _worker_main(spec: dict[str, Any]) -> None:
+    import httpx
+
+    from gatehold.cli.common import load_or_exit
+    from gatehold.gateway.app import GatewayApp
+    from gatehold.runtime import build_invoker
+
+    loaded = load_or_exit(spec["config_path"], spec["variables"])
+    invoker = build_invoker(loaded)
+    http_client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
+    gateway = GatewayApp(loaded, invoker, http_client=http_client)
+    sock = _reuseport_socket(spec["host"], spec["port"])
+    server = uvicorn.Server(
+        _uvicorn_config(
+            gateway,
+            host=spec["host"],
+            port=spec["port"],
+            lifespan="off",
+            graceful_timeout=spec["graceful_timeout"],
+        )
+    )
+    ready_fd = int(spec["ready_fd"])
+
+    async def report_ready() -> None:
+        while not server.started:
+            if server.should_exit:
+                return
+            await asyncio.sleep(0.02)
+        os.write(ready_fd, b"1")
+        os.close(ready_fd)
+
+    reporter = asyncio.create_task(report_ready())
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        reporter.cancel()
+        sock.close()
+        await invoker.aclose()
+        await http_client.aclose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2 or args[0] != "worker":
+        raise SystemExit("usage: python -m gatehold.server worker '<json spec>'")
+    spec = json.loads(args[1])
+    _die_with_parent()
+    from gatehold.logs import configure_logging
+
+    configure_logging(spec.get("log_level", "warning"))
+    run(_worker_main(spec))
+
+
+if __name__ == "__main__":
+    main()

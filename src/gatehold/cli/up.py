@@ -19,7 +19,7 @@ DEMO_PASSWORD = "Gatehold-demo-1"
 
 def invoke_urls(loaded: LoadedConfig, gateway_url: str) -> list[tuple[str, str, str, str]]:
     """(api, type, stage, invoke URL) for every API stage, like the console's "Invoke URL"."""
-    rows = []
+    rows: list[tuple[str, str, str, str]] = []
     for name, api in loaded.config.apis.items():
         base = api.base_path or f"/{name}"
         base = "" if base == "/" else base
