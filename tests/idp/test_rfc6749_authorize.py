@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -217,3 +217,49 @@ def test_web_message_login_required(idp: IdpServer) -> None:
     message = json.loads(re.search(r"var message = (.*);", r.text).group(1))  # type: ignore[union-attr]
     assert message["response"]["error"] == "login_required"
     assert message["response"]["state"] == "s1"
+
+
+IMPLICIT_TENANT = """
+tenant:
+  apis:
+    - {identifier: "https://api.example", permissions: ["read:x"]}
+  users:
+    - {email: u@example.com, password: "Gatehold-demo-1"}
+  applications:
+    legacy:
+      app_type: spa
+      callbacks: ["http://localhost:3000/cb"]
+      grant_types: [implicit]
+    modern:
+      app_type: spa
+      callbacks: ["http://localhost:3000/cb"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("client_id", "response_type", "expect"),
+    [
+        pytest.param("legacy", "token id_token", {"access_token", "id_token", "state"}, id="opted-in-implicit"),
+        pytest.param("legacy", "code", {"error"}, id="opted-in-no-code-grant"),
+        pytest.param("modern", "token", {"error"}, id="not-opted-in"),
+    ],
+)
+def test_implicit_only_when_enabled(
+    idp_factory: Callable[..., IdpServer], client_id: str, response_type: str, expect: set[str]
+) -> None:
+    server = idp_factory(config_text=IMPLICIT_TENANT)
+    with httpx.Client() as browser:
+        r = browser.get(server.url + "/authorize", params={
+            "client_id": client_id, "redirect_uri": "http://localhost:3000/cb", "response_type": response_type,
+            "scope": "openid read:x", "audience": "https://api.example", "nonce": "n", "state": "s"})
+        if r.headers["location"].startswith("/u/login"):
+            page = browser.get(server.url + r.headers["location"])
+            fields = dict(re.findall(r'name="(state|csrf_token)" value="([^"]*)"', page.text))
+            r = browser.post(str(page.url), data={**fields, "username": "u@example.com", "password": PASSWORD})
+    location = r.headers["location"]
+    if "error" in expect:
+        assert "error=unsupported_response_type" in location
+        return
+    fragment = parse_qs(urlsplit(location).fragment)
+    assert set(fragment) >= expect
+    assert "?" not in location  # never in the query

@@ -53,6 +53,7 @@ TX_COOKIE = "gatehold_tx"
 LOGIN_PATH = "/u/login"
 TX_LIFETIME = 900
 RESPONSE_MODES = ("query", "web_message")
+IMPLICIT_RESPONSE_TYPES = ("token", "id_token", "id_token token", "token id_token")
 
 _WEB_MESSAGE = Template(
     resources.files("gatehold.idp").joinpath("templates/web_message.html").read_text(encoding="utf-8")
@@ -67,6 +68,7 @@ class AuthorizeRequest:
     redirect_uri: str
     response_mode: str
     state: str | None
+    response_type: str = "code"
     scope: list[str] = field(default_factory=list)
     audience: str | None = None
     nonce: str | None = None
@@ -102,13 +104,16 @@ def check_client(idp: IdentityProvider, params: QueryParams) -> tuple[ClientRow,
         raise AuthorizeError(
             "Callback URL mismatch: the redirect_uri is not in the application's Allowed Callback URLs."
         )
-    mode = params.get("response_mode") or "query"
+    implicit = params.get("response_type") in IMPLICIT_RESPONSE_TYPES
+    mode = params.get("response_mode") or ("fragment" if implicit else "query")
     if mode == "web_message":
         origins = {o.rstrip("/") for o in client.web_origins}
         if origin_of(redirect_uri) not in origins:
             raise AuthorizeError(
                 "response_mode=web_message needs the redirect_uri's origin in Allowed Web Origins."
             )
+    if mode == "fragment" and implicit and "implicit" in client.grant_types:
+        return client, redirect_uri, mode
     return client, redirect_uri, mode if mode in RESPONSE_MODES else "query"
 
 
@@ -116,14 +121,28 @@ def parse_request(
     idp: IdentityProvider, params: QueryParams, client: ClientRow, redirect_uri: str, mode: str
 ) -> AuthorizeRequest:
     """Step 2-3: the rest of the request; OAuthErrors raised here are sent to the client."""
-    if (params.get("response_mode") or "query") not in RESPONSE_MODES:
-        raise InvalidRequest("response_mode must be query or web_message")
     response_type = params.get("response_type")
     if not response_type:
         raise InvalidRequest("missing response_type")
-    if response_type != "code":
+    implicit = response_type in IMPLICIT_RESPONSE_TYPES and "implicit" in client.grant_types
+    if params.get("response_mode") not in (None, "", *RESPONSE_MODES) and not (
+        implicit and params.get("response_mode") == "fragment"
+    ):
+        raise InvalidRequest("response_mode must be query or web_message")
+    if implicit:
+        # RFC 9700 §2.1.2: tokens in the front channel. Served only because the app opted in.
+        log.warning(
+            "implicit grant used by %s (response_type=%s): migrate to code + PKCE",
+            client.client_id,
+            response_type,
+        )
+        if mode == "query":
+            raise InvalidRequest("the implicit grant never returns tokens in the query")
+        if "id_token" in response_type and not params.get("nonce"):
+            raise InvalidRequest("nonce is required when an id_token is returned from /authorize")
+    elif response_type != "code":
         raise UnsupportedResponseType("only response_type=code is supported")
-    if "authorization_code" not in client.grant_types:
+    elif "authorization_code" not in client.grant_types:
         raise UnsupportedResponseType("the application may not use the authorization code grant")
     for param in ("request", "request_uri"):
         if param in params:
@@ -135,9 +154,11 @@ def parse_request(
     audience = audience or resource
     if audience is not None and audience not in idp.t.apis:
         raise InvalidRequest(f"Service not found: {audience}")
-    challenge = check_challenge(
-        params.get("code_challenge"), params.get("code_challenge_method"), required=client.is_public
-    )
+    challenge = None
+    if not implicit:
+        challenge = check_challenge(
+            params.get("code_challenge"), params.get("code_challenge_method"), required=client.is_public
+        )
     max_age: int | None = None
     if params.get("max_age"):
         try:
@@ -157,6 +178,7 @@ def parse_request(
         redirect_uri=redirect_uri,
         response_mode=mode,
         state=params.get("state"),
+        response_type=response_type,
         scope=parse_scope(params.get("scope")),
         audience=audience,
         nonce=params.get("nonce"),
@@ -177,6 +199,9 @@ def respond(
     result = {**result, "iss": idp.issuer}  # RFC 9207
     if mode == "web_message":
         return web_message(idp, client_id, redirect_uri, result)
+    if mode == "fragment":
+        target = redirect_uri + "#" + urlencode(result)
+        return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
     sep = "&" if "?" in redirect_uri else "?"
     return RedirectResponse(
         redirect_uri + sep + urlencode(result), status_code=302, headers={"Cache-Control": "no-store"}
@@ -240,15 +265,19 @@ def complete(
             auth_time=auth_time,
             sid=digest(session_id)[:32],
         )
-        code = idp.issue_code(
-            client_id=req.client_id,
-            redirect_uri=req.redirect_uri,
-            user=user,
-            grant=grant,
-            code_challenge=req.code_challenge,
-            session_id=digest(session_id),
-            now=now,
-        )
+        result: dict[str, str] = {}
+        if req.response_type == "code":
+            result["code"] = idp.issue_code(
+                client_id=req.client_id,
+                redirect_uri=req.redirect_uri,
+                user=user,
+                grant=grant,
+                code_challenge=req.code_challenge,
+                session_id=digest(session_id),
+                now=now,
+            )
+        else:
+            result.update(_implicit_tokens(idp, req, user, grant, now))
     except OAuthError as err:
         return respond_error(
             idp,
@@ -259,10 +288,30 @@ def complete(
             mode=req.response_mode,
             state=req.state,
         )
-    result = {"code": code}
     if req.state is not None:
         result["state"] = req.state
     return respond(idp, req.client_id, req.redirect_uri, req.response_mode, result)
+
+
+def _implicit_tokens(
+    idp: IdentityProvider, req: AuthorizeRequest, user: UserRow, grant: dict[str, Any], now: int
+) -> dict[str, str]:
+    """OAuth 2.0 §4.2.2 / OIDC Core §3.2.2.5, for applications that enabled "implicit"."""
+    body, _jti = idp.user_tokens(user, req.client_id, grant, now=now, nonce=req.nonce)
+    types = req.response_type.split()
+    out: dict[str, str] = {}
+    if "token" in types:
+        out.update(
+            access_token=body["access_token"],
+            token_type="Bearer",
+            expires_in=str(body["expires_in"]),
+            scope=body["scope"],
+        )
+    if "id_token" in types:
+        if "id_token" not in body:
+            raise InvalidRequest("response_type id_token needs the openid scope")
+        out["id_token"] = body["id_token"]
+    return out
 
 
 def _needs_login(
