@@ -109,6 +109,8 @@ class ThreadSandbox:
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
             return None, errors.exit_error(request_id, code)
+        except BaseException as exc:  # KeyboardInterrupt & co.: report it, keep the thread
+            return None, errors.error_from_exception(exc, exc.__traceback__, request_id)
         finally:
             environ.deactivate(token)
 
