@@ -87,6 +87,13 @@ class Stack:
         self.stop()
         raise RuntimeError(f"gatehold up did not become ready in {timeout}s:\n{self.output()}")
 
+    def restart(self, timeout: float = 60.0) -> Stack:
+        """Stop gracefully and start again on the same ports and data directory."""
+        code = self.stop()
+        if code != 0:
+            raise RuntimeError(f"gatehold up exited with {code} on SIGTERM:\n{self.output()}")
+        return self.start(timeout)
+
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -166,23 +168,16 @@ def test_rest_wrong_method(stack: Stack) -> None:
     assert resp.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
 
 
-def test_wishlist_survives_restart(stack_factory: object, tmp_path: object) -> None:
-    from pathlib import Path
-
-    data_dir = Path(str(tmp_path)) / "restart"
-    s1 = stack_factory(data_dir=data_dir, extra_args=["--no-spa"])  # type: ignore[operator]
-    token = client_credentials(s1.idp_url, *M2M, "https://auth0-jwt-authorizer")
-    url = f"{s1.gateway_url}/wishlist/default/wish-list-service"
+def test_wishlist_and_keys_survive_restart(stack_factory: Callable[..., Stack], tmp_path: Path) -> None:
+    s = stack_factory(data_dir=tmp_path / "restart", extra_args=["--no-spa"])
+    token = client_credentials(s.idp_url, *M2M, "https://auth0-jwt-authorizer")
+    url = f"{s.gateway_url}/wishlist/default/wish-list-service"
     item = {"name": "Kept", "description": "survives a restart", "url": "https://example.com"}
     created = httpx.post(url, content=json.dumps(item), headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert created.status_code == 201, created.text
-    assert s1.stop() == 0
-    s2 = stack_factory(data_dir=data_dir, extra_args=["--no-spa"])  # type: ignore[operator]
-    items = httpx.get(f"{s2.gateway_url}/wishlist/default/wish-list-service", timeout=10).json()["Items"]
+    s.restart()  # SIGTERM, graceful exit 0, same ports and data directory
+    items = httpx.get(url, timeout=10).json()["Items"]
     assert {**item, "id": created.json()["id"]} in items
-    # the identity provider kept its keys: the old token still verifies at the new gateway
-    again = httpx.post(
-        f"{s2.gateway_url}/wishlist/default/wish-list-service", json=item,
-        headers={"Authorization": f"Bearer {token}"}, timeout=10,
-    )
+    # the identity provider kept its signing keys: a token issued before the restart still verifies
+    again = httpx.post(url, json=item, headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert again.status_code == 201, again.text
