@@ -36,9 +36,31 @@ def test_seed000_movies_and_devices(
     page: Any, stack: Stack, screenshot: Shot, email: str, connection: str, movie: str, device: str
 ) -> None:
     log_in(page, stack, email, connection)
+    left_app: list[str] = []
+    page.on("framenavigated", lambda f: left_app.append(f.url) if f == page.main_frame else None)
+
     assert press(page, "movie")[1] == movie, page.console_lines
     assert press(page, "device")[1] == device, page.console_lines
+    refused = "movie" if movie == "UnAuthorized" else "device"
+    assert page.get_attribute(f"#result-{refused}", "data-http-status") == "403"
+    # the streaming API's token came silently (hidden iframe, web_message): the page never left
+    assert left_app == [], left_app
+    row = page.locator("#scopes-body tr[data-audience='https://StreamingResourceServer'] td").nth(1)
+    scopes = row.inner_text().split()
+    assert ("read:Movies" in scopes, "read:Devices" in scopes) == (movie == MOVIE_INFO, device == DEVICE_INFO)
     screenshot(page, f"seed000-{connection}")
+
+
+def test_login_shortcut_preselects_the_connection(page: Any, stack: Stack) -> None:
+    open_app(page, stack)
+    page.click("#btn-login-google")
+    page.wait_for_url(re.compile("^" + re.escape(stack.idp_url) + "/"))
+    page.wait_for_selector("input[name='password']")
+    chosen = page.locator("[name='connection']")
+    assert chosen.input_value() == "google"
+    submit_login_form(page, "device-fan@example.com", PASSWORD, None)
+    page.wait_for_selector("body[data-state='logged-in']")
+    assert press(page, "device")[1] == DEVICE_INFO
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,7 @@ def test_login_button_goes_to_the_identity_provider(page: Any, serve_spa: Callab
     assert "code_challenge_method=S256" in url
     assert "audience=https%3A%2F%2Funicorns-api" in url
     assert f"redirect_uri={served.url.replace(':', '%3A').replace('/', '%2F')}%2Fcallback" in url
-    assert "offline_access" in url
+    assert "scope=openid+profile+email+offline_access+read%3Aunicorn+list%3Aunicorns&" in url
 
 
 def test_missing_sdk_is_shown_to_the_person(

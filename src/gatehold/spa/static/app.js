@@ -63,7 +63,7 @@ function clientOptions() {
   // request all scopes"; the identity provider grants the ones the person's roles allow).
   const scopeByAudience = { default: config.scope };
   for (const api of config.apis) {
-    scopeByAudience[api.audience] = joinScopes(config.scope, api.scope);
+    scopeByAudience[api.audience] = scopeFor(api.audience);
   }
   return {
     domain: config.domain,
@@ -162,8 +162,12 @@ function wireButtons() {
   });
 }
 
+// The SDK picks the per-audience scope by the audience passed to the call, not the configured one, so
+// the login names its audience and scope explicitly.
 function login(connection) {
-  const authorizationParams = connection ? { connection } : {};
+  const audience = config.loginAudience;
+  const authorizationParams = { audience, scope: scopeFor(audience) };
+  if (connection) authorizationParams.connection = connection;
   return client.loginWithRedirect({ authorizationParams });
 }
 
@@ -249,8 +253,7 @@ async function fetchAllTokens(opts) {
 // An access token for `audience`. When the identity provider needs the person (no session, consent),
 // an interactive call logs in again with a redirect and finishes `resumeId` when it comes back.
 async function tokenFor(audience, opts, resumeId, formValues) {
-  const api = config.apis.find((a) => a.audience === audience);
-  const scope = joinScopes(config.scope, api ? api.scope : "");
+  const scope = scopeFor(audience);
   try {
     const token = await client.getTokenSilently({ authorizationParams: { audience, scope } });
     tokens[audience] = decodePayload(token);
@@ -290,8 +293,9 @@ function renderScopes() {
     const row = document.createElement("tr");
     row.dataset.audience = audience;
     row.dataset.testid = "scope-row";
-    const scope = [claims.scope || "", claims.permissions ? "(permissions: " + claims.permissions.join(" ") + ")" : ""]
-      .filter(Boolean).join(" ");
+    const permissions = Array.isArray(claims.permissions) && claims.permissions.length
+      ? "(permissions: " + claims.permissions.join(" ") + ")" : "";
+    const scope = [claims.scope || "", permissions].filter(Boolean).join(" ");
     const expires = claims.exp ? new Date(claims.exp * 1000).toLocaleTimeString() : "";
     for (const cell of [audience, scope || "(none)", expires]) {
       const td = document.createElement("td");
@@ -402,6 +406,12 @@ function findCall(callId) {
     if (call) return { api, call };
   }
   throw new Error("unknown call " + callId);
+}
+
+// What the app asks for with a token for `audience`: the OIDC scopes plus that API's permissions.
+function scopeFor(audience) {
+  const api = config.apis.find((a) => a.audience === audience);
+  return joinScopes(config.scope, api ? api.scope : "");
 }
 
 function joinScopes(...parts) {
