@@ -82,7 +82,11 @@ async def test_json_http_api_has_route_key(serve_gateway: ServeGateway, tmp_path
     entry, not_found = (json.loads(line) for line in _lines(log))
     assert entry["requestId"] == r.headers["apigw-requestid"]
     assert (entry["routeKey"], entry["path"], entry["status"]) == ("GET /items/{id}", "/items/3", "200")
-    assert (not_found["routeKey"], not_found["status"], not_found["errorMessage"]) == ("-", "404", "Not Found")
+    assert (not_found["routeKey"], not_found["status"], not_found["errorMessage"]) == (
+        "-",
+        "404",
+        "Not Found",
+    )
 
 
 async def test_clf(serve_gateway: ServeGateway, tmp_path: Path) -> None:
