@@ -153,3 +153,22 @@ def test_wrong_password_shows_an_error_on_the_login_page(page: Any, stack: Stack
     assert error.is_visible()
     assert re.search(r"wrong|invalid|incorrect", error.inner_text(), re.IGNORECASE), error.inner_text()
     screenshot(page, "login-wrong-password")
+
+
+def test_lost_idp_session_logs_in_again_and_finishes_the_click(page: Any, stack: Stack) -> None:
+    """No silent way to a new API's token (the identity provider's session is gone): the app sends the
+    person to the login page once, and on return finishes what they clicked, form values included."""
+    log_in(page, stack, "trainer@example.com")
+    # cookies ignore ports: keep the app's own (auth0.*), drop the identity provider's session
+    for cookie in page.context.cookies():
+        if "auth0." not in cookie["name"]:
+            page.context.clear_cookies(name=cookie["name"])
+    name = f"Bridle {secrets.token_hex(3)}"
+    page.fill("#wish-name", name)
+    page.fill("#wish-description", "added after logging in again")
+    page.click("#btn-add-wish")
+    page.wait_for_url(re.compile("^" + re.escape(stack.idp_url) + "/"))
+    submit_login_form(page, "trainer@example.com", PASSWORD, None)
+    page.wait_for_selector("#result-add-wish[data-status='ok']")
+    assert page.locator("#wish-list li", has_text=name).count() == 1
+    assert "added after logging in again" in page.locator("#wish-list li", has_text=name).inner_text()
