@@ -34,8 +34,12 @@ def free_port() -> int:
 
 
 def load_example(public_url: str, data_dir: Path, config: Path | None = None) -> LoadedConfig:
-    variables = {"idp_url": public_url, "spa_url": SPA, "gateway_url": "http://localhost:8000",
-                 "data_dir": str(data_dir)}
+    variables = {
+        "idp_url": public_url,
+        "spa_url": SPA,
+        "gateway_url": "http://localhost:8000",
+        "data_dir": str(data_dir),
+    }
     return load_config(config or example_config_path(), variables=variables)
 
 
@@ -65,7 +69,9 @@ class IdpServer:
 
     def start(self) -> IdpServer:
         loaded = load_example(self.url, self.data_dir, self.config)
-        app = create_idp_app(loaded, public_url=self.url, data_dir=self.data_dir, database_url=self.database_url)
+        app = create_idp_app(
+            loaded, public_url=self.url, data_dir=self.data_dir, database_url=self.database_url
+        )
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -99,7 +105,10 @@ def idp_factory(tmp_path: Path) -> Iterator[Callable[..., IdpServer]]:
     started: list[IdpServer] = []
 
     def factory(
-        data_dir: Path | None = None, *, config_text: str | None = None, database_url: str | None = None,
+        data_dir: Path | None = None,
+        *,
+        config_text: str | None = None,
+        database_url: str | None = None,
         port: int | None = None,
     ) -> IdpServer:
         config = None
@@ -127,8 +136,12 @@ def _postgres_reachable() -> str | None:
         return f"PostgreSQL at 127.0.0.1:5432 (database 'test', trust auth) is unreachable: {exc}"
 
 
-@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres",
-                                                                          marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    ]
+)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
     """None (SQLite in the data dir) or a PostgreSQL URL on a fresh schema, dropped afterwards."""
     if request.param == "sqlite":

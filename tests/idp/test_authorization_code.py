@@ -11,8 +11,9 @@ import jwt
 import pytest
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import OAuth2Client
+from authlib.jose import JsonWebKey
+from authlib.jose import jwt as authlib_jwt
 from authlib.oidc.core import CodeIDToken
-from authlib.jose import JsonWebKey, jwt as authlib_jwt
 
 from tests.idp.conftest import PASSWORD, IdpServer
 from tests.oauth_flow import authorize_code, parse_forms, pkce_pair
@@ -22,7 +23,9 @@ UNICORNS = "https://unicorns-api"
 STREAMING = "https://StreamingResourceServer"
 
 
-def drive_login(http: httpx.Client, url: str, username: str, password: str, connection: str | None = None) -> str:
+def drive_login(
+    http: httpx.Client, url: str, username: str, password: str, connection: str | None = None
+) -> str:
     """Follow /authorize to the login form, submit it, return the callback URL (with code)."""
     r = http.get(url)
     while r.is_redirect and not r.headers["location"].startswith(CALLBACK):
@@ -39,10 +42,19 @@ def drive_login(http: httpx.Client, url: str, username: str, password: str, conn
 
 
 def authlib_login(
-    idp: IdpServer, username: str, *, scope: str, audience: str | None = UNICORNS, connection: str | None = None
+    idp: IdpServer,
+    username: str,
+    *,
+    scope: str,
+    audience: str | None = UNICORNS,
+    connection: str | None = None,
 ) -> tuple[OAuth2Client, dict[str, Any], str]:
     client = OAuth2Client(
-        "demo-spa", redirect_uri=CALLBACK, scope=scope, code_challenge_method="S256", token_endpoint_auth_method="none"
+        "demo-spa",
+        redirect_uri=CALLBACK,
+        scope=scope,
+        code_challenge_method="S256",
+        token_endpoint_auth_method="none",
     )
     verifier = secrets.token_urlsafe(48)
     nonce = secrets.token_urlsafe(8)
@@ -54,7 +66,9 @@ def authlib_login(
     uri, _state = client.create_authorization_url(idp.url + "/authorize", code_verifier=verifier, **extra)
     with httpx.Client() as browser:
         callback = drive_login(browser, uri, username, PASSWORD, connection)
-    token = client.fetch_token(idp.url + "/oauth/token", authorization_response=callback, code_verifier=verifier)
+    token = client.fetch_token(
+        idp.url + "/oauth/token", authorization_response=callback, code_verifier=verifier
+    )
     return client, dict(token), nonce
 
 
@@ -73,8 +87,11 @@ def test_authlib_code_pkce_refresh_and_id_token(idp: IdpServer) -> None:
     # ID token, checked by Authlib's OIDC claims rules against the JWKS
     jwks = JsonWebKey.import_key_set(httpx.get(idp.url + "/.well-known/jwks.json").json())
     id_claims = authlib_jwt.decode(
-        token["id_token"], jwks, claims_cls=CodeIDToken,
-        claims_options={"iss": {"value": idp.issuer}}, claims_params={"nonce": nonce, "client_id": "demo-spa"},
+        token["id_token"],
+        jwks,
+        claims_cls=CodeIDToken,
+        claims_options={"iss": {"value": idp.issuer}},
+        claims_params={"nonce": nonce, "client_id": "demo-spa"},
     )
     id_claims.validate(leeway=5)
     assert id_claims["aud"] == "demo-spa"
@@ -84,7 +101,9 @@ def test_authlib_code_pkce_refresh_and_id_token(idp: IdpServer) -> None:
     assert isinstance(id_claims["auth_time"], int)
     # access token verified by PyJWT from the JWKS URL
     key = jwt.PyJWKClient(idp.url + "/.well-known/jwks.json").get_signing_key_from_jwt(token["access_token"])
-    access = jwt.decode(token["access_token"], key.key, algorithms=["RS256"], audience=UNICORNS, issuer=idp.issuer)
+    access = jwt.decode(
+        token["access_token"], key.key, algorithms=["RS256"], audience=UNICORNS, issuer=idp.issuer
+    )
     assert access["aud"] == [UNICORNS, idp.issuer + "userinfo"]
     assert access["azp"] == "demo-spa"
     assert access["sub"] == id_claims["sub"]
@@ -117,8 +136,12 @@ def test_userinfo_rejects_garbage(idp: IdpServer) -> None:
 @pytest.mark.parametrize(
     ("user", "granted", "permissions"),
     [
-        pytest.param("trainer@example.com", "read:unicorn list:unicorns", ["list:unicorns", "read:unicorn"],
-                     id="trainer-gets-both"),
+        pytest.param(
+            "trainer@example.com",
+            "read:unicorn list:unicorns",
+            ["list:unicorns", "read:unicorn"],
+            id="trainer-gets-both",
+        ),
         pytest.param("rider@example.com", "read:unicorn", ["read:unicorn"], id="rider-gets-read-only"),
         pytest.param("movie-fan@example.com", "", [], id="no-role-gets-nothing"),
     ],
@@ -142,7 +165,9 @@ def test_scope_intersection_by_role(idp: IdpServer, user: str, granted: str, per
         pytest.param("rider@example.com", None, "", id="database-gets-nothing"),
     ],
 )
-def test_post_login_hook_scopes_for_streaming(idp: IdpServer, user: str, connection: str | None, scope: str) -> None:
+def test_post_login_hook_scopes_for_streaming(
+    idp: IdpServer, user: str, connection: str | None, scope: str
+) -> None:
     _client, token, _ = authlib_login(
         idp, user, scope="read:Movies read:Devices", audience=STREAMING, connection=connection
     )
@@ -150,8 +175,11 @@ def test_post_login_hook_scopes_for_streaming(idp: IdpServer, user: str, connect
     header = jwt.get_unverified_header(token["access_token"])
     assert header["alg"] == "HS256"
     claims = jwt.decode(
-        token["access_token"], "demo-streaming-signing-secret-0123456789abcdef", algorithms=["HS256"],
-        audience=STREAMING, issuer=idp.issuer,
+        token["access_token"],
+        "demo-streaming-signing-secret-0123456789abcdef",
+        algorithms=["HS256"],
+        audience=STREAMING,
+        issuer=idp.issuer,
     )
     assert claims["scope"] == scope
 
@@ -159,14 +187,26 @@ def test_post_login_hook_scopes_for_streaming(idp: IdpServer, user: str, connect
 def _code(idp: IdpServer, challenge: str | None, scope: str = "openid offline_access read:unicorn") -> str:
     with httpx.Client() as browser:
         query = authorize_code(
-            browser, idp.url, client_id="demo-spa", redirect_uri=CALLBACK, username="rider@example.com",
-            password=PASSWORD, audience=UNICORNS, scope=scope, code_challenge=challenge,
+            browser,
+            idp.url,
+            client_id="demo-spa",
+            redirect_uri=CALLBACK,
+            username="rider@example.com",
+            password=PASSWORD,
+            audience=UNICORNS,
+            scope=scope,
+            code_challenge=challenge,
         )
     return query["code"][0]
 
 
 def _exchange(idp: IdpServer, code: str, verifier: str | None) -> httpx.Response:
-    data = {"grant_type": "authorization_code", "client_id": "demo-spa", "code": code, "redirect_uri": CALLBACK}
+    data = {
+        "grant_type": "authorization_code",
+        "client_id": "demo-spa",
+        "code": code,
+        "redirect_uri": CALLBACK,
+    }
     if verifier is not None:
         data["code_verifier"] = verifier
     return httpx.post(idp.url + "/oauth/token", data=data)
@@ -183,11 +223,17 @@ def test_code_replay_fails_and_revokes_what_it_issued(idp: IdpServer) -> None:
     # the refresh token and the access token from the first redemption are revoked
     refresh = httpx.post(
         idp.url + "/oauth/token",
-        data={"grant_type": "refresh_token", "client_id": "demo-spa", "refresh_token": first.json()["refresh_token"]},
+        data={
+            "grant_type": "refresh_token",
+            "client_id": "demo-spa",
+            "refresh_token": first.json()["refresh_token"],
+        },
     )
     assert refresh.status_code == 400
     assert refresh.json()["error"] == "invalid_grant"
-    userinfo = httpx.get(idp.url + "/userinfo", headers={"Authorization": f"Bearer {first.json()['access_token']}"})
+    userinfo = httpx.get(
+        idp.url + "/userinfo", headers={"Authorization": f"Bearer {first.json()['access_token']}"}
+    )
     assert userinfo.status_code == 401
 
 
@@ -217,8 +263,13 @@ def test_redirect_uri_must_match_at_token_endpoint(idp: IdpServer) -> None:
     code = _code(idp, challenge)
     r = httpx.post(
         idp.url + "/oauth/token",
-        data={"grant_type": "authorization_code", "client_id": "demo-spa", "code": code, "code_verifier": verifier,
-              "redirect_uri": "http://localhost:3000"},
+        data={
+            "grant_type": "authorization_code",
+            "client_id": "demo-spa",
+            "code": code,
+            "code_verifier": verifier,
+            "redirect_uri": "http://localhost:3000",
+        },
     )
     assert r.json()["error"] == "invalid_grant"
 
@@ -230,7 +281,8 @@ def test_refresh_rotation_and_reuse_revokes_family(idp: IdpServer) -> None:
 
     def refresh(rt: str) -> httpx.Response:
         return httpx.post(
-            idp.url + "/oauth/token", data={"grant_type": "refresh_token", "client_id": "demo-spa", "refresh_token": rt}
+            idp.url + "/oauth/token",
+            data={"grant_type": "refresh_token", "client_id": "demo-spa", "refresh_token": rt},
         )
 
     r2 = refresh(rt1)
@@ -250,8 +302,12 @@ def test_refresh_scope_may_narrow_not_widen(idp: IdpServer) -> None:
     rt = _exchange(idp, _code(idp, challenge), verifier).json()["refresh_token"]
     wide = httpx.post(
         idp.url + "/oauth/token",
-        data={"grant_type": "refresh_token", "client_id": "demo-spa", "refresh_token": rt,
-              "scope": "openid read:unicorn list:unicorns"},
+        data={
+            "grant_type": "refresh_token",
+            "client_id": "demo-spa",
+            "refresh_token": rt,
+            "scope": "openid read:unicorn list:unicorns",
+        },
     )
     assert wide.json()["error"] == "invalid_scope"
 
@@ -259,11 +315,18 @@ def test_refresh_scope_may_narrow_not_widen(idp: IdpServer) -> None:
 def test_revoke_refresh_token_rfc7009(idp: IdpServer) -> None:
     verifier, challenge = pkce_pair()
     rt = _exchange(idp, _code(idp, challenge), verifier).json()["refresh_token"]
-    r = httpx.post(idp.url + "/oauth/revoke", data={"client_id": "demo-spa", "token": rt, "token_type_hint": "refresh_token"})
+    r = httpx.post(
+        idp.url + "/oauth/revoke",
+        data={"client_id": "demo-spa", "token": rt, "token_type_hint": "refresh_token"},
+    )
     assert r.status_code == 200
-    assert httpx.post(idp.url + "/oauth/revoke", data={"client_id": "demo-spa", "token": "unknown"}).status_code == 200
+    assert (
+        httpx.post(idp.url + "/oauth/revoke", data={"client_id": "demo-spa", "token": "unknown"}).status_code
+        == 200
+    )
     again = httpx.post(
-        idp.url + "/oauth/token", data={"grant_type": "refresh_token", "client_id": "demo-spa", "refresh_token": rt}
+        idp.url + "/oauth/token",
+        data={"grant_type": "refresh_token", "client_id": "demo-spa", "refresh_token": rt},
     )
     assert again.json()["error"] == "invalid_grant"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
-import re
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -47,7 +47,9 @@ def params(**extra: str) -> dict[str, str]:
         pytest.param("http://localhost:3000.evil.example/callback", id="evil-suffix"),
     ],
 )
-def test_unregistered_redirect_uri_shows_error_page_and_never_redirects(idp: IdpServer, redirect_uri: str) -> None:
+def test_unregistered_redirect_uri_shows_error_page_and_never_redirects(
+    idp: IdpServer, redirect_uri: str
+) -> None:
     r = httpx.get(idp.url + "/authorize", params=params(redirect_uri=redirect_uri, response_type="bogus"))
     assert r.status_code == 400
     assert "location" not in r.headers
@@ -72,8 +74,11 @@ def _redirected_error(r: httpx.Response) -> dict[str, list[str]]:
     [
         pytest.param({"response_type": "token"}, "unsupported_response_type", id="implicit-refused"),
         pytest.param({"response_type": "<omit>"}, "invalid_request", id="response-type-missing"),
-        pytest.param({"code_challenge": "<omit>", "code_challenge_method": "<omit>"}, "invalid_request",
-                     id="pkce-missing-public-client"),
+        pytest.param(
+            {"code_challenge": "<omit>", "code_challenge_method": "<omit>"},
+            "invalid_request",
+            id="pkce-missing-public-client",
+        ),
         pytest.param({"code_challenge_method": "plain"}, "invalid_request", id="pkce-plain-refused"),
         pytest.param({"code_challenge_method": "<omit>"}, "invalid_request", id="pkce-method-missing"),
         pytest.param({"audience": "https://nowhere"}, "invalid_request", id="unknown-audience"),
@@ -82,7 +87,9 @@ def _redirected_error(r: httpx.Response) -> dict[str, list[str]]:
         pytest.param({"response_mode": "form_post"}, "invalid_request", id="unsupported-response-mode"),
     ],
 )
-def test_errors_after_valid_redirect_are_redirected(idp: IdpServer, extra: dict[str, str], error: str) -> None:
+def test_errors_after_valid_redirect_are_redirected(
+    idp: IdpServer, extra: dict[str, str], error: str
+) -> None:
     state = "ab+/cd==&x%y"
     r = httpx.get(idp.url + "/authorize", params=params(state=state, **extra))
     query = _redirected_error(r)
@@ -99,11 +106,17 @@ def test_unknown_parameters_ignored_and_login_page_shown(idp: IdpServer) -> None
 
 def test_state_echoed_byte_for_byte_with_iss(idp: IdpServer) -> None:
     state = "bXlzdGF0ZQ==~.+ /?é"
-    verifier, challenge = pkce_pair()
+    _verifier, challenge = pkce_pair()
     with httpx.Client() as client:
         query = authorize_code(
-            client, idp.url, client_id="demo-spa", redirect_uri=CALLBACK, username="rider@example.com",
-            password=PASSWORD, code_challenge=challenge, state=state,
+            client,
+            idp.url,
+            client_id="demo-spa",
+            redirect_uri=CALLBACK,
+            username="rider@example.com",
+            password=PASSWORD,
+            code_challenge=challenge,
+            state=state,
         )
     assert query["state"] == [state]
     assert query["iss"] == [idp.issuer]
@@ -121,20 +134,33 @@ def test_login_page_headers_and_wrong_password(idp: IdpServer) -> None:
         fields = dict(re.findall(r'name="(state|csrf_token)" value="([^"]*)"', page.text))
         bad = client.post(
             str(page.url),
-            data={**fields, "username": "rider@example.com", "password": "wrong", "connection": "Username-Password-Authentication"},
+            data={
+                **fields,
+                "username": "rider@example.com",
+                "password": "wrong",
+                "connection": "Username-Password-Authentication",
+            },
         )
         assert bad.status_code == 401
         assert "Wrong email or password." in bad.text
         forged = client.post(
             str(page.url),
-            data={"state": fields["state"], "csrf_token": "forged", "username": "rider@example.com",
-                  "password": PASSWORD},
+            data={
+                "state": fields["state"],
+                "csrf_token": "forged",
+                "username": "rider@example.com",
+                "password": PASSWORD,
+            },
         )
         assert forged.status_code == 403
         ok = client.post(
             str(page.url),
-            data={**fields, "username": "rider@example.com", "password": PASSWORD,
-                  "connection": "Username-Password-Authentication"},
+            data={
+                **fields,
+                "username": "rider@example.com",
+                "password": PASSWORD,
+                "connection": "Username-Password-Authentication",
+            },
             follow_redirects=False,
         )
         assert ok.status_code == 302
@@ -164,8 +190,15 @@ def test_connection_preselects(idp: IdpServer) -> None:
 def _logged_in_client(idp: IdpServer) -> Iterator[httpx.Client]:
     with httpx.Client() as client:
         _, challenge = pkce_pair()
-        authorize_code(client, idp.url, client_id="demo-spa", redirect_uri=CALLBACK,
-                       username="trainer@example.com", password=PASSWORD, code_challenge=challenge)
+        authorize_code(
+            client,
+            idp.url,
+            client_id="demo-spa",
+            redirect_uri=CALLBACK,
+            username="trainer@example.com",
+            password=PASSWORD,
+            code_challenge=challenge,
+        )
         yield client
 
 
@@ -211,7 +244,9 @@ def test_web_message_success_page(idp: IdpServer) -> None:
 def test_web_message_login_required(idp: IdpServer) -> None:
     r = httpx.get(
         idp.url + "/authorize",
-        params=params(prompt="none", response_mode="web_message", redirect_uri="http://localhost:3000", state="s1"),
+        params=params(
+            prompt="none", response_mode="web_message", redirect_uri="http://localhost:3000", state="s1"
+        ),
     )
     assert r.status_code == 200
     message = json.loads(re.search(r"var message = (.*);", r.text).group(1))  # type: ignore[union-attr]
@@ -239,7 +274,9 @@ tenant:
 @pytest.mark.parametrize(
     ("client_id", "response_type", "expect"),
     [
-        pytest.param("legacy", "token id_token", {"access_token", "id_token", "state"}, id="opted-in-implicit"),
+        pytest.param(
+            "legacy", "token id_token", {"access_token", "id_token", "state"}, id="opted-in-implicit"
+        ),
         pytest.param("legacy", "code", {"error"}, id="opted-in-no-code-grant"),
         pytest.param("modern", "token", {"error"}, id="not-opted-in"),
     ],
@@ -249,13 +286,24 @@ def test_implicit_only_when_enabled(
 ) -> None:
     server = idp_factory(config_text=IMPLICIT_TENANT)
     with httpx.Client() as browser:
-        r = browser.get(server.url + "/authorize", params={
-            "client_id": client_id, "redirect_uri": "http://localhost:3000/cb", "response_type": response_type,
-            "scope": "openid read:x", "audience": "https://api.example", "nonce": "n", "state": "s"})
+        r = browser.get(
+            server.url + "/authorize",
+            params={
+                "client_id": client_id,
+                "redirect_uri": "http://localhost:3000/cb",
+                "response_type": response_type,
+                "scope": "openid read:x",
+                "audience": "https://api.example",
+                "nonce": "n",
+                "state": "s",
+            },
+        )
         if r.headers["location"].startswith("/u/login"):
             page = browser.get(server.url + r.headers["location"])
             fields = dict(re.findall(r'name="(state|csrf_token)" value="([^"]*)"', page.text))
-            r = browser.post(str(page.url), data={**fields, "username": "u@example.com", "password": PASSWORD})
+            r = browser.post(
+                str(page.url), data={**fields, "username": "u@example.com", "password": PASSWORD}
+            )
     location = r.headers["location"]
     if "error" in expect:
         assert "error=unsupported_response_type" in location

@@ -7,8 +7,8 @@ import base64
 import httpx
 import jwt
 import pytest
-from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuth2Client
 from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuth2Client
 
 from tests.idp.conftest import M2M_SECRET, IdpServer
 
@@ -19,13 +19,17 @@ PETSTORE = "https://your-api-gateway"
 def verify(idp: IdpServer, token: str, audience: str) -> dict[str, object]:
     jwks = jwt.PyJWKClient(idp.url + "/.well-known/jwks.json")
     key = jwks.get_signing_key_from_jwt(token)
-    claims: dict[str, object] = jwt.decode(token, key.key, algorithms=["RS256"], audience=audience, issuer=idp.issuer)
+    claims: dict[str, object] = jwt.decode(
+        token, key.key, algorithms=["RS256"], audience=audience, issuer=idp.issuer
+    )
     return claims
 
 
 def test_authlib_client_credentials_verified_with_pyjwkclient(idp: IdpServer) -> None:
     with OAuth2Client("demo-m2m", M2M_SECRET) as client:
-        token = client.fetch_token(idp.url + "/oauth/token", grant_type="client_credentials", audience=UNICORNS)
+        token = client.fetch_token(
+            idp.url + "/oauth/token", grant_type="client_credentials", audience=UNICORNS
+        )
     assert token["token_type"] == "Bearer"
     assert isinstance(token["expires_in"], int)
     assert token["scope"] == "read:unicorn list:unicorns"
@@ -43,7 +47,9 @@ def test_authlib_client_credentials_verified_with_pyjwkclient(idp: IdpServer) ->
 
 
 async def test_async_authlib_client_secret_post(idp: IdpServer) -> None:
-    async with AsyncOAuth2Client("demo-m2m", M2M_SECRET, token_endpoint_auth_method="client_secret_post") as client:
+    async with AsyncOAuth2Client(
+        "demo-m2m", M2M_SECRET, token_endpoint_auth_method="client_secret_post"
+    ) as client:
         token = await client.fetch_token(
             idp.url + "/oauth/token", grant_type="client_credentials", audience=PETSTORE, scope="read:pets"
         )
@@ -79,24 +85,38 @@ def test_client_grant_limits_scope(idp: IdpServer, audience: str, scope: str | N
     [
         pytest.param({"auth": ("demo-m2m", "wrong-secret")}, 401, "invalid_client", id="wrong-secret-basic"),
         pytest.param(
-            {"data": {"client_id": "demo-m2m", "client_secret": "nope"}}, 401, "invalid_client", id="wrong-secret-post"
+            {"data": {"client_id": "demo-m2m", "client_secret": "nope"}},
+            401,
+            "invalid_client",
+            id="wrong-secret-post",
         ),
         pytest.param({"auth": ("nobody", "x")}, 401, "invalid_client", id="unknown-client"),
-        pytest.param({"data": {"client_id": "demo-m2m"}}, 401, "invalid_client", id="confidential-without-secret"),
+        pytest.param(
+            {"data": {"client_id": "demo-m2m"}}, 401, "invalid_client", id="confidential-without-secret"
+        ),
         pytest.param(
             {"auth": ("demo-m2m", M2M_SECRET), "data": {"audience": "https://StreamingResourceServer"}},
-            403, "access_denied", id="ungranted-audience",
+            403,
+            "access_denied",
+            id="ungranted-audience",
         ),
         pytest.param(
             {"auth": ("demo-m2m", M2M_SECRET), "data": {"audience": "https://nowhere"}},
-            403, "access_denied", id="unknown-audience",
+            403,
+            "access_denied",
+            id="unknown-audience",
         ),
         pytest.param(
-            {"data": {"client_id": "demo-spa", "audience": UNICORNS}}, 403, "unauthorized_client", id="spa-no-cc"
+            {"data": {"client_id": "demo-spa", "audience": UNICORNS}},
+            403,
+            "unauthorized_client",
+            id="spa-no-cc",
         ),
     ],
 )
-def test_client_credentials_errors(idp: IdpServer, kwargs: dict[str, object], status: int, error: str) -> None:
+def test_client_credentials_errors(
+    idp: IdpServer, kwargs: dict[str, object], status: int, error: str
+) -> None:
     data = {"grant_type": "client_credentials", "audience": UNICORNS}
     data.update(kwargs.pop("data", {}))  # type: ignore[arg-type]
     r = httpx.post(idp.url + "/oauth/token", data=data, **kwargs)  # type: ignore[arg-type]
@@ -115,15 +135,20 @@ def test_authlib_raises_on_wrong_secret(idp: IdpServer) -> None:
 def test_json_body(idp: IdpServer) -> None:
     r = httpx.post(
         idp.url + "/oauth/token",
-        json={"grant_type": "client_credentials", "client_id": "demo-m2m", "client_secret": M2M_SECRET,
-              "audience": UNICORNS},
+        json={
+            "grant_type": "client_credentials",
+            "client_id": "demo-m2m",
+            "client_secret": M2M_SECRET,
+            "audience": UNICORNS,
+        },
     )
     assert r.status_code == 200, r.text
 
 
 def test_resource_parameter_rfc8707(idp: IdpServer) -> None:
     r = httpx.post(
-        idp.url + "/oauth/token", data={"grant_type": "client_credentials", "resource": PETSTORE},
+        idp.url + "/oauth/token",
+        data={"grant_type": "client_credentials", "resource": PETSTORE},
         auth=("demo-m2m", M2M_SECRET),
     )
     assert r.status_code == 200, r.text
@@ -153,7 +178,11 @@ def test_basic_with_empty_secret_identifies_public_client(idp: IdpServer) -> Non
     basic = base64.b64encode(b"demo-spa:").decode()
     r = httpx.post(
         idp.url + "/oauth/token",
-        data={"grant_type": "authorization_code", "code": "not-a-code", "redirect_uri": "http://localhost:3000"},
+        data={
+            "grant_type": "authorization_code",
+            "code": "not-a-code",
+            "redirect_uri": "http://localhost:3000",
+        },
         headers={"Authorization": f"Basic {basic}"},
     )
     assert r.status_code == 400
@@ -163,16 +192,21 @@ def test_basic_with_empty_secret_identifies_public_client(idp: IdpServer) -> Non
 def test_cors_preflight_and_response(idp: IdpServer) -> None:
     pre = httpx.options(
         idp.url + "/oauth/token",
-        headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "auth0-client, content-type"},
+        headers={
+            "Origin": "http://localhost:3000",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "auth0-client, content-type",
+        },
     )
     assert pre.status_code == 204
     assert pre.headers["access-control-allow-origin"] == "http://localhost:3000"
     assert "Auth0-Client" in pre.headers["access-control-allow-headers"]
     assert "DPoP" in pre.headers["access-control-allow-headers"]
     r = httpx.post(
-        idp.url + "/oauth/token", data={"grant_type": "client_credentials", "audience": UNICORNS},
-        auth=("demo-m2m", M2M_SECRET), headers={"Origin": "http://localhost:3000"},
+        idp.url + "/oauth/token",
+        data={"grant_type": "client_credentials", "audience": UNICORNS},
+        auth=("demo-m2m", M2M_SECRET),
+        headers={"Origin": "http://localhost:3000"},
     )
     assert r.headers["access-control-allow-origin"] == "http://localhost:3000"
     evil = httpx.options(

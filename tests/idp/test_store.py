@@ -23,7 +23,8 @@ UNICORNS = "https://unicorns-api"
 
 def m2m_token(idp: IdpServer) -> str:
     r = httpx.post(
-        idp.url + "/oauth/token", data={"grant_type": "client_credentials", "audience": UNICORNS},
+        idp.url + "/oauth/token",
+        data={"grant_type": "client_credentials", "audience": UNICORNS},
         auth=("demo-m2m", M2M_SECRET),
     )
     assert r.status_code == 200, r.text
@@ -34,18 +35,38 @@ def m2m_token(idp: IdpServer) -> str:
 def verify_from_jwks(idp: IdpServer, token: str) -> dict[str, object]:
     client = jwt.PyJWKClient(idp.url + "/.well-known/jwks.json", cache_jwk_set=False)
     key = client.get_signing_key_from_jwt(token)
-    claims: dict[str, object] = jwt.decode(token, key.key, algorithms=["RS256"], audience=UNICORNS, issuer=idp.issuer)
+    claims: dict[str, object] = jwt.decode(
+        token, key.key, algorithms=["RS256"], audience=UNICORNS, issuer=idp.issuer
+    )
     return claims
 
 
-def user_login(idp: IdpServer, username: str, scope: str = "openid offline_access read:unicorn list:unicorns") -> dict[str, str]:
+def user_login(
+    idp: IdpServer, username: str, scope: str = "openid offline_access read:unicorn list:unicorns"
+) -> dict[str, str]:
     verifier, challenge = pkce_pair()
     with httpx.Client() as browser:
-        query = authorize_code(browser, idp.url, client_id="demo-spa", redirect_uri=CALLBACK, username=username,
-                               password=PASSWORD, audience=UNICORNS, scope=scope, code_challenge=challenge)
-        r = browser.post(idp.url + "/oauth/token", data={
-            "grant_type": "authorization_code", "client_id": "demo-spa", "code": query["code"][0],
-            "code_verifier": verifier, "redirect_uri": CALLBACK})
+        query = authorize_code(
+            browser,
+            idp.url,
+            client_id="demo-spa",
+            redirect_uri=CALLBACK,
+            username=username,
+            password=PASSWORD,
+            audience=UNICORNS,
+            scope=scope,
+            code_challenge=challenge,
+        )
+        r = browser.post(
+            idp.url + "/oauth/token",
+            data={
+                "grant_type": "authorization_code",
+                "client_id": "demo-spa",
+                "code": query["code"][0],
+                "code_verifier": verifier,
+                "redirect_uri": CALLBACK,
+            },
+        )
     assert r.status_code == 200, r.text
     body: dict[str, str] = r.json()
     return body
@@ -58,15 +79,19 @@ def cli_args(server: IdpServer) -> list[str]:
     return args
 
 
-def test_restart_loses_nothing(idp_factory: Callable[..., IdpServer], database_url: str | None, tmp_path: Path) -> None:
+def test_restart_loses_nothing(
+    idp_factory: Callable[..., IdpServer], database_url: str | None, tmp_path: Path
+) -> None:
     first = idp_factory(tmp_path / "data", database_url=database_url)
     token = m2m_token(first)
     kid = jwt.get_unverified_header(token)["kid"]
     tokens = user_login(first, "rider@example.com")
     # day-to-day administration through the CLI, while the server runs
     runner = CliRunner()
-    added = runner.invoke(users_cli, ["add", "new@example.com", "--password", PASSWORD, "--role",
-                                      "unicorn-trainer", *cli_args(first)])
+    added = runner.invoke(
+        users_cli,
+        ["add", "new@example.com", "--password", PASSWORD, "--role", "unicorn-trainer", *cli_args(first)],
+    )
     assert added.exit_code == 0, added.output
     port = first.port
     first.stop()
@@ -74,18 +99,28 @@ def test_restart_loses_nothing(idp_factory: Callable[..., IdpServer], database_u
     second = idp_factory(tmp_path / "data", database_url=database_url, port=port)
     assert verify_from_jwks(second, token)["sub"] == "demo-m2m@clients"
     assert jwt.get_unverified_header(m2m_token(second))["kid"] == kid  # same signing key
-    refreshed = httpx.post(second.url + "/oauth/token", data={
-        "grant_type": "refresh_token", "client_id": "demo-spa", "refresh_token": tokens["refresh_token"]})
+    refreshed = httpx.post(
+        second.url + "/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "client_id": "demo-spa",
+            "refresh_token": tokens["refresh_token"],
+        },
+    )
     assert refreshed.status_code == 200, refreshed.text
     assert refreshed.json()["scope"] == "openid offline_access read:unicorn"
     new_user = user_login(second, "new@example.com", scope="read:unicorn list:unicorns")
     assert new_user["scope"] == "read:unicorn list:unicorns"
 
 
-def test_role_changes_apply_to_next_token(idp_factory: Callable[..., IdpServer], database_url: str | None) -> None:
+def test_role_changes_apply_to_next_token(
+    idp_factory: Callable[..., IdpServer], database_url: str | None
+) -> None:
     server = idp_factory(database_url=database_url)
     runner = CliRunner()
-    assert user_login(server, "rider@example.com", scope="read:unicorn list:unicorns")["scope"] == "read:unicorn"
+    assert (
+        user_login(server, "rider@example.com", scope="read:unicorn list:unicorns")["scope"] == "read:unicorn"
+    )
     r = runner.invoke(roles_cli, ["assign", "rider@example.com", "unicorn-trainer", *cli_args(server)])
     assert r.exit_code == 0, r.output
     assert user_login(server, "rider@example.com", scope="read:unicorn list:unicorns")["scope"] == (
@@ -93,7 +128,9 @@ def test_role_changes_apply_to_next_token(idp_factory: Callable[..., IdpServer],
     )
     r = runner.invoke(roles_cli, ["unassign", "rider@example.com", "unicorn-trainer", *cli_args(server)])
     assert r.exit_code == 0, r.output
-    assert user_login(server, "rider@example.com", scope="read:unicorn list:unicorns")["scope"] == "read:unicorn"
+    assert (
+        user_login(server, "rider@example.com", scope="read:unicorn list:unicorns")["scope"] == "read:unicorn"
+    )
 
 
 def test_key_rotation_publishes_next_first_and_keeps_previous(

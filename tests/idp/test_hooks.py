@@ -1,0 +1,152 @@
+"""Hooks as Python callables: claims (namespaced), scopes, deny; post-login and credentials-exchange."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from gatehold.idp.errors import AccessDenied, ServerError
+from gatehold.idp.hooks import HookApi, run_hooks
+from tests.idp.conftest import PASSWORD, IdpServer
+from tests.oauth_flow import authorize_code, pkce_pair
+
+
+def test_scope_changes_and_claims() -> None:
+    def hook(event: dict[str, Any], api: HookApi) -> None:
+        api.access_token.add_scope("extra")
+        api.access_token.remove_scope("drop")
+        api.access_token.set_custom_claim("https://example.com/team", "blue")
+        api.id_token.set_custom_claim("https://example.com/nick", "n")
+
+    out = run_hooks([hook], {}, ["keep", "drop"])
+    assert out.scopes == ["keep", "extra"]
+    assert out.access_claims == {"https://example.com/team": "blue"}
+    assert out.id_claims == {"https://example.com/nick": "n"}
+
+
+@pytest.mark.parametrize(
+    "claim", [pytest.param("sub", id="reserved"), pytest.param("team", id="not-namespaced")]
+)
+def test_bad_claims_fail_loudly(claim: str) -> None:
+    def hook(event: dict[str, Any], api: HookApi) -> None:
+        api.access_token.set_custom_claim(claim, "x")
+
+    with pytest.raises(ServerError):
+        run_hooks([hook], {}, [])
+
+
+def test_deny() -> None:
+    def hook(event: dict[str, Any], api: HookApi) -> None:
+        api.access.deny("no access on Sundays")
+
+    with pytest.raises(AccessDenied) as info:
+        run_hooks([hook], {}, [])
+    assert info.value.description == "no access on Sundays"
+
+
+HOOKS = """
+def post_login(event, api):
+    if event["user"]["email"].startswith("blocked"):
+        api.access.deny("you shall not pass")
+    api.access_token.set_custom_claim("https://example.com/connection", event["connection"]["name"])
+    api.id_token.set_custom_claim("https://example.com/roles", event["authorization"]["roles"])
+
+def credentials_exchange(event, api):
+    if "deny" in event["transaction"]["requested_scopes"]:
+        api.access.deny("denied by hook")
+    api.access_token.add_scope("hooked")
+    api.access_token.set_custom_claim("https://example.com/client", event["client"]["client_id"])
+"""
+
+TENANT = """
+tenant:
+  apis:
+    - {identifier: "https://api.example", permissions: ["read:x", "deny"]}
+  roles:
+    reader: {permissions: {"https://api.example": ["read:x"]}}
+  users:
+    - {email: ok@example.com, password: "Gatehold-demo-1", roles: [reader]}
+    - {email: blocked@example.com, password: "Gatehold-demo-1"}
+  applications:
+    spa: {app_type: spa, callbacks: ["http://localhost:3000/cb"]}
+    m2m: {app_type: non_interactive, client_secret: "m2m-secret-0123456789-0123456789"}
+  client_grants:
+    - {client_id: m2m, audience: "https://api.example", scope: ["read:x", "deny"]}
+  hooks:
+    code_path: hooks
+    post_login: [my_hooks.post_login]
+    credentials_exchange: [my_hooks.credentials_exchange]
+"""
+
+
+@pytest.fixture
+def hooked(idp_factory: Callable[..., IdpServer], tmp_path: Path) -> IdpServer:
+    (tmp_path / "hooks").mkdir()
+    (tmp_path / "hooks" / "my_hooks.py").write_text(textwrap.dedent(HOOKS))
+    return idp_factory(config_text=TENANT)
+
+
+def test_credentials_exchange_hook(hooked: IdpServer) -> None:
+    r = httpx.post(
+        hooked.url + "/oauth/token",
+        data={"grant_type": "client_credentials", "audience": "https://api.example", "scope": "read:x"},
+        auth=("m2m", "m2m-secret-0123456789-0123456789"),
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["scope"] == "read:x hooked"
+    claims = jwt.decode(r.json()["access_token"], options={"verify_signature": False})
+    assert claims["https://example.com/client"] == "m2m"
+    denied = httpx.post(
+        hooked.url + "/oauth/token",
+        data={"grant_type": "client_credentials", "audience": "https://api.example", "scope": "deny"},
+        auth=("m2m", "m2m-secret-0123456789-0123456789"),
+    )
+    assert denied.status_code == 403
+    assert denied.json() == {"error": "access_denied", "error_description": "denied by hook"}
+
+
+@pytest.mark.parametrize(
+    ("email", "outcome"),
+    [
+        pytest.param("ok@example.com", "code", id="allowed"),
+        pytest.param("blocked@example.com", "access_denied", id="denied"),
+    ],
+)
+def test_post_login_hook(hooked: IdpServer, email: str, outcome: str) -> None:
+    verifier, challenge = pkce_pair()
+    with httpx.Client() as browser:
+        query = authorize_code(
+            browser,
+            hooked.url,
+            client_id="spa",
+            redirect_uri="http://localhost:3000/cb",
+            username=email,
+            password=PASSWORD,
+            audience="https://api.example",
+            scope="openid read:x",
+            code_challenge=challenge,
+        )
+    if outcome == "access_denied":
+        assert query["error"] == ["access_denied"]
+        assert query["error_description"] == ["you shall not pass"]
+        return
+    tokens = httpx.post(
+        hooked.url + "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "client_id": "spa",
+            "code": query["code"][0],
+            "code_verifier": verifier,
+            "redirect_uri": "http://localhost:3000/cb",
+        },
+    ).json()
+    access = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    assert access["https://example.com/connection"] == "Username-Password-Authentication"
+    id_claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
+    assert id_claims["https://example.com/roles"] == ["reader"]
