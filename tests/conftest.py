@@ -27,7 +27,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def stack_factory(tmp_path: Path) -> Iterator[Callable[..., Stack]]:
     started: list[Stack] = []
 
-    def factory(config: Path | None = None, data_dir: Path | None = None, extra_args: list[str] | None = None) -> Stack:
+    def factory(
+        config: Path | None = None, data_dir: Path | None = None, extra_args: list[str] | None = None
+    ) -> Stack:
         s = new_stack(data_dir or tmp_path / f"stack{len(started)}", config, extra_args).start()
         started.append(s)
         return s

@@ -134,8 +134,16 @@ def login(
     verifier, challenge = pkce_pair()
     with httpx.Client(timeout=10) as client:
         query = authorize_code(
-            client, idp_url, client_id=client_id, redirect_uri=redirect_uri, username=username,
-            password=password, audience=audience, scope=scope, connection=connection, code_challenge=challenge,
+            client,
+            idp_url,
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            username=username,
+            password=password,
+            audience=audience,
+            scope=scope,
+            connection=connection,
+            code_challenge=challenge,
         )
         assert "code" in query, query
         resp = client.post(
@@ -153,7 +161,9 @@ def login(
         return result
 
 
-def client_credentials(idp_url: str, client_id: str, client_secret: str, audience: str, scope: str | None = None) -> str:
+def client_credentials(
+    idp_url: str, client_id: str, client_secret: str, audience: str, scope: str | None = None
+) -> str:
     data = {"grant_type": "client_credentials", "audience": audience}
     if scope:
         data["scope"] = scope

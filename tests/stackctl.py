@@ -56,13 +56,22 @@ class Stack:
 
     def command(self) -> list[str]:
         cmd = [
-            sys.executable, "-m", "gatehold", "up",
-            "--host", "127.0.0.1",
-            "--gateway-port", str(self.gateway_port),
-            "--idp-port", str(self.idp_port),
-            "--spa-port", str(self.spa_port),
-            "--admin-port", str(self.admin_port),
-            "--data-dir", str(self.data_dir),
+            sys.executable,
+            "-m",
+            "gatehold",
+            "up",
+            "--host",
+            "127.0.0.1",
+            "--gateway-port",
+            str(self.gateway_port),
+            "--idp-port",
+            str(self.idp_port),
+            "--spa-port",
+            str(self.spa_port),
+            "--admin-port",
+            str(self.admin_port),
+            "--data-dir",
+            str(self.data_dir),
         ]
         if self.config is not None:
             cmd += ["-c", str(self.config)]

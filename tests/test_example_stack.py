@@ -23,10 +23,18 @@ FORBIDDEN_HTTP = b'{"message":"Forbidden"}'
 
 
 @functools.cache
-def _user_token(idp_url: str, spa_url: str, email: str, audience: str, scope: str, connection: str | None) -> str:
+def _user_token(
+    idp_url: str, spa_url: str, email: str, audience: str, scope: str, connection: str | None
+) -> str:
     tokens = login(
-        idp_url, client_id="demo-spa", redirect_uri=f"{spa_url}/callback", username=email, password=PASSWORD,
-        audience=audience, scope=f"openid profile email {scope}", connection=connection,
+        idp_url,
+        client_id="demo-spa",
+        redirect_uri=f"{spa_url}/callback",
+        username=email,
+        password=PASSWORD,
+        audience=audience,
+        scope=f"openid profile email {scope}",
+        connection=connection,
     )
     token: str = tokens["access_token"]
     return token
@@ -47,13 +55,43 @@ STREAMING = ("https://StreamingResourceServer", "read:Movies read:Devices")
 @pytest.mark.parametrize(
     ("email", "connection", "path", "status", "body"),
     [
-        pytest.param("movie-fan@example.com", "amazon", "/movies/beta/movie", 200, "Movie Info retrieved from Movie API", id="amazon-gets-movie"),
-        pytest.param("movie-fan@example.com", "amazon", "/devices/beta/device", 403, EXPLICIT_DENY, id="amazon-refused-device"),
-        pytest.param("device-fan@example.com", "google", "/devices/beta/device", 200, "Device Info retrieved from Device API", id="google-gets-device"),
-        pytest.param("device-fan@example.com", "google", "/movies/beta/movie", 403, EXPLICIT_DENY, id="google-refused-movie"),
+        pytest.param(
+            "movie-fan@example.com",
+            "amazon",
+            "/movies/beta/movie",
+            200,
+            "Movie Info retrieved from Movie API",
+            id="amazon-gets-movie",
+        ),
+        pytest.param(
+            "movie-fan@example.com",
+            "amazon",
+            "/devices/beta/device",
+            403,
+            EXPLICIT_DENY,
+            id="amazon-refused-device",
+        ),
+        pytest.param(
+            "device-fan@example.com",
+            "google",
+            "/devices/beta/device",
+            200,
+            "Device Info retrieved from Device API",
+            id="google-gets-device",
+        ),
+        pytest.param(
+            "device-fan@example.com",
+            "google",
+            "/movies/beta/movie",
+            403,
+            EXPLICIT_DENY,
+            id="google-refused-movie",
+        ),
     ],
 )
-def test_seed000_movies_and_devices(stack: Stack, email: str, connection: str, path: str, status: int, body: object) -> None:
+def test_seed000_movies_and_devices(
+    stack: Stack, email: str, connection: str, path: str, status: int, body: object
+) -> None:
     token = user_token(stack, email, *STREAMING, connection=connection)
     resp = get(stack, path, token)
     assert resp.status_code == status, resp.text
@@ -122,7 +160,9 @@ def test_seed001_petstore(stack: Stack) -> None:
     one = get(stack, "/petstore/test/pets/1")
     assert one.status_code == 200
     assert one.json() == {"id": 1, "type": "dog", "price": 249.99}
-    created = httpx.post(f"{stack.gateway_url}/petstore/test/pets", json={"type": "dog", "price": 249.99}, timeout=10)
+    created = httpx.post(
+        f"{stack.gateway_url}/petstore/test/pets", json={"type": "dog", "price": 249.99}, timeout=10
+    )
     assert created.status_code == 200
     assert created.json() == {"pet": {"type": "dog", "price": 249.99}, "message": "success"}
     home = get(stack, "/petstore/test/")
@@ -150,8 +190,12 @@ def test_seed004_wishlist(stack: Stack) -> None:
 @pytest.mark.parametrize(
     ("path", "status", "body"),
     [
-        pytest.param("/movies/beta/nope", 403, b'{"message":"Missing Authentication Token"}', id="rest-unknown-path"),
-        pytest.param("/petstore/test/pets/1/x", 403, b'{"message":"Missing Authentication Token"}', id="rest-too-deep"),
+        pytest.param(
+            "/movies/beta/nope", 403, b'{"message":"Missing Authentication Token"}', id="rest-unknown-path"
+        ),
+        pytest.param(
+            "/petstore/test/pets/1/x", 403, b'{"message":"Missing Authentication Token"}', id="rest-too-deep"
+        ),
         pytest.param("/unicorns/nope", 404, b'{"message":"Not Found"}', id="http-unknown-route"),
     ],
 )
@@ -173,7 +217,9 @@ def test_wishlist_and_keys_survive_restart(stack_factory: Callable[..., Stack], 
     token = client_credentials(s.idp_url, *M2M, "https://auth0-jwt-authorizer")
     url = f"{s.gateway_url}/wishlist/default/wish-list-service"
     item = {"name": "Kept", "description": "survives a restart", "url": "https://example.com"}
-    created = httpx.post(url, content=json.dumps(item), headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    created = httpx.post(
+        url, content=json.dumps(item), headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
     assert created.status_code == 201, created.text
     s.restart()  # SIGTERM, graceful exit 0, same ports and data directory
     items = httpx.get(url, timeout=10).json()["Items"]

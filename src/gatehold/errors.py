@@ -26,18 +26,24 @@ class _ResponseTypeInfo:
 class GatewayResponseType(Enum):
     """REST gateway response types with AWS's default status, ``x-amzn-ErrorType`` and message."""
 
-    ACCESS_DENIED = _ResponseTypeInfo(403, "AccessDeniedException", "User is not authorized to access this resource")
+    ACCESS_DENIED = _ResponseTypeInfo(
+        403, "AccessDeniedException", "User is not authorized to access this resource"
+    )
     API_CONFIGURATION_ERROR = _ResponseTypeInfo(500, "ApiConfigurationException", "Internal server error")
     AUTHORIZER_CONFIGURATION_ERROR = _ResponseTypeInfo(500, "AuthorizerConfigurationException", None)
     AUTHORIZER_FAILURE = _ResponseTypeInfo(500, "AuthorizerFailureException", None)
     BAD_REQUEST_PARAMETERS = _ResponseTypeInfo(400, "BadRequestException", "Bad request parameters")
     BAD_REQUEST_BODY = _ResponseTypeInfo(400, "BadRequestException", "Invalid request body")
-    EXPIRED_TOKEN = _ResponseTypeInfo(403, "ExpiredTokenException", "The security token included in the request is expired")
+    EXPIRED_TOKEN = _ResponseTypeInfo(
+        403, "ExpiredTokenException", "The security token included in the request is expired"
+    )
     INTEGRATION_FAILURE = _ResponseTypeInfo(502, "InternalServerErrorException", "Internal server error")
     INTEGRATION_TIMEOUT = _ResponseTypeInfo(504, "InternalServerErrorException", "Endpoint request timed out")
     INVALID_API_KEY = _ResponseTypeInfo(403, "ForbiddenException", "Forbidden")
     INVALID_SIGNATURE = _ResponseTypeInfo(403, "InvalidSignatureException", "Invalid signature")
-    MISSING_AUTHENTICATION_TOKEN = _ResponseTypeInfo(403, "MissingAuthenticationTokenException", "Missing Authentication Token")
+    MISSING_AUTHENTICATION_TOKEN = _ResponseTypeInfo(
+        403, "MissingAuthenticationTokenException", "Missing Authentication Token"
+    )
     QUOTA_EXCEEDED = _ResponseTypeInfo(429, "LimitExceededException", "Limit Exceeded")
     REQUEST_TOO_LARGE = _ResponseTypeInfo(413, "RequestTooLargeException", "Request Too Long")
     RESOURCE_NOT_FOUND = _ResponseTypeInfo(404, "NotFoundException", "Not Found")

@@ -14,7 +14,9 @@ from gatehold.cli import cli
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gatehold", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "gatehold", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_version() -> None:

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from gatehold.cli.common import config_option, console, data_dir_option, err_console, load_or_exit
 from gatehold.config import LoadedConfig
@@ -29,33 +28,42 @@ def invoke_urls(loaded: LoadedConfig, gateway_url: str) -> list[tuple[str, str, 
     return rows
 
 
-def _banner(loaded: LoadedConfig, opts: StackOptions, *, example: bool, spa: bool, spa_problem: str | None) -> None:
+def _banner(
+    loaded: LoadedConfig, opts: StackOptions, *, example: bool, spa: bool, spa_problem: str | None
+) -> None:
     console.print()
     console.print("[bold]Gatehold is up[/]  (Ctrl+C to stop)")
     console.print(f"  gateway            {opts.gateway_url}")
-    console.print(f"  identity provider  {opts.idp_url}/   (issuer; discovery at /.well-known/openid-configuration)")
+    console.print(
+        f"  identity provider  {opts.idp_url}/   (issuer; discovery at /.well-known/openid-configuration)"
+    )
     if spa:
         note = f"  [yellow]{spa_problem}[/]" if spa_problem else ""
         console.print(f"  single-page app    {opts.spa_url}{note}")
     if opts.admin_port:
         console.print(f"  metrics / health   http://localhost:{opts.admin_port}/metrics  /healthz  /readyz")
     console.print(f"  data directory     {opts.data_dir.resolve()}")
-    table = Table(title="APIs", title_justify="left", show_edge=False, pad_edge=False)
-    for col in ("api", "type", "stage", "invoke URL", "routes"):
-        table.add_column(col)
+    console.print("[bold]APIs[/] (invoke URLs)")
     for name, api_type, stage, url in invoke_urls(loaded, opts.gateway_url):
         api = loaded.config.apis[name]
-        routes = ", ".join(
-            f"{key}" + (f" [dim]({api.authorizers[r.authorizer].type} {r.authorizer})[/]" if r.authorizer else "")
-            for key, r in api.routes.items()
-            if not key.startswith("OPTIONS ")
-        )
-        table.add_row(name, api_type, stage, url, routes)
-    console.print(table)
+        console.print(f"  [bold]{name}[/] ({api_type}, stage {stage})  {url}")
+        for key, route in api.routes.items():
+            if key.startswith("OPTIONS "):
+                continue
+            auth = "open"
+            if route.authorizer:
+                a = api.authorizers[route.authorizer]
+                kind = "JWT" if a.type == "JWT" else f"Lambda {a.type}"
+                auth = f"{kind} authorizer {route.authorizer}"
+                if route.authorization_scopes:
+                    auth += f", scopes {' '.join(route.authorization_scopes)}"
+            console.print(f"      {key:<28} {auth}")
     if example:
         users = ", ".join(u.email for u in loaded.config.tenant.users)
         console.print(f"  demo users: {users}  password: {DEMO_PASSWORD}")
-        console.print("  machine-to-machine: gatehold token --client demo-m2m --audience https://unicorns-api")
+        console.print(
+            "  machine-to-machine: gatehold token --client demo-m2m --audience https://unicorns-api"
+        )
     console.print()
 
 
@@ -68,9 +76,17 @@ def _banner(loaded: LoadedConfig, opts: StackOptions, *, example: bool, spa: boo
 @click.option("--admin-port", default=9100, show_default=True, help="Metrics and health port (0 disables).")
 @click.option("--no-spa", is_flag=True, help="Do not serve the single-page app.")
 @data_dir_option
-@click.option("--public-url", default=None, help="Public base URL of the identity provider (issuer = URL + '/').")
-@click.option("--database-url", default=None, help="SQLAlchemy URL of the identity provider's store (default: SQLite in the data dir).")
-@click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
+@click.option(
+    "--public-url", default=None, help="Public base URL of the identity provider (issuer = URL + '/')."
+)
+@click.option(
+    "--database-url",
+    default=None,
+    help="SQLAlchemy URL of the identity provider's store (default: SQLite in the data dir).",
+)
+@click.option(
+    "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
+)
 def up(
     config_path: Path | None,
     host: str,
@@ -122,8 +138,13 @@ async def _run(loaded: LoadedConfig, opts: StackOptions, *, example: bool, spa: 
     invoker = build_invoker(loaded)
     http_client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
     gateway = GatewayApp(loaded, invoker, http_client=http_client)
-    idp = create_idp_app(loaded, public_url=opts.idp_url, data_dir=opts.data_dir, database_url=opts.database_url)
-    listeners = [Listener("gateway", gateway, opts.gateway_port, lifespan="off"), Listener("idp", idp, opts.idp_port, lifespan="on")]
+    idp = create_idp_app(
+        loaded, public_url=opts.idp_url, data_dir=opts.data_dir, database_url=opts.database_url
+    )
+    listeners = [
+        Listener("gateway", gateway, opts.gateway_port, lifespan="off"),
+        Listener("idp", idp, opts.idp_port, lifespan="on"),
+    ]
 
     spa_problem = None
     if spa:
@@ -142,7 +163,9 @@ async def _run(loaded: LoadedConfig, opts: StackOptions, *, example: bool, spa: 
         )
     state = {"ready": False}
     if opts.admin_port:
-        listeners.append(Listener("admin", create_admin_app(ready=lambda: state["ready"]), opts.admin_port, lifespan="off"))
+        listeners.append(
+            Listener("admin", create_admin_app(ready=lambda: state["ready"]), opts.admin_port, lifespan="off")
+        )
 
     def started() -> None:
         state["ready"] = True
@@ -156,7 +179,13 @@ async def _run(loaded: LoadedConfig, opts: StackOptions, *, example: bool, spa: 
         log.info("stopped", extra={"event": "stopped"})
 
     try:
-        await serve(listeners, host=opts.host, on_started=started, on_shutdown=shutdown, graceful_timeout=opts.graceful_timeout)
+        await serve(
+            listeners,
+            host=opts.host,
+            on_started=started,
+            on_shutdown=shutdown,
+            graceful_timeout=opts.graceful_timeout,
+        )
     except OSError as exc:
         err_console.print(f"[bold red]Cannot start:[/] {exc}")
         raise SystemExit(1) from None

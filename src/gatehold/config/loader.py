@@ -66,12 +66,18 @@ class LoadedConfig:
         return None
 
 
-def _to_python(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], variables: Mapping[str, str]) -> Any:
+def _to_python(
+    node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], variables: Mapping[str, str]
+) -> Any:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node)) if not isinstance(key_node, yaml.ScalarNode) else key_node.value
+            key = (
+                yaml.safe_load(yaml.serialize(key_node))
+                if not isinstance(key_node, yaml.ScalarNode)
+                else key_node.value
+            )
             if isinstance(key, str | int):
                 child: KeyPath = (*path, key)
             else:
@@ -145,8 +151,17 @@ def _problem_from_pydantic(err: Any, file: str, lines: Mapping[KeyPath, int]) ->
 def _is_union_tag(part: str) -> bool:
     # pydantic puts discriminator tags and model names into error locations; they are not keys.
     return part in {
-        "lambda", "aws_proxy", "AWS_PROXY", "http_proxy", "HTTP_PROXY", "mock", "MOCK",
-        "PermissionConfig", "str", "list[str]", "dict[str,any]",
+        "lambda",
+        "aws_proxy",
+        "AWS_PROXY",
+        "http_proxy",
+        "HTTP_PROXY",
+        "mock",
+        "MOCK",
+        "PermissionConfig",
+        "str",
+        "list[str]",
+        "dict[str,any]",
     }
 
 

@@ -243,7 +243,8 @@ class CorsConfig(Model):
     def _no_wildcard_with_credentials(self) -> CorsConfig:
         if self.allow_credentials and "*" in self.allow_origins:
             raise ValueError(
-                "allow_credentials cannot be true with allow_origins '*' (API Gateway refuses this configuration)"
+                "allow_credentials cannot be true with allow_origins '*'"
+                " (API Gateway refuses this configuration)"
             )
         return self
 
@@ -297,8 +298,8 @@ class ApiConfig(Model):
             m = _ROUTE_KEY.match(key)
             if not m:
                 raise ValueError(
-                    f"route key {key!r} must be 'METHOD /path' with METHOD one of ANY {' '.join(HTTP_METHODS)},"
-                    " or '$default'"
+                    f"route key {key!r} must be 'METHOD /path' with METHOD one of ANY"
+                    f" {' '.join(HTTP_METHODS)}, or '$default'"
                 )
             segments = [s for s in m.group(2).split("/") if s]
             for i, seg in enumerate(segments):
@@ -329,7 +330,9 @@ class ApiConfig(Model):
         for stage_name, stage in self.stages.items():
             for route_key in stage.route_throttling:
                 if route_key not in self.routes:
-                    raise ValueError(f"stage {stage_name!r} route_throttling names unknown route {route_key!r}")
+                    raise ValueError(
+                        f"stage {stage_name!r} route_throttling names unknown route {route_key!r}"
+                    )
         for key, route in self.routes.items():
             if self.type == "HTTP" and route.api_key_required:
                 raise ValueError(f"route {key!r}: API keys (api_key_required) exist only in REST APIs")
@@ -338,9 +341,12 @@ class ApiConfig(Model):
             if route.authorization_scopes and route.authorizer is None:
                 raise ValueError(f"route {key!r} has authorization_scopes but no authorizer")
             integ = route.integration
-            if self.type == "REST" and isinstance(integ, LambdaIntegration):
-                if integ.payload_format_version not in (None, "1.0"):
-                    raise ValueError(f"route {key!r}: REST Lambda proxy integrations use payload format 1.0")
+            if (
+                self.type == "REST"
+                and isinstance(integ, LambdaIntegration)
+                and integ.payload_format_version not in (None, "1.0")
+            ):
+                raise ValueError(f"route {key!r}: REST Lambda proxy integrations use payload format 1.0")
         for name, auth in self.authorizers.items():
             if self.type == "HTTP" and auth.type == "TOKEN":
                 raise ValueError(f"authorizer {name!r}: HTTP APIs have no TOKEN authorizers (use REQUEST)")
@@ -453,9 +459,9 @@ class ApplicationConfig(Model):
     allowed_logout_urls: list[str] = Field(default_factory=list)
     web_origins: list[str] = Field(default_factory=list)
     allowed_origins: list[str] = Field(default_factory=list)
-    grant_types: list[
-        Literal["authorization_code", "refresh_token", "client_credentials", "implicit"]
-    ] | None = None
+    grant_types: (
+        list[Literal["authorization_code", "refresh_token", "client_credentials", "implicit"]] | None
+    ) = None
     refresh_token: RefreshTokenConfig = Field(default_factory=RefreshTokenConfig)
     id_token_lifetime: int = Field(default=36000, ge=60)
     connections: list[str] | None = Field(default=None, description="enabled connections (default all)")
@@ -571,14 +577,18 @@ class GateholdConfig(Model):
                     raise ValueError(f"apis.{name}.routes[{key!r}] names unknown function {integ.function!r}")
             for aname, auth in api.authorizers.items():
                 if auth.function and auth.function not in self.functions:
-                    raise ValueError(f"apis.{name}.authorizers.{aname} names unknown function {auth.function!r}")
+                    raise ValueError(
+                        f"apis.{name}.authorizers.{aname} names unknown function {auth.function!r}"
+                    )
         for plan_name, plan in self.gateway.usage_plans.items():
             for ref in plan.api_stages:
                 api_name, _, stage = ref.partition("/")
                 if api_name not in self.apis or stage not in self.apis[api_name].stages:
                     raise ValueError(f"usage plan {plan_name!r} names unknown API stage {ref!r}")
                 if self.apis[api_name].type != "REST":
-                    raise ValueError(f"usage plan {plan_name!r}: usage plans exist only for REST APIs ({ref!r})")
+                    raise ValueError(
+                        f"usage plan {plan_name!r}: usage plans exist only for REST APIs ({ref!r})"
+                    )
         return self
 
 

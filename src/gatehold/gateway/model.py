@@ -106,7 +106,9 @@ class RouteMatch:
             if resource.endswith("/"):
                 resource = resource.rstrip("/")
             verb = method
-        return f"arn:aws:execute-api:{region}:{account_id}:{self.api.api_id}/{self.stage_name}/{verb}/{resource}"
+        return (
+            f"arn:aws:execute-api:{region}:{account_id}:{self.api.api_id}/{self.stage_name}/{verb}/{resource}"
+        )
 
 
 @dataclass(slots=True)
@@ -151,7 +153,9 @@ class DecisionTrace:
         """One line for a response header: ``step=outcome;step=outcome(detail=…)``."""
         parts = []
         for s in self.steps:
-            extra = ",".join(f"{k}={v}" for k, v in s.detail.items() if isinstance(v, str | int | float | bool))
+            extra = ",".join(
+                f"{k}={v}" for k, v in s.detail.items() if isinstance(v, str | int | float | bool)
+            )
             parts.append(f"{s.step}={s.outcome}" + (f"({extra})" if extra else ""))
         return "; ".join(parts)
 
