@@ -110,3 +110,27 @@ def test_refuses_malformed_and_hostile_shapes(token: str, error: type[JoseError]
 def test_oversized_tokens_are_refused_before_decoding(token: str) -> None:
     with pytest.raises(MalformedToken, match="too large"):
         parse_compact(token)
+
+
+@pytest.mark.parametrize(
+    "segment",
+    [
+        b"",
+        b"a",
+        b"abc-_",
+        b"ab=",
+        b"a b",
+        b"a\n",
+        b"a+/",
+        b"\x00",
+        b"\xff",
+        b"a.b",
+        b"!",
+        "é".encode(),
+        b"A" * 500,
+    ],
+)
+def test_fast_alphabet_check_equals_the_regex(segment: bytes) -> None:
+    from gatehold.jose.b64 import SEGMENT_RE, is_base64url
+
+    assert is_base64url(segment) == (SEGMENT_RE.fullmatch(segment) is not None)
