@@ -16,7 +16,7 @@ from gatehold.config import ConfigError, LoadedConfig, load_config
 F = TypeVar("F", bound=Callable[..., Any])
 
 console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def main_group() -> type[click.Group]:
