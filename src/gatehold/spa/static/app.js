@@ -43,11 +43,19 @@ async function start() {
     return;
   }
 
-  client = await window.auth0.createAuth0Client(clientOptions());
-
+  // createAuth0Client() is `new Auth0Client()` + checkSession(); split so that an unreachable identity
+  // provider is reported instead of stopping the page.
+  client = new window.auth0.Auth0Client(clientOptions());
   const query = new URLSearchParams(window.location.search);
   if ((query.has("code") || query.has("error")) && query.has("state")) {
     await finishLoginRedirect();
+  } else {
+    if (window.location.pathname === "/callback") window.history.replaceState({}, document.title, "/");
+    try {
+      await client.checkSession();
+    } catch (e) {
+      showAppError("Could not renew the session with the identity provider", e);
+    }
   }
 
   if (await client.isAuthenticated()) {
