@@ -95,6 +95,19 @@ def test_profile_and_granted_scopes(page: Any, stack: Stack, screenshot: Shot) -
     scopes = row.inner_text().split()
     assert "read:unicorn" in scopes
     assert "list:unicorns" not in scopes
+
+    page.click("#btn-scopes")  # a token for every API: rows appear as they arrive
+    page.wait_for_selector("#scopes-body tr:nth-child(3)")
+    audiences = page.locator("#scopes-body tr").evaluate_all("rows => rows.map(r => r.dataset.audience)")
+    assert sorted(audiences) == [
+        "https://StreamingResourceServer",
+        "https://auth0-jwt-authorizer",
+        "https://unicorns-api",
+    ]
+    streaming = page.locator("#scopes-body tr[data-audience='https://StreamingResourceServer'] td").nth(1)
+    assert not {"read:Movies", "read:Devices"} & set(
+        streaming.inner_text().split()
+    )  # not an amazon/google login
     screenshot(page, "profile-rider")
 
 
