@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -26,8 +27,11 @@ def test_version() -> None:
 
 
 def _all_commands() -> list[list[str]]:
+    ctx = click.Context(cli)
     out: list[list[str]] = [[]]
-    for name, cmd in cli.commands.items():
+    for name in cli.list_commands(ctx):
+        cmd = cli.get_command(ctx, name)
+        assert cmd is not None, name
         out.append([name])
         for sub in getattr(cmd, "commands", {}):
             out.append([name, sub])
@@ -42,7 +46,8 @@ def test_every_command_has_help(path: list[str]) -> None:
 
 
 def test_expected_commands_are_registered() -> None:
-    assert {"up", "check", "token", "users", "roles", "keys", "authorizer"} <= set(cli.commands)
+    names = cli.list_commands(click.Context(cli))
+    assert {"up", "check", "token", "users", "roles", "keys", "authorizer"} <= set(names)
 
 
 def test_check_example_stack() -> None:

@@ -11,25 +11,14 @@
 
 from __future__ import annotations
 
-import importlib
-
 import click
 
 from gatehold import __version__
 from gatehold.cli.common import main_group
 
-
-@click.group(cls=main_group(), context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="gatehold")
-def cli() -> None:
-    """Amazon API Gateway and Auth0's security model on one machine.
-
-    Start with `gatehold up`, then open the URLs it prints.
-    """
-
-
-# Commands live in one module each; registered here so `gatehold --help` lists them all.
-_COMMANDS = {
+# Commands live in one module each and are imported only when used, so `gatehold --version`
+# or `gatehold check` do not pay for the identity provider's imports.
+COMMANDS = {
     "up": ("gatehold.cli.up", "up"),
     "check": ("gatehold.cli.check", "check"),
     "token": ("gatehold.cli.idp", "token"),
@@ -39,12 +28,14 @@ _COMMANDS = {
     "authorizer": ("gatehold.cli.authorizer", "authorizer"),
 }
 
-for _name, (_module, _attr) in _COMMANDS.items():
-    try:
-        cli.add_command(getattr(importlib.import_module(_module), _attr), _name)
-    except ModuleNotFoundError as exc:  # pragma: no cover - only while a command is being written
-        if exc.name != _module:
-            raise
+
+@click.group(cls=main_group(COMMANDS), context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="gatehold")
+def cli() -> None:
+    """Amazon API Gateway and Auth0's security model on one machine.
+
+    Start with `gatehold up`, then open the URLs it prints.
+    """
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable, Mapping
 from importlib import resources
@@ -19,12 +20,21 @@ console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def main_group() -> type[click.Group]:
-    class OrderedGroup(click.Group):
-        def list_commands(self, ctx: click.Context) -> list[str]:
-            return list(self.commands)
+def main_group(commands: Mapping[str, tuple[str, str]]) -> type[click.Group]:
+    """A group that lists ``commands`` in order and imports each one's module on first use."""
 
-    return OrderedGroup
+    class LazyGroup(click.Group):
+        def list_commands(self, ctx: click.Context) -> list[str]:
+            return list(commands)
+
+        def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+            if cmd_name not in commands:
+                return None
+            module, attr = commands[cmd_name]
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+
+    return LazyGroup
 
 
 def example_config_path() -> Path:
