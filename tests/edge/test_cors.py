@@ -152,6 +152,23 @@ async def test_actual_request_gets_configured_headers_and_backend_cors_dropped(
     assert "access-control-allow-methods" not in h  # the backend's DELETE is ignored
 
 
+async def test_streamed_http_proxy_response_gets_cors_headers(serve_gateway: ServeGateway) -> None:
+    """HTTP proxy responses are streamed; their backend CORS headers are replaced all the same."""
+    served_upstream = await serve_gateway(
+        _http_api({"allow_origins": ["*"]}, routes={"GET /items": lambda_route()})
+    )
+    routes = {
+        "GET /{proxy+}": {"integration": {"type": "http_proxy", "uri": served_upstream.url + "/shop/{proxy}"}}
+    }
+    s = await serve_gateway({"front": {"type": "HTTP", "cors": FULL, "routes": routes}})
+    async with s.client() as c:
+        r = await c.get("/front/items", headers={"Origin": ORIGIN})
+    assert r.status_code == 200
+    assert r.json() == {"apiKey": None, "apiKeyId": None}
+    assert r.headers.get_list("access-control-allow-origin") == [ORIGIN]
+    assert r.headers["access-control-expose-headers"] == "x-request-id"
+
+
 async def test_no_origin_no_cors_headers(serve_gateway: ServeGateway) -> None:
     s = await serve_gateway(_http_api(FULL))
     async with s.client() as c:

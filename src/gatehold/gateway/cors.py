@@ -140,5 +140,5 @@ class CorsHandler:
                 kept.append(("Access-Control-Allow-Credentials", self._credentials))
             if self._expose:
                 kept.append(("Access-Control-Expose-Headers", self._expose))
-        response.headers = kept
+        response.headers[:] = kept
         return response
