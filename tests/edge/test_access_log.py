@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from gatehold.config.models import AccessLogConfig
+from gatehold.gateway.access_log import AccessLogger
 from tests.edge.conftest import ServeGateway, authorizers_available, lambda_route
 
 
@@ -142,3 +144,18 @@ async def test_authorizer_fields(serve_gateway: ServeGateway, tmp_path: Path) ->
         await c.get("/pets/prod/pets/1", headers={"Authorization": "allow"})
         await c.get("/pets/prod/pets/1", headers={"Authorization": "deny"})
     assert _lines(log) == ["200 user-1 -", "401 - Unauthorized"]
+
+
+@pytest.mark.parametrize(
+    ("destination", "expected"),
+    [
+        pytest.param("logs/access.log", "{base}/logs/access.log", id="relative-to-config"),
+        pytest.param("/var/log/gw.log", "/var/log/gw.log", id="absolute"),
+        pytest.param("stdout", "stdout", id="stdout"),
+    ],
+)
+def test_file_destination_is_relative_to_the_config_file(
+    tmp_path: Path, destination: str, expected: str
+) -> None:
+    logger = AccessLogger(AccessLogConfig(destination=destination), "REST", tmp_path)
+    assert logger.destination == expected.format(base=tmp_path)

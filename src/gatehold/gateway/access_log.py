@@ -10,7 +10,7 @@
   as JSON: substituted values are JSON-escaped so each line stays valid JSON.
 
 Missing values render ``-`` as in CloudWatch. ``destination`` is ``stdout``, ``stderr`` or a file
-path (appended, one line per request).
+path (appended, one line per request; relative to the configuration file's directory).
 
 Variables: ``accountId apiId domainName domainPrefix extendedRequestId httpMethod
 identity.sourceIp identity.userAgent identity.apiKey identity.apiKeyId path protocol requestId
@@ -27,6 +27,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 from gatehold.config.models import AccessLogConfig, GateholdConfig
@@ -246,7 +247,7 @@ def _writer(destination: str) -> tuple[IO[str], threading.Lock]:
 class AccessLogger:
     """One stage's access log: a compiled format and a destination."""
 
-    def __init__(self, config: AccessLogConfig, api_type: ApiType) -> None:
+    def __init__(self, config: AccessLogConfig, api_type: ApiType, base_dir: Path | None = None) -> None:
         if config.format == "json":
             text = JSON_FORMAT[api_type]
         elif config.format == "clf":
@@ -255,7 +256,10 @@ class AccessLogger:
             text = config.format
         self.template = ContextTemplate.compile(text)
         self._escape = _json_escape if text.lstrip().startswith("{") else None
-        self.destination = config.destination
+        destination = config.destination
+        if destination not in ("stdout", "stderr") and base_dir is not None:
+            destination = str(base_dir / destination)
+        self.destination = destination
 
     def format(self, record: RequestRecord) -> str:
         return self.template.render(RecordContext(record), missing="-", escape=self._escape)
@@ -272,12 +276,14 @@ class AccessLogger:
 class AccessLogs:
     """Every stage's access logger, by ``(api name, stage name)``."""
 
-    def __init__(self, config: GateholdConfig) -> None:
+    def __init__(self, config: GateholdConfig, base_dir: Path | None = None) -> None:
+        """``base_dir``: the config file's directory, against which file destinations are resolved."""
         self._loggers: dict[tuple[str, str], AccessLogger] = {}
         for api_name, api in config.apis.items():
             for stage_name, stage in api.stages.items():
                 if stage.access_log is not None:
-                    self._loggers[(api_name, stage_name)] = AccessLogger(stage.access_log, api.type)
+                    logger = AccessLogger(stage.access_log, api.type, base_dir)
+                    self._loggers[(api_name, stage_name)] = logger
 
     def __bool__(self) -> bool:
         return bool(self._loggers)

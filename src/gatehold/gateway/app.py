@@ -125,7 +125,7 @@ class GatewayApp:
         } or None
         self.throttler: Throttler | None = Throttler(self.settings)
         self.usage_plans: UsagePlans | None = UsagePlans(self.settings) if self.settings.usage_plans else None
-        self.access_logs = AccessLogs(loaded.config)
+        self.access_logs = AccessLogs(loaded.config, base_dir=loaded.base_dir)
         self.debug_headers = self.settings.debug_headers
 
     def _integration(
