@@ -32,12 +32,12 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 from gatehold.config.models import ApiConfig, GatewayResponseConfig
 from gatehold.errors import GatewayError, GatewayResponseType
 from gatehold.gateway.context_template import ContextTemplate, ContextValue
+from gatehold.gateway.events import clf_time
 from gatehold.gateway.model import CompiledApi, GatewayRequest, GatewayResponse, RouteMatch
 
 GATEWAY_RESPONSE_TYPES = frozenset({t.name for t in GatewayResponseType} | {"DEFAULT_4XX", "DEFAULT_5XX"})
@@ -141,11 +141,6 @@ def default_rest_body(message: str | None) -> bytes:
     return b'{"message":' + message_json(message).encode() + b"}"
 
 
-def request_time(epoch_ms: int) -> str:
-    """``$context.requestTime``: CLF-formatted, ``21/Nov/2026:08:13:12 +0000``."""
-    return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
-
-
 def error_context(
     error: GatewayError,
     *,
@@ -171,7 +166,7 @@ def error_context(
         "path": match.stage_path if match else request.path,
         "protocol": request.protocol,
         "domainName": request.host,
-        "requestTime": request_time(request.time_epoch_ms),
+        "requestTime": clf_time(request.time_epoch_ms),
         "requestTimeEpoch": request.time_epoch_ms,
         "identity.sourceIp": request.source_ip,
         "identity.userAgent": request.header("user-agent"),
