@@ -153,3 +153,10 @@ async def test_api_key_source_authorizer(serve_gateway: ServeGateway) -> None:
 def test_config_refuses(apis: dict[str, Any], gateway: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load(apis, gateway=gateway)
+
+
+async def test_api_key_required_without_any_usage_plan_refuses_every_key(serve_gateway: ServeGateway) -> None:
+    s = await serve_gateway(_apis())
+    async with s.client() as c:
+        r = await c.get("/pets/prod/pets", headers={"x-api-key": KEY})
+    assert (r.status_code, r.content) == (403, FORBIDDEN)

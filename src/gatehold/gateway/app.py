@@ -124,7 +124,8 @@ class GatewayApp:
             name: CorsHandler(s.api.config.cors) for name, s in self.apis.items() if s.api.config.cors
         } or None
         self.throttler: Throttler | None = Throttler(self.settings)
-        self.usage_plans: UsagePlans | None = UsagePlans(self.settings) if self.settings.usage_plans else None
+        needs_keys = any(r.api_key_required for a in loaded.config.apis.values() for r in a.routes.values())
+        self.usage_plans: UsagePlans | None = UsagePlans(self.settings) if needs_keys else None
         self.access_logs = AccessLogs(loaded.config, base_dir=loaded.base_dir)
         self.debug_headers = self.settings.debug_headers
 
