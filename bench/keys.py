@@ -127,7 +127,13 @@ class Issuer:
 
 
 def mint(
-    key: rsa.RSAPrivateKey, kid: str, issuer: str, *, jti: str, lifetime: int = 86400, now: int | None = None,
+    key: rsa.RSAPrivateKey,
+    kid: str,
+    issuer: str,
+    *,
+    jti: str,
+    lifetime: int = 86400,
+    now: int | None = None,
     **extra: Any,
 ) -> str:
     now = int(time.time()) if now is None else now

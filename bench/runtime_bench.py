@@ -32,20 +32,35 @@ EVENT: dict[str, Any] = {
     "headers": {f"x-header-{i}": "v" * 20 for i in range(12)} | {"host": "localhost:8000"},
     "queryStringParameters": {"name": "Gaia"},
     "requestContext": {
-        "accountId": "123456789012", "apiId": "abc123",
-        "domainName": "localhost", "domainPrefix": "localhost",
-        "http": {"method": "GET", "path": "/bench", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                 "userAgent": "bench"},
-        "requestId": "JKJaXmPLvHcESHA=", "routeKey": "GET /bench", "stage": "$default",
-        "time": "21/Nov/2026:08:00:00 +0000", "timeEpoch": 1795334400000,
+        "accountId": "123456789012",
+        "apiId": "abc123",
+        "domainName": "localhost",
+        "domainPrefix": "localhost",
+        "http": {
+            "method": "GET",
+            "path": "/bench",
+            "protocol": "HTTP/1.1",
+            "sourceIp": "127.0.0.1",
+            "userAgent": "bench",
+        },
+        "requestId": "JKJaXmPLvHcESHA=",
+        "routeKey": "GET /bench",
+        "stage": "$default",
+        "time": "21/Nov/2026:08:00:00 +0000",
+        "timeEpoch": 1795334400000,
     },
     "isBase64Encoded": False,
 }
 
 
 def config(isolation: str, concurrency: int) -> LoadedConfig:
-    functions = {"trivial": {"handler": "bench_trivial.handler", "code_path": "runtime_handlers",
-                             "reserved_concurrency": concurrency}}
+    functions = {
+        "trivial": {
+            "handler": "bench_trivial.handler",
+            "code_path": "runtime_handlers",
+            "reserved_concurrency": concurrency,
+        }
+    }
     text = yaml.safe_dump({"functions": functions, "gateway": {"isolation": isolation}})
     cfg, lines = parse_config(text, file=str(HERE / "bench.yaml"))
     return LoadedConfig(config=cfg, path=HERE / "bench.yaml", lines=lines)
@@ -95,8 +110,10 @@ def main() -> None:
     modes = ["thread", "process"]
     parser.add_argument("--isolation", nargs="+", default=modes, choices=modes)
     args = parser.parse_args()
-    print(f"{'loop':8} {'isolation':9} {'conc':>4} {'inv/s':>9} {'p50 µs':>8} {'p99 µs':>8} {'mean µs':>8}"
-          f" {'cold ms':>8}")
+    print(
+        f"{'loop':8} {'isolation':9} {'conc':>4} {'inv/s':>9} {'p50 µs':>8} {'p99 µs':>8} {'mean µs':>8}"
+        f" {'cold ms':>8}"
+    )
     for loop_name in args.loop:
         for isolation in args.isolation:
             for concurrency in args.concurrency:

@@ -123,6 +123,8 @@ def _uvicorn_config(
         log_level="warning",
         access_log=False,
         server_header=False,
+        # the gateway derives sourceIp itself; never let a client's X-Forwarded-For rewrite the peer
+        proxy_headers=False,
         timeout_graceful_shutdown=int(graceful_timeout),
         loop="none",  # the running loop: uvloop under run()
         http="httptools",

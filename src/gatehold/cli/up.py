@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ import click
 
 from gatehold.cli.common import config_option, console, data_dir_option, err_console, load_or_exit
 from gatehold.config import LoadedConfig
-from gatehold.server import Listener, StackOptions, serve
+from gatehold.server import GatewayWorker, Listener, StackOptions, run, serve
 
 DEMO_PASSWORD = "Gatehold-demo-1"
 
@@ -87,6 +86,13 @@ def _banner(
 @click.option(
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Gateway processes sharing the gateway port (SO_REUSEPORT); caches are per process.",
+)
 def up(
     config_path: Path | None,
     host: str,
@@ -99,6 +105,7 @@ def up(
     public_url: str | None,
     database_url: str | None,
     log_level: str,
+    workers: int,
 ) -> None:
     """Run the gateway, the identity provider and the single-page app.
 
@@ -117,16 +124,20 @@ def up(
         data_dir=data_dir,
         public_url=public_url,
         database_url=database_url,
+        workers=workers,
     )
     opts.data_dir.mkdir(parents=True, exist_ok=True)
     loaded = load_or_exit(config_path, opts.variables())
     try:
-        asyncio.run(_run(loaded, opts, example=config_path is None, spa=not no_spa))
+        worker = GatewayWorker(str(config_path) if config_path else None, opts.variables(), log_level)
+        run(_run(loaded, opts, example=config_path is None, spa=not no_spa, worker=worker))
     except KeyboardInterrupt:  # pragma: no cover - a second Ctrl+C
         sys.exit(130)
 
 
-async def _run(loaded: LoadedConfig, opts: StackOptions, *, example: bool, spa: bool) -> None:
+async def _run(
+    loaded: LoadedConfig, opts: StackOptions, *, example: bool, spa: bool, worker: GatewayWorker | None = None
+) -> None:
     import httpx
 
     from gatehold.admin import create_admin_app
@@ -185,6 +196,8 @@ async def _run(loaded: LoadedConfig, opts: StackOptions, *, example: bool, spa: 
             on_started=started,
             on_shutdown=shutdown,
             graceful_timeout=opts.graceful_timeout,
+            workers=opts.workers,
+            gateway_worker=worker,
         )
     except OSError as exc:
         err_console.print(f"[bold red]Cannot start:[/] {exc}")
