@@ -319,3 +319,18 @@ async def test_rest_jwt_allowed_algorithms(
 def test_rest_jwt_refuses_symmetric_or_none(harness_factory: Callable[..., Harness], alg: str) -> None:
     with pytest.raises(ConfigError):
         harness_factory(rest_jwt_yaml("https://a/", "https://b/", f"        allowed_algorithms: [{alg}]\n"))
+
+
+@pytest.mark.parametrize("alg", ['RS256"\r\nx-injected: 1', 'RS256" error="none', "HS256\n"])
+async def test_hostile_alg_never_reaches_the_header(h: Harness, issuer: FakeIssuer, alg: str) -> None:
+    from tests.jose.support import segment
+
+    good = issuer.token(claims_for(issuer.issuer, AUD))
+    _, payload, signature = good.split(".")
+    token = f"{segment({'alg': alg, 'kid': 'k1'})}.{payload}.{signature}"
+    result = await h.call("unicorns", "POST", "/wish", bearer(token))
+    assert result.status == 401
+    value = result.headers["www-authenticate"]
+    assert "\r" not in value
+    assert "\n" not in value
+    assert value.count('"') == 6

@@ -7,6 +7,7 @@ seen before costs one digest and one dictionary lookup.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
@@ -54,10 +55,18 @@ class StaticKeys:
         return key
 
 
+_PRINTABLE_ALG = re.compile(r"[A-Za-z0-9]{1,16}")
+
+
 def check_signature(jws: CompactJws, key: VerificationKey) -> None:
-    """RFC 8725 §3.1: the header's ``alg`` must equal the key's one algorithm; then verify."""
+    """RFC 8725 §3.1: the header's ``alg`` must equal the key's one algorithm; then verify.
+
+    The description echoes ``alg`` only when it is a plain algorithm name: it ends up in a
+    ``www-authenticate`` header, where quotes or CR/LF from a token must never appear.
+    """
     if jws.alg != key.alg:
-        raise AlgorithmNotAllowed(f"signing method {jws.alg} is invalid")
+        shown = jws.alg if _PRINTABLE_ALG.fullmatch(jws.alg) else "in the token"
+        raise AlgorithmNotAllowed(f"signing method {shown} is invalid")
     if not key.verify(jws.signing_input, jws.signature):
         raise InvalidSignature("the token has an invalid signature")
 
