@@ -591,3 +591,14 @@ async def test_no_identity_source_and_no_caching_always_invokes(
     assert (await h.call("http", "GET", "/things")).status == 200
     assert (await h.call("http", "GET", "/things")).status == 200
     assert h.invoker.calls() == 2
+
+
+def test_check_authorizers_refuses_without_io() -> None:
+    from gatehold.config.loader import LoadedConfig, parse_config
+    from gatehold.gateway.authorizers import check_authorizers
+
+    config, lines = parse_config(rest_yaml(validation="(unclosed"), file="stack.yaml")
+    with pytest.raises(ConfigError, match=r"apis\.rest\.authorizers\.auth: identity_validation_expression"):
+        check_authorizers(LoadedConfig(config=config, path=None, lines=lines))
+    ok, ok_lines = parse_config(rest_yaml())
+    check_authorizers(LoadedConfig(config=ok, path=None, lines=ok_lines))

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 import httpx
 
@@ -39,7 +39,7 @@ from gatehold.jose import ClaimsExpectations, JwksKeySource, JwtVerifier
 from gatehold.jose.keys import ASYMMETRIC_ALGORITHMS
 from gatehold.runtime.contract import Invoker
 
-__all__ = ["Authorizer", "AuthorizerSet", "build_authorizers"]
+__all__ = ["Authorizer", "AuthorizerSet", "build_authorizers", "check_authorizers"]
 
 
 class Authorizer(Protocol):
@@ -222,3 +222,19 @@ def build_authorizers(
     if problems:
         raise ConfigError(problems)
     return AuthorizerSet(authorizers, builder.jwks)
+
+
+class _NoInvoker:
+    async def invoke(
+        self, function_name: str, event: Any, *, request_id: str, deadline_s: float | None = None
+    ) -> Any:
+        raise RuntimeError("check_authorizers never invokes")
+
+    async def aclose(self) -> None:
+        pass
+
+
+def check_authorizers(loaded: LoadedConfig) -> None:
+    """Refuse authorizer configuration the gateway cannot honour, without any IO (for ``gatehold
+    check``): raises the same :class:`ConfigError` as :func:`build_authorizers`."""
+    build_authorizers(loaded, _NoInvoker(), cast(httpx.AsyncClient, None))
