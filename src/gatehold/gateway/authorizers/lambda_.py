@@ -274,7 +274,12 @@ class LambdaAuthorizer:
             "principalId": result.principal_id,
             **_statement_detail(decision),
         }
-        if cached is not None and not decision.allowed and cached.issued_for != arn:
+        if (
+            cached is not None
+            and not decision.allowed
+            and cached.issued_for != arn
+            and evaluate(result.policy_document, cached.issued_for).allowed
+        ):
             warning = self._method_arn_warning(cached.issued_for, arn)
             detail["warning"] = warning
         if decision.allowed:
