@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
-import tempfile
 import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 

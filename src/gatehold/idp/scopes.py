@@ -3,7 +3,8 @@
 User flows (authorization code, ``gatehold token --user``):
 
 * OIDC scopes (``openid profile email``) pass through when requested; ``offline_access`` only when
-  the API allows offline access (Auth0 "Allow Offline Access") and the application may refresh.
+  the application may refresh and the API (if one was asked for) allows offline access (Auth0
+  "Allow Offline Access"); without an audience (userinfo only) it is allowed, as at Auth0.
 * API scopes: with RBAC on (``enforce_policies``) the user's role permissions on the API bound
   them; with RBAC off the API's defined permissions do. Either way only what was requested.
 * ``permissions`` claim (``token_dialect: access_token_authz``, RBAC on): *all* the user's
@@ -61,7 +62,7 @@ def user_scopes(
 ) -> UserGrant:
     """Scopes granted to a user's access token for ``api`` (None: only the userinfo audience)."""
     granted: list[str] = [s for s in requested if s in OIDC_SCOPES]
-    if OFFLINE_ACCESS in requested and may_refresh and api is not None and api.allow_offline_access:
+    if OFFLINE_ACCESS in requested and may_refresh and (api is None or api.allow_offline_access):
         granted.append(OFFLINE_ACCESS)
     if api is None:
         return UserGrant(granted, None)
