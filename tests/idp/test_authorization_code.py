@@ -343,3 +343,41 @@ def test_authlib_reports_invalid_grant_for_bad_code(idp: IdpServer) -> None:
     with pytest.raises(OAuthError) as info:
         client.fetch_token(idp.url + "/oauth/token", code="nope", code_verifier="a" * 43)
     assert info.value.error == "invalid_grant"
+
+
+@pytest.mark.parametrize(
+    ("offset", "ok"),
+    [
+        pytest.param(60, True, id="fresh"),
+        pytest.param(1296000 + 1, False, id="idle-lifetime-exceeded"),
+    ],
+)
+def test_refresh_idle_lifetime(idp: IdpServer, offset: int, ok: bool) -> None:
+    """The token rules take `now`; the service is driven directly to step past the idle lifetime."""
+    import time
+
+    from gatehold.idp.errors import InvalidGrant
+
+    verifier, challenge = pkce_pair()
+    rt = _exchange(idp, _code(idp, challenge), verifier).json()["refresh_token"]
+    later = int(time.time()) + offset
+    if ok:
+        assert idp.provider.refresh("demo-spa", rt, None, now=later)["refresh_token"]
+    else:
+        with pytest.raises(InvalidGrant):
+            idp.provider.refresh("demo-spa", rt, None, now=later)
+
+
+def test_refresh_absolute_lifetime(idp: IdpServer) -> None:
+    """Each rotation renews the idle window but never the family's absolute expiry (30 days)."""
+    import time
+
+    from gatehold.idp.errors import InvalidGrant
+
+    verifier, challenge = pkce_pair()
+    rt = _exchange(idp, _code(idp, challenge), verifier).json()["refresh_token"]
+    now = int(time.time())
+    for day in (10, 20, 29):  # inside the idle window each time
+        rt = idp.provider.refresh("demo-spa", rt, None, now=now + day * 86400)["refresh_token"]
+    with pytest.raises(InvalidGrant):
+        idp.provider.refresh("demo-spa", rt, None, now=now + 2592000 + 1)

@@ -16,7 +16,6 @@ import binascii
 import json
 import logging
 import time
-from typing import Any
 from urllib.parse import unquote_plus
 
 from starlette.concurrency import run_in_threadpool
@@ -147,11 +146,3 @@ async def token_endpoint(request: Request) -> Response:
         if err.status >= 500:
             log.error("token endpoint: %s", err.description)
         return json_error(err)
-
-
-def debug_params(params: dict[str, Any]) -> dict[str, Any]:
-    """For logs: parameter names only, never secrets, codes or tokens."""
-    return {
-        k: ("…" if k in ("client_secret", "code", "code_verifier", "refresh_token") else v)
-        for k, v in params.items()
-    }
