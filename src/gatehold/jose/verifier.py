@@ -101,6 +101,13 @@ class JwtVerifier:
         claims, digest, now = self.verify_cached(token)
         if claims is not None:
             return claims, True
+        return await self.verify_uncached(token, digest, now, jws), False
+
+    async def verify_uncached(
+        self, token: str, digest: bytes, now: float, jws: CompactJws | None = None
+    ) -> dict[str, Any]:
+        """The slow half of :meth:`verify`, after :meth:`verify_cached` missed (callers on the hot
+        path check the cache synchronously and only create a coroutine on a miss)."""
         if jws is None:
             jws = parse_compact(token)
         kid = jws.kid
@@ -109,7 +116,7 @@ class JwtVerifier:
             key = await self.keys.key(kid)
         expires_at = verify_jws(jws, key, self.expected, now)
         self.cache.put(digest, expires_at, jws.claims, self.keys.generation)
-        return jws.claims, False
+        return jws.claims
 
     def verify_sync(self, token: str) -> dict[str, Any]:
         """The same with keys already held (no IO): for benchmarks and synchronous callers."""

@@ -37,6 +37,14 @@ class IdentitySource:
     part: Part
     name: str
 
+    @property
+    def lower_name(self) -> str:
+        return self.name.lower()
+
+
+def header_values(request: GatewayRequest, lower_name: str) -> list[str]:
+    return [v for k, v in request.headers if k.lower() == lower_name]
+
 
 def parse_identity_source(expression: str, api_type: str) -> IdentitySource:
     """``"method.request.header.Authorization"`` → ``IdentitySource(…, "header", "Authorization")``.

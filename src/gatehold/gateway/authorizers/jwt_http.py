@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gatehold.errors import GatewayError
-from gatehold.gateway.authorizers.identity import IdentitySource, resolve
+from gatehold.gateway.authorizers.identity import IdentitySource, header_values, resolve
 from gatehold.gateway.authorizers.outcomes import forbidden, unauthorized
 from gatehold.gateway.model import AuthorizerOutcome, DecisionTrace, GatewayRequest, RouteMatch
 from gatehold.jose import JoseError, JwtVerifier, token_scopes
@@ -67,26 +67,52 @@ class HttpJwtAuthorizer:
         self.identity_source = identity_source
         self.verifier = verifier
         self.account_id = account_id
+        self._header = identity_source.lower_name if identity_source.part == "header" else None
+
+    def _token(self, request: GatewayRequest, match: RouteMatch) -> str | None:
+        if self._header is not None:  # the common case, without the generic resolver
+            found = header_values(request, self._header)
+            return ",".join(found) if found else None
+        values, missing = resolve(
+            (self.identity_source,), request, match, account_id=self.account_id, join_repeats=True
+        )
+        return None if missing is not None else values[0]
 
     async def authorize(
         self, request: GatewayRequest, match: RouteMatch, trace: DecisionTrace
     ) -> AuthorizerOutcome:
-        base: dict[str, Any] = {"authorizer": self.name, "type": "JWT"}
-        values, missing = resolve(
-            (self.identity_source,), request, match, account_id=self.account_id, join_repeats=True
-        )
-        if missing is not None:
-            trace.add("authorizer", "unauthorized", **base, check="identity", missing=missing)
-            raise unauthorized(
-                f"identity source {missing} is missing or empty", {"www-authenticate": "Bearer"}
+        value = self._token(request, match)
+        if not value:
+            trace.add(
+                "authorizer",
+                "unauthorized",
+                authorizer=self.name,
+                type="JWT",
+                check="identity",
+                missing=self.identity_source.expression,
             )
-        token = bearer_token(values[0])
-        try:
-            claims, hit = await self.verifier.verify(token)
-        except JoseError as exc:
-            trace.add("authorizer", "unauthorized", **base, check=exc.check, error=exc.description)
-            raise unauthorized(exc.description, invalid_token_header(exc.description)) from None
-        base["cache"] = "hit" if hit else "miss"
+            raise unauthorized(
+                f"identity source {self.identity_source.expression} is missing or empty",
+                {"www-authenticate": "Bearer"},
+            )
+        token = bearer_token(value)
+        verifier = self.verifier
+        claims, digest, now = verifier.verify_cached(token)
+        hit = claims is not None
+        if claims is None:
+            try:
+                claims = await verifier.verify_uncached(token, digest, now)
+            except JoseError as exc:
+                trace.add(
+                    "authorizer",
+                    "unauthorized",
+                    authorizer=self.name,
+                    type="JWT",
+                    check=exc.check,
+                    error=exc.description,
+                )
+                raise unauthorized(exc.description, invalid_token_header(exc.description)) from None
+        base: dict[str, Any] = {"authorizer": self.name, "type": "JWT", "cache": "hit" if hit else "miss"}
         scopes = check_scopes(claims, match.route.config.authorization_scopes, base, trace)
         trace.add("authorizer", "allow", **base, sub=str(claims.get("sub")))
         return AuthorizerOutcome(kind="jwt", claims=claims, scopes=scopes)
