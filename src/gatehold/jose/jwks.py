@@ -139,7 +139,7 @@ class JwksKeySource:
             self._attempted_at = self.clock()
             try:
                 keys, skipped = await self._fetch()
-            except (httpx.HTTPError, FetchError, ValueError, TimeoutError) as exc:
+            except Exception as exc:  # any failure keeps the old keys: a token is refused, never a 500
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 if self.configured_jwks_uri is None:
                     self.jwks_uri = None  # rediscover next time

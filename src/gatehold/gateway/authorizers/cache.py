@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from gatehold.gateway.authorizers.policy import Decision, evaluate
+
+MAX_DECISIONS_PER_ENTRY = 64
 
 DEFAULT_TTL = 300
 MAX_TTL = 3600
@@ -38,6 +42,16 @@ class CachedResult:
     result: LambdaAuthorizerResult
     issued_for: str  # the method/route ARN the function was invoked with
     expires_at: float
+    decisions: dict[str, Decision] = field(default_factory=dict)
+
+    def decide(self, arn: str) -> Decision:
+        """The cached policy evaluated for ``arn`` (memoised per ARN: the policy never changes)."""
+        decision = self.decisions.get(arn)
+        if decision is None:
+            decision = evaluate(self.result.policy_document, arn)
+            if len(self.decisions) < MAX_DECISIONS_PER_ENTRY:
+                self.decisions[arn] = decision
+        return decision
 
 
 class AuthorizerResultCache:

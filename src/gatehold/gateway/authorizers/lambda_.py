@@ -267,7 +267,7 @@ class LambdaAuthorizer:
             trace.add("authorizer", "allow", **base, cache=cache_state, simple=True)
             return AuthorizerOutcome(kind="lambda", context=result.context, integration_latency_ms=latency)
 
-        decision = evaluate(result.policy_document, arn)
+        decision = cached.decide(arn) if cached is not None else evaluate(result.policy_document, arn)
         detail = {
             **base,
             "cache": cache_state,
@@ -278,7 +278,7 @@ class LambdaAuthorizer:
             cached is not None
             and not decision.allowed
             and cached.issued_for != arn
-            and evaluate(result.policy_document, cached.issued_for).allowed
+            and cached.decide(cached.issued_for).allowed
         ):
             warning = self._method_arn_warning(cached.issued_for, arn)
             detail["warning"] = warning
