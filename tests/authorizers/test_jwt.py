@@ -334,3 +334,15 @@ async def test_hostile_alg_never_reaches_the_header(h: Harness, issuer: FakeIssu
     assert "\r" not in value
     assert "\n" not in value
     assert value.count('"') == 6
+
+
+async def test_rest_jwt_cache_hit_for_either_issuer(
+    harness_factory: Callable[..., Harness], issuer: FakeIssuer, second_issuer: FakeIssuer
+) -> None:
+    h = harness_factory(rest_jwt_yaml(issuer.issuer, second_issuer.issuer))
+    token = second_issuer.token(claims_for(second_issuer.issuer, "aud-b", scope="orders:read"))
+    first = await h.call("orders", "GET", "/prod/orders", bearer(token))
+    second = await h.call("orders", "GET", "/prod/orders", bearer(token))
+    assert (first.step["cache"], second.step["cache"]) == ("miss", "hit")
+    write = await h.call("orders", "POST", "/prod/orders", bearer(token))
+    assert write.status == 403  # scopes are checked per method even on a cache hit

@@ -92,9 +92,13 @@ class JwtVerifier:
         self.cache = VerifiedTokenCache(cache_size)
 
     def verify_cached(self, token: str) -> tuple[dict[str, Any] | None, bytes, float]:
+        """``(claims or None, digest, now)``: the verified-token cache alone, synchronous."""
         now = self.clock()
         digest = token_digest(token)
         return self.cache.get(digest, now, self.keys.generation), digest, now
+
+    def cached(self, digest: bytes, now: float) -> dict[str, Any] | None:
+        return self.cache.get(digest, now, self.keys.generation)
 
     async def verify(self, token: str, jws: CompactJws | None = None) -> tuple[dict[str, Any], bool]:
         """``(claims, cache_hit)``; raises a :class:`~gatehold.jose.errors.JoseError`."""

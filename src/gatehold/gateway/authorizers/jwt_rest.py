@@ -30,6 +30,7 @@ from gatehold.gateway.authorizers.jwt_http import bearer_token, check_scopes, in
 from gatehold.gateway.authorizers.outcomes import unauthorized
 from gatehold.gateway.model import AuthorizerOutcome, DecisionTrace, GatewayRequest, RouteMatch
 from gatehold.jose import InvalidClaims, JoseError, JwtVerifier, parse_compact
+from gatehold.jose.cache import token_digest
 
 
 def check_required_claims(
@@ -66,6 +67,15 @@ class RestJwtAuthorizer:
         self.required_claims = required_claims
         self.account_id = account_id
 
+    def _cached(self, token: str) -> dict[str, Any] | None:
+        """A token verified before, by whichever issuer's verifier (one digest, no parsing)."""
+        digest = token_digest(token)
+        for verifier in self.verifiers.values():
+            claims = verifier.cached(digest, verifier.clock())
+            if claims is not None:
+                return claims
+        return None
+
     async def authorize(
         self, request: GatewayRequest, match: RouteMatch, trace: DecisionTrace
     ) -> AuthorizerOutcome:
@@ -79,14 +89,17 @@ class RestJwtAuthorizer:
                 f"identity source {missing} is missing or empty", {"www-authenticate": "Bearer"}
             )
         token = bearer_token(values[0])
+        claims = self._cached(token)
+        hit = claims is not None
         try:
-            jws = parse_compact(token)
-            iss = jws.claims.get("iss")
-            verifier = self.verifiers.get(iss) if isinstance(iss, str) else None
-            if verifier is None:
-                raise InvalidClaims("iss", "the token does not have a valid issuer")
-            base["issuer"] = iss
-            claims, hit = await verifier.verify(token, jws)
+            if claims is None:
+                jws = parse_compact(token)
+                iss = jws.claims.get("iss")
+                verifier = self.verifiers.get(iss) if isinstance(iss, str) else None
+                if verifier is None:
+                    raise InvalidClaims("iss", "the token does not have a valid issuer")
+                base["issuer"] = iss
+                claims, _ = await verifier.verify(token, jws)
             check_required_claims(claims, self.required_claims)
         except JoseError as exc:
             trace.add("authorizer", "unauthorized", **base, check=exc.check, error=exc.description)
