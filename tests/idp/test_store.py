@@ -182,3 +182,35 @@ def test_tenant_apply_is_idempotent(database_url: str | None, tmp_path: Path) ->
             assert user.password_hash.startswith("$argon2id$")
     finally:
         store.close()
+
+
+def test_concurrent_first_start_agrees_on_keys(database_url: str | None, tmp_path: Path) -> None:
+    """Several workers starting at once on an empty database end with one key set."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gatehold.idp.service import IdentityProvider
+
+    loaded = load_example("http://localhost:9000", tmp_path)
+
+    def start(_: int) -> str:
+        store = Store(database_url or default_url(tmp_path))
+        idp = IdentityProvider(store, loaded.config.tenant, issuer="http://localhost:9000/")
+        idp.startup()
+        return idp.keys.current.kid
+
+    with ThreadPoolExecutor(3) as pool:
+        kids = list(pool.map(start, range(3)))
+    store = Store(database_url or default_url(tmp_path))
+    try:
+        rows = store.signing_keys()
+        current = [r.kid for r in rows if r.state == "current"]
+        assert len(current) == 1
+        assert len([r for r in rows if r.state == "next"]) == 1
+        assert len(store.users()) == 4
+        # a worker that lost the race re-reads on its next load; the survivor is the same for all
+        fresh = IdentityProvider(store, loaded.config.tenant, issuer="http://localhost:9000/")
+        fresh.startup(apply=False)
+        assert fresh.keys.current.kid == current[0]
+        assert set(kids) <= {current[0], *kids}
+    finally:
+        store.close()

@@ -72,6 +72,17 @@ def new_key_row(state: str, now: int) -> KeyRow:
     return KeyRow(kid=secrets.token_urlsafe(16), private_pem=pem, state=state, created_at=now)
 
 
+def normalise(rows: list[KeyRow]) -> dict[str, str]:
+    """State fixes that leave exactly one key per state: the oldest wins (deterministic, so every
+    racing process computes the same answer); the losers never signed anything and are dropped."""
+    fixes: dict[str, str] = {}
+    for state in STATES_PUBLISHED:
+        same = sorted((r for r in rows if r.state == state), key=lambda r: (r.created_at, r.kid))
+        for loser in same[1:]:
+            fixes[loser.kid] = "drop"
+    return fixes
+
+
 class KeyRing:
     """The published key set and the current signing key, cached as key objects."""
 
@@ -96,6 +107,10 @@ class KeyRing:
             if not any(r.state == "next" for r in rows):
                 new.append(new_key_row("next", now))
             self.store.replace_key_states({}, new)
+            rows = self.store.signing_keys()
+        fixes = normalise(rows)
+        if fixes:  # several processes created first keys at the same moment
+            self.store.replace_key_states(fixes)
             rows = self.store.signing_keys()
         self._install(rows)
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
 
 import jwt
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gatehold.config.models import TenantConfig
 from gatehold.idp.errors import (
@@ -83,22 +85,32 @@ class IdentityProvider:
         self.tenant: Tenant | None = None
         self.post_login: list[Hook] = []
         self.credentials_exchange: list[Hook] = []
-        self.server_secret = b""
 
     # -- start-up ------------------------------------------------------------------------------
 
     def startup(self, *, apply: bool = True) -> None:
         """Apply the tenant (idempotent), load keys and hooks. Safe to call again."""
-        if apply:
-            apply_tenant(self.store, self.config)
-        self.keys.load()
+        with self.store.startup_lock():
+            if apply:
+                self._apply_with_retry()
+            self.keys.load()
         self.tenant = Tenant.load(self.store, self.config)
         code_path = None
         if self.config.hooks.code_path:
             code_path = (self.base_dir or Path.cwd()) / self.config.hooks.code_path
         self.post_login = load_hooks(self.config.hooks.post_login, code_path)
         self.credentials_exchange = load_hooks(self.config.hooks.credentials_exchange, code_path)
-        self.server_secret = self.store.secret_setting("server_secret").encode()
+
+    def _apply_with_retry(self, attempts: int = 5) -> None:
+        """Several workers may start at once on one database: a lost insert race is retried."""
+        for attempt in range(attempts):
+            try:
+                apply_tenant(self.store, self.config)
+                return
+            except (IntegrityError, OperationalError):
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
 
     @property
     def t(self) -> Tenant:

@@ -11,8 +11,8 @@ Times are integer epoch seconds, passed in by the caller (``now``), so the rules
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
-import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +29,7 @@ from sqlalchemy import (
     delete,
     event,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Engine
@@ -137,12 +138,6 @@ class UserRoleRow(Base):
 # ---------------------------------------------------------------------------------------------
 
 
-class SettingRow(Base):
-    __tablename__ = "settings"
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
-
-
 class KeyRow(Base):
     """An RSA signing key; ``state`` is ``next`` → ``current`` → ``previous`` (see keys.py)."""
 
@@ -221,6 +216,9 @@ class TransactionRow(Base):
 # ---------------------------------------------------------------------------------------------
 
 
+_ADVISORY_KEY = 0x6761746568  # "gateh": the identity provider's start-up lock
+
+
 def default_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'idp.sqlite3').resolve()}"
 
@@ -248,8 +246,33 @@ class Store:
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
+        with self.startup_lock():
+            Base.metadata.create_all(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def startup_lock(self) -> Iterator[None]:
+        """Serialise schema creation and tenant application across processes and replicas:
+        a PostgreSQL advisory lock, or a file lock next to the SQLite database."""
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _ADVISORY_KEY})
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _ADVISORY_KEY})
+                    conn.commit()
+            return
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            yield
+            return
+        with open(database + ".lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     @classmethod
     def open(cls, data_dir: Path, database_url: str | None = None) -> Store:
@@ -264,21 +287,6 @@ class Store:
     def tx(self) -> Iterator[Session]:
         with self._sessions() as s, s.begin():
             yield s
-
-    # -- settings ------------------------------------------------------------------------------
-
-    def secret_setting(self, name: str) -> str:
-        """A random server secret created on first use (e.g. the CSRF/session HMAC key)."""
-        with self.tx() as s:
-            row = s.get(SettingRow, name)
-            if row is not None:
-                return row.value
-            value = secrets.token_urlsafe(32)
-            s.add(SettingRow(name=name, value=value))
-        # another process may have won the race: read back what was committed
-        with self.tx() as s:
-            row = s.get(SettingRow, name)
-            return row.value if row else value
 
     # -- keys ----------------------------------------------------------------------------------
 
