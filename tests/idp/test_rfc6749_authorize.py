@@ -311,3 +311,22 @@ def test_implicit_only_when_enabled(
     fragment = parse_qs(urlsplit(location).fragment)
     assert set(fragment) >= expect
     assert "?" not in location  # never in the query
+
+
+def test_brute_force_protection_blocks_user_and_address(idp_factory: Callable[..., IdpServer]) -> None:
+    server = idp_factory()
+    with httpx.Client(follow_redirects=True) as browser:
+        page = browser.get(server.url + "/authorize", params=params())
+        fields = dict(re.findall(r'name="(state|csrf_token)" value="([^"]*)"', page.text))
+        form = {**fields, "connection": "Username-Password-Authentication", "username": "rider@example.com"}
+        for _ in range(10):
+            assert browser.post(str(page.url), data={**form, "password": "guess"}).status_code == 401
+        blocked = browser.post(str(page.url), data={**form, "password": PASSWORD}, follow_redirects=False)
+        assert blocked.status_code == 429
+        assert "Too many failed attempts" in blocked.text
+        other = browser.post(
+            str(page.url),
+            data={**form, "username": "trainer@example.com", "password": PASSWORD},
+            follow_redirects=False,
+        )
+        assert other.status_code == 302  # another user is not affected

@@ -46,6 +46,7 @@ from gatehold.idp.store import Store
 log = logging.getLogger("gatehold.idp")
 
 DEFAULT_PUBLIC_URL = "http://localhost:9000"
+PURGE_INTERVAL = 3600.0
 
 
 def issuer_for(public_url: str) -> str:
@@ -68,12 +69,27 @@ async def startup(app: Starlette) -> None:
         return
     await run_in_threadpool(idp.startup)
     await run_in_threadpool(idp.store.purge_expired, int(time.time()))
+    app.state.purge_task = asyncio.create_task(_purge_periodically(idp))
     app.state.started = True
     log.info("identity provider ready: issuer %s", idp.issuer)
 
 
+async def _purge_periodically(idp: IdentityProvider, interval: float = PURGE_INTERVAL) -> None:
+    """Drop expired codes, sessions, transactions and refresh families now and then."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await run_in_threadpool(idp.store.purge_expired, int(time.time()))
+        except Exception:  # a database hiccup must not kill the server; try again later
+            log.exception("purging expired identity-provider rows failed")
+
+
 async def shutdown(app: Starlette) -> None:
     idp: IdentityProvider = app.state.idp
+    task: asyncio.Task[None] | None = getattr(app.state, "purge_task", None)
+    if task is not None:
+        task.cancel()
+        app.state.purge_task = None
     await asyncio.to_thread(idp.store.close)
     app.state.started = False
 

@@ -6,12 +6,15 @@ Fields ``username`` and ``password``, plus ``connection`` when the application h
 ``csrf_token`` field must equal the transaction's token (constant-time). The page can never be
 framed (``frame-ancestors 'none'``, RFC 9700 §4.16). A wrong password re-renders the form with an
 error; success sets the session cookie (HttpOnly, SameSite=Lax) and finishes the authorization.
+Ten failures for one user from one address block that pair for 15 minutes (429), like Auth0's
+brute-force protection (:mod:`gatehold.idp.attempts`).
 """
 
 from __future__ import annotations
 
 import hmac
 import html
+import logging
 import time
 from importlib import resources
 from string import Template
@@ -35,6 +38,7 @@ from gatehold.idp.store import TransactionRow, digest
 _LOGIN = Template(
     resources.files("gatehold.idp").joinpath("templates/login.html").read_text(encoding="utf-8")
 )
+log = logging.getLogger("gatehold.idp.login")
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "frame-ancestors 'none'; default-src 'self'; style-src 'unsafe-inline'",
@@ -103,7 +107,7 @@ def _get(idp: IdentityProvider, tx: str | None, cookie: str | None) -> Response:
     return render_login(idp, tx, row)
 
 
-def _post(idp: IdentityProvider, form: dict[str, str], cookie: str | None) -> Response:
+def _post(idp: IdentityProvider, form: dict[str, str], cookie: str | None, address: str) -> Response:
     tx = form.get("state")
     row = _transaction(idp, tx, cookie)
     if row is None or tx is None:
@@ -120,9 +124,18 @@ def _post(idp: IdentityProvider, form: dict[str, str], cookie: str | None) -> Re
     username = form.get("username", "")
     if connection not in allowed or (req.connection is not None and connection != req.connection):
         return render_login(idp, tx, row, error="Choose a connection.", username=username, status=400)
+    key = idp.attempts.key(connection, username, address)
+    now_f = time.time()
+    if idp.attempts.blocked(key, now_f):
+        log.warning("login blocked after repeated failures (connection %s)", connection)
+        return render_login(
+            idp, tx, row, error="Too many failed attempts. Try again later.", username=username, status=429
+        )
     user = idp.login(connection, username, form.get("password", ""))
     if user is None:
+        idp.attempts.failed(key, now_f)
         return render_login(idp, tx, row, error="Wrong email or password.", username=username, status=401)
+    idp.attempts.succeeded(key)
     idp.store.delete_transaction(row.tx_hash)
     now = int(time.time())
     session_id = idp.new_session(user, now)
@@ -148,4 +161,5 @@ async def login_page(request: Request) -> Response:
         return await run_in_threadpool(_get, idp, request.query_params.get("state"), cookie)
     raw = await request.form()
     form = {k: v for k, v in raw.items() if isinstance(v, str)}
-    return await run_in_threadpool(_post, idp, form, cookie)
+    address = request.client.host if request.client else ""
+    return await run_in_threadpool(_post, idp, form, cookie, address)

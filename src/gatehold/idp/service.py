@@ -23,6 +23,7 @@ import jwt
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gatehold.config.models import TenantConfig
+from gatehold.idp.attempts import LoginAttempts
 from gatehold.idp.errors import (
     AccessDenied,
     InvalidClient,
@@ -85,6 +86,7 @@ class IdentityProvider:
         self.tenant: Tenant | None = None
         self.post_login: list[Hook] = []
         self.credentials_exchange: list[Hook] = []
+        self.attempts = LoginAttempts()
 
     # -- start-up ------------------------------------------------------------------------------
 
