@@ -52,6 +52,16 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
+@pytest.fixture(scope="session")
+def spa_assets() -> None:
+    """Skip, saying why, when @auth0/auth0-spa-js cannot be installed (no Node.js, no registry)."""
+    from gatehold.spa import ensure_assets
+
+    problem = ensure_assets()
+    if problem:
+        pytest.skip(problem)
+
+
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     """A fresh browser context (empty cookies and localStorage) and one page, with the console kept

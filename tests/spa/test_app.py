@@ -19,7 +19,7 @@ GATEWAY = "http://localhost:8000"
 
 
 @pytest.fixture
-def served(serve_spa: Callable[..., ServedApp]) -> ServedApp:
+def served(spa_assets: None, serve_spa: Callable[..., ServedApp]) -> ServedApp:
     return serve_spa(idp_url=IDP, gateway_url=GATEWAY)
 
 
@@ -128,7 +128,7 @@ def test_ensure_assets_without_node_says_so(no_bundle: Path, monkeypatch: pytest
     assert "scripts/install-browser" in problem
 
 
-def test_ensure_assets_is_a_no_op_when_installed() -> None:
+def test_ensure_assets_is_a_no_op_when_installed(spa_assets: None) -> None:
     assert ensure_assets() is None
     assert SDK_BUNDLE.is_file()
 

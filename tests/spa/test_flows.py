@@ -18,7 +18,7 @@ import pytest
 from tests.spa.flows import PASSWORD, go_to_login_page, log_in, open_app, press, submit_login_form
 from tests.stackctl import Stack
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("spa_assets")]
 
 MOVIE_INFO = "Movie Info retrieved from Movie API"
 DEVICE_INFO = "Device Info retrieved from Device API"

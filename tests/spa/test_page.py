@@ -16,6 +16,7 @@ from tests.spa.conftest import ServedApp
 pytestmark = pytest.mark.browser
 
 
+@pytest.mark.usefixtures("spa_assets")
 def test_logged_out_page_offers_login(page: Any, serve_spa: Callable[..., ServedApp]) -> None:
     served = serve_spa()
     page.goto(served.url + "/")
@@ -31,6 +32,7 @@ def test_logged_out_page_offers_login(page: Any, serve_spa: Callable[..., Served
     assert page.evaluate("typeof window.auth0.createAuth0Client") == "function"
 
 
+@pytest.mark.usefixtures("spa_assets")
 def test_login_button_goes_to_the_identity_provider(page: Any, serve_spa: Callable[..., ServedApp]) -> None:
     served = serve_spa(idp_url="http://localhost:1")
     page.goto(served.url + "/")
