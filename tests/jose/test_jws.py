@@ -71,7 +71,7 @@ def test_parses_a_compact_jws() -> None:
         pytest.param(f"{segment({'kid': 'k1'})}.{P}.{S}", MalformedToken, id="no-alg"),
         pytest.param(f"{segment({'alg': 1})}.{P}.{S}", MalformedToken, id="alg-not-string"),
         pytest.param(f"{segment({'alg': 'RS256', 'kid': 7})}.{P}.{S}", MalformedToken, id="kid-not-string"),
-        pytest.param(f"{segment({'alg': 'none'})}.{P}.", AlgorithmNotAllowed, id="none-null-signature"),
+        pytest.param(f"{segment({'alg': 'none'})}.{P}.", MalformedToken, id="none-null-signature"),
         pytest.param(f"{segment({'alg': 'none'})}.{P}.{S}", AlgorithmNotAllowed, id="alg-none"),
         pytest.param(f"{segment({'alg': 'None'})}.{P}.{S}", AlgorithmNotAllowed, id="alg-None"),
         pytest.param(f"{segment({'alg': 'NONE'})}.{P}.{S}", AlgorithmNotAllowed, id="alg-NONE"),

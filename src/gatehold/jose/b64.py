@@ -16,6 +16,7 @@ import binascii
 import re
 
 ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+COMPACT_ALPHABET = ALPHABET + b"."  # a whole compact JWS: segments and their separators
 SEGMENT_RE = re.compile(rb"[A-Za-z0-9_-]+")  # the reference definition; the fast check is equivalent
 _TO_STD = bytes.maketrans(b"-_", b"+/")
 _TO_URL = bytes.maketrans(b"+/", b"-_")
@@ -37,6 +38,17 @@ def b64url_decode(segment: bytes) -> bytes:
     """
     if not segment or segment.translate(None, ALPHABET):
         raise ValueError("not base64url")
+    rem = len(segment) % 4
+    if rem:
+        if rem == 1 or segment[-1] not in _CANONICAL_LAST[rem]:
+            raise ValueError("not canonical base64url")
+        segment = segment + _PAD[rem]
+    return binascii.a2b_base64(segment.translate(_TO_STD))
+
+
+def decode_known_alphabet(segment: bytes) -> bytes:
+    """:func:`b64url_decode` for a segment whose alphabet the caller already checked (non-empty,
+    ``[A-Za-z0-9_-]`` only): the length and canonical-last-character checks still apply."""
     rem = len(segment) % 4
     if rem:
         if rem == 1 or segment[-1] not in _CANONICAL_LAST[rem]:

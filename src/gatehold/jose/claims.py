@@ -33,19 +33,21 @@ def _numeric(claims: Mapping[str, Any], name: str) -> float | None:
 
 
 def audience_matches(aud: Any, audiences: Collection[str]) -> bool:
-    if isinstance(aud, str):
+    """``aud`` (RFC 7519 §4.1.3: a string or an array of strings) names one of ``audiences``."""
+    if type(aud) is str:
         return aud in audiences
-    if isinstance(aud, list):
-        return any(isinstance(a, str) and a in audiences for a in aud)
+    if type(aud) is list:
+        for item in aud:  # a plain loop: a generator costs ~0.5 µs here
+            if type(item) is str and item in audiences:
+                return True
     return False
 
 
 def validate_claims(claims: Mapping[str, Any], expected: ClaimsExpectations, now: float) -> float:
     """Check ``claims``; return the expiry (``exp``) on success, raise :class:`InvalidClaims`."""
-    if expected.issuer is not None:
-        iss = claims.get("iss")
-        if not isinstance(iss, str) or iss != expected.issuer:
-            raise InvalidClaims("iss", "the token does not have a valid issuer")
+    # exact equality: a prefix, a longer string or a list never equals the configured issuer
+    if expected.issuer is not None and claims.get("iss") != expected.issuer:
+        raise InvalidClaims("iss", "the token does not have a valid issuer")
     if expected.audiences is not None:
         aud = claims.get("aud")
         if aud is None and expected.client_id_fallback:
@@ -53,17 +55,22 @@ def validate_claims(claims: Mapping[str, Any], expected: ClaimsExpectations, now
         if not audience_matches(aud, expected.audiences):
             raise InvalidClaims("aud", "the token does not have a valid audience")
     leeway = expected.leeway
-    exp = _numeric(claims, "exp")
+    exp = claims.get("exp")
     if exp is None:
         raise InvalidClaims("exp", "the token has no expiration time")
+    if type(exp) is not int and type(exp) is not float:  # bool is an int subclass: refused too
+        exp = _numeric(claims, "exp")
+        assert exp is not None
     if now >= exp + leeway:
         raise InvalidClaims("exp", "the token has expired")
-    nbf = _numeric(claims, "nbf")
-    if nbf is not None and nbf > now + leeway:
-        raise InvalidClaims("nbf", "the token is not valid yet")
-    iat = _numeric(claims, "iat")
-    if iat is not None and iat > now + leeway:
-        raise InvalidClaims("iat", "the token was issued in the future")
+    if "nbf" in claims:
+        nbf = _numeric(claims, "nbf")
+        if nbf is not None and nbf > now + leeway:
+            raise InvalidClaims("nbf", "the token is not valid yet")
+    if "iat" in claims:
+        iat = _numeric(claims, "iat")
+        if iat is not None and iat > now + leeway:
+            raise InvalidClaims("iat", "the token was issued in the future")
     return exp + leeway
 
 

@@ -143,8 +143,12 @@ class JwksKeySource:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 if self.configured_jwks_uri is None:
                     self.jwks_uri = None  # rediscover next time
-                log.warning("JWKS fetch for issuer %s failed (%s); keeping %d cached keys",
-                            self.issuer, self.last_error, len(self._keys))
+                log.warning(
+                    "JWKS fetch for issuer %s failed (%s); keeping %d cached keys",
+                    self.issuer,
+                    self.last_error,
+                    len(self._keys),
+                )
                 return False
             for note in skipped:
                 log.warning("JWKS of issuer %s: skipped %s", self.issuer, note)
@@ -173,7 +177,10 @@ class JwksKeySource:
         self.fetch_count += 1
         async with asyncio.timeout(self.timeout):
             async with self.http.stream(
-                "GET", url, headers={"accept": "application/json"}, follow_redirects=False,
+                "GET",
+                url,
+                headers={"accept": "application/json"},
+                follow_redirects=False,
                 timeout=self.timeout,
             ) as response:
                 if response.status_code != 200:

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from gatehold.jose.b64 import b64url_decode
+from gatehold.jose.b64 import COMPACT_ALPHABET, b64url_decode, decode_known_alphabet
 from gatehold.jose.errors import AlgorithmNotAllowed, MalformedToken, UnsupportedHeader
 
 MAX_TOKEN_LENGTH = 16 * 1024
@@ -92,19 +92,28 @@ def parse_compact(token: str | bytes) -> CompactJws:
             raise MalformedToken("the token contains non-ASCII characters") from None
     else:
         raw = token
+    if raw.translate(None, COMPACT_ALPHABET):  # one C pass: junk anywhere in the token
+        raise MalformedToken("the token contains characters outside base64url")
     parts = raw.split(b".")
     if len(parts) != 3:
         raise MalformedToken("the token is not a compact JWS (three segments)")
     head, body, sig = parts
+    if not (head and body and sig):
+        raise MalformedToken("the token has an empty segment (a null signature?)")
     header = _headers.get(head)
     if header is None:
         header = _parse_header(head)
         if len(_headers) >= HEADER_CACHE_SIZE:
             _headers.clear()
         _headers[head] = header
-    claims = _json_object(body, "payload")
     try:
-        signature = b64url_decode(sig)
+        claims = orjson.loads(decode_known_alphabet(body))
+    except ValueError:
+        raise MalformedToken("the token's payload is not valid base64url JSON") from None
+    if type(claims) is not dict:
+        raise MalformedToken("the token's payload is not a JSON object")
+    try:
+        signature = decode_known_alphabet(sig)
     except ValueError:
         raise MalformedToken("the token's signature is not valid base64url") from None
     return CompactJws(header, claims, raw[: len(head) + 1 + len(body)], signature)

@@ -28,7 +28,9 @@ HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
 ASYMMETRIC_ALGORITHMS = RSA_ALGORITHMS + EC_ALGORITHMS
 
 _HASHES: Mapping[str, type[hashes.HashAlgorithm]] = {
-    "256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512,
+    "256": hashes.SHA256,
+    "384": hashes.SHA384,
+    "512": hashes.SHA512,
 }
 _EC_CURVES: Mapping[str, tuple[str, type[ec.EllipticCurve], int]] = {
     "ES256": ("P-256", ec.SECP256R1, 32),
