@@ -32,9 +32,10 @@ def free_port() -> int:
 
 
 class ServerThread:
-    """uvicorn serving ``app`` on 127.0.0.1:<free port> in a background thread."""
+    """uvicorn serving ``app`` on 127.0.0.1:<free port> in a background thread (``config``: more
+    ``uvicorn.Config`` arguments, e.g. ``http=CasePreservingHttpToolsProtocol``)."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, **config: Any) -> None:
         self.port = free_port()
         self.server = uvicorn.Server(
             uvicorn.Config(
@@ -44,6 +45,7 @@ class ServerThread:
                 lifespan="off",
                 log_level="warning",
                 proxy_headers=False,
+                **config,
             )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)

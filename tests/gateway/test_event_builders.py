@@ -192,6 +192,9 @@ def test_authorizer_block(outcome: AuthorizerOutcome, v1: dict[str, Any], v2: di
         REQUEST, _match("HTTP", "GET", "/test/pets/42"), account_id=ACCOUNT, authorizer=outcome
     )
     assert http["requestContext"]["authorizer"] == v2
+    # where AWS puts it: right after apiId (§2.1 recorded event, §3.6)
+    assert list(rest["requestContext"])[:4] == ["accountId", "apiId", "authorizer", "deploymentId"]
+    assert list(http["requestContext"])[:4] == ["accountId", "apiId", "authorizer", "domainName"]
 
 
 @pytest.mark.parametrize(

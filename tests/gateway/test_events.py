@@ -29,6 +29,29 @@ IDENTITY_NULLS = (
 )
 
 
+# §2.1 recorded REST event; requestContext.authorizer, when present, follows apiId
+REST_CONTEXT_KEYS = [
+    "accountId",
+    "apiId",
+    "deploymentId",
+    "domainName",
+    "domainPrefix",
+    "extendedRequestId",
+    "httpMethod",
+    "identity",
+    "path",
+    "protocol",
+    "requestId",
+    "requestTime",
+    "requestTimeEpoch",
+    "resourceId",
+    "resourcePath",
+    "stage",
+]
+# §3.6 last bullet, DG 1.0 example: no deploymentId on HTTP APIs
+HTTP_V1_CONTEXT_KEYS = [k for k in REST_CONTEXT_KEYS if k != "deploymentId"]
+
+
 def _lower(d: dict[str, Any]) -> dict[str, Any]:
     return {k.lower(): v for k, v in d.items()}
 
@@ -79,24 +102,7 @@ def test_rest_event_v1_every_field(gateway: Gateway) -> None:
     assert _lower(event["multiValueHeaders"])["x-custom"] == ["v"]
 
     ctx = event["requestContext"]
-    assert set(ctx) == {
-        "accountId",
-        "apiId",
-        "deploymentId",
-        "domainName",
-        "domainPrefix",
-        "extendedRequestId",
-        "httpMethod",
-        "identity",
-        "path",
-        "protocol",
-        "requestId",
-        "requestTime",
-        "requestTimeEpoch",
-        "resourceId",
-        "resourcePath",
-        "stage",
-    }
+    assert list(ctx) == REST_CONTEXT_KEYS  # the recorded event's order (§2.1)
     assert ctx["accountId"] == "123456789012"
     assert ctx["apiId"] == "restapi001"
     assert ctx["domainName"] == "127.0.0.1"
@@ -203,6 +209,31 @@ def test_rest_event_x_forwarded_for_appended(gateway: Gateway) -> None:
 # ------------------------------------------------------------------------------------------------
 # payload 1.0 on an HTTP API
 # ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "stage", "path", "stage_variables"),
+    [
+        pytest.param("/http/echo-v1", "$default", "/echo-v1", {"color": "green"}, id="default-stage"),
+        # named stage: path carries the stage like rawPath (serverless-http#143, lambda-api#136)
+        pytest.param("/http/dev/echo-v1", "dev", "/dev/echo-v1", {"color": "red"}, id="named-stage"),
+    ],
+)
+def test_http_api_event_v1_paths_and_context(
+    gateway: Gateway, url: str, stage: str, path: str, stage_variables: dict[str, str]
+) -> None:
+    event = event_of(gateway.get(url))
+    assert list(event)[:3] == ["version", "resource", "path"]
+    assert event["resource"] == "/echo-v1"
+    assert event["path"] == path
+    assert event["stageVariables"] == stage_variables
+    ctx = event["requestContext"]
+    assert list(ctx) == HTTP_V1_CONTEXT_KEYS
+    assert ctx["path"] == path
+    assert ctx["stage"] == stage
+    assert ctx["resourcePath"] == "/echo-v1"
+    assert ctx["resourceId"] == "GET /echo-v1"  # the route key (recorded 1.0 event)
+    assert ctx["extendedRequestId"] == ctx["requestId"]
 
 
 def test_http_api_event_v1(gateway: Gateway) -> None:
@@ -316,12 +347,22 @@ def test_http_event_v2_named_stage_raw_path(gateway: Gateway) -> None:
         pytest.param("application/octet-stream", b"\x00\x01\xff", True, id="binary"),
         pytest.param("application/x-www-form-urlencoded", b"a=1&b=2", True, id="form-is-base64"),
         pytest.param("image/png", b"\x89PNG", True, id="image"),
+        # the text/binary split checked on live AWS (ministackorg/ministack#766)
+        pytest.param("text/html", b"<p>hi</p>", False, id="text-html"),
+        pytest.param("application/xml", b"<a/>", False, id="xml-text"),
+        pytest.param("application/javascript", b"f()", False, id="javascript-text"),
+        pytest.param("APPLICATION/JSON; charset=utf-8", b"{}", False, id="json-parameters-case"),
+        pytest.param("application/problem+json", b"{}", True, id="suffix-json-is-base64"),
+        pytest.param("application/yaml", b"a: 1", True, id="yaml-is-base64"),
+        pytest.param(None, b"plain", True, id="no-content-type-is-base64"),
+        pytest.param("text/plain", b"\xff\xfe", True, id="invalid-utf8-text-is-base64"),
     ],
 )
-def test_http_event_v2_body(gateway: Gateway, content_type: str, body: bytes, expect_b64: bool) -> None:
-    event = event_of(
-        gateway.request("PUT", "/http/things/1", content=body, headers={"Content-Type": content_type})
-    )
+def test_http_event_v2_body(
+    gateway: Gateway, content_type: str | None, body: bytes, expect_b64: bool
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    event = event_of(gateway.request("PUT", "/http/things/1", content=body, headers=headers))
     assert event["isBase64Encoded"] is expect_b64
     decoded = base64.b64decode(event["body"]) if expect_b64 else event["body"].encode()
     assert decoded == body

@@ -72,6 +72,9 @@ def test_rest_missing_authentication_token(gateway: Gateway, method_path: tuple[
     assert response.headers["content-type"] == "application/json"
     assert response.headers["x-amzn-RequestId"]
     assert response.headers["x-amz-apigw-id"]
+    # the API's DEFAULT_4XX applies to a routed stage; $context.extendedRequestId = x-amz-apigw-id
+    assert response.headers["x-gateway-response"] == "customised"
+    assert response.headers["x-extended-id"] == response.headers["x-amz-apigw-id"]
 
 
 @pytest.mark.parametrize(
@@ -89,6 +92,8 @@ def test_rest_forbidden(gateway: Gateway, path: str) -> None:
     assert response.content == b'{"message":"Forbidden"}'
     assert response.headers["x-amzn-ErrorType"] == "ForbiddenException"
     assert response.headers["x-amzn-RequestId"]
+    # no stage, no deployment: the API's customised gateway responses do not apply
+    assert "x-gateway-response" not in response.headers
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ from gatehold.errors import GatewayError, GatewayResponseType
 from gatehold.gateway.access_log import AccessLogs, RequestRecord
 from gatehold.gateway.cors import CorsHandler
 from gatehold.gateway.events import (
+    RAW_HEADER_NAMES,
     add_forwarding_headers,
     extended_request_id,
     http_api_request_id,
@@ -48,7 +49,7 @@ from gatehold.gateway.model import (
     RouteMatch,
 )
 from gatehold.gateway.responses import integration_failure
-from gatehold.gateway.routing import ApiRouter, compile_apis, forbidden_error
+from gatehold.gateway.routing import ApiRouter, StageNotFound, compile_apis, forbidden_error
 from gatehold.gateway.throttle import Throttler
 from gatehold.gateway.usage_plans import UsagePlans
 from gatehold.runtime.contract import Invoker
@@ -194,7 +195,8 @@ class GatewayApp:
             trace.add("error", error.type.name, reason=error.reason)
             response = render(
                 error,
-                api=state.api if state else None,
+                # no stage, no deployment: AWS's default response, not the API's customised one
+                api=state.api if state is not None and not isinstance(error, StageNotFound) else None,
                 request=request,
                 match=match,
                 request_id=request.request_id,
@@ -243,7 +245,7 @@ class GatewayApp:
         state, path = self.api_for(full_path)
         is_rest = state is None or state.is_rest
         request_id = rest_request_id() if is_rest else http_api_request_id()
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        headers = _headers(scope)
         client = scope.get("client")
         server = scope.get("server")
         request = GatewayRequest(
@@ -339,9 +341,20 @@ def _has(headers: list[tuple[str, str]], lname: str) -> bool:
     return any(name.lower() == lname for name, _ in headers)
 
 
+def _headers(scope: Scope) -> list[tuple[str, str]]:
+    """The request headers, names as the client wrote them when the server recorded them
+    (:mod:`gatehold.gateway.http_protocol`, for payload 1.0 events, §2.1), else ASGI's lowercase."""
+    raw = scope["headers"]
+    extensions = scope.get("extensions")
+    names = extensions.get(RAW_HEADER_NAMES) if extensions else None
+    if names is not None and len(names) == len(raw):
+        return [(n.decode("latin-1"), v.decode("latin-1")) for n, (_, v) in zip(names, raw, strict=True)]
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
+
+
 def _host(headers: list[tuple[str, str]], server: Any) -> str:
     for name, value in headers:
-        if name == "host":
+        if name.lower() == "host":
             return value
     if server:
         return f"{server[0]}:{server[1]}"

@@ -10,10 +10,21 @@ Nothing here does IO; the request time comes from ``request.time_epoch_ms``.
 
 Choices where the reference is silent (each noted in the code below):
 
-* HTTP API bodies (both payload formats) are base64-encoded unless the request's content type is
-  a text type (``text/*``, JSON, XML, JavaScript, YAML); HTTP APIs have no ``binaryMediaTypes``.
-  This is Lambda's documented rule for the same 2.0 format on function URLs.
-* HTTP API payload 1.0 ``path`` carries the stage prefix for a named stage, like ``rawPath``.
+* HTTP API bodies (both payload formats) are UTF-8 text only for ``text/*``, ``application/json``,
+  ``application/xml`` and ``application/javascript``; every other content type, a missing one and
+  ``application/x-www-form-urlencoded`` included, is base64 (HTTP APIs have no ``binaryMediaTypes``).
+  AWS documents only "if the content type is binary"; this split was checked against live AWS by
+  ministackorg/ministack#766. A "text" body that is not valid UTF-8 is base64 too (never lossy).
+* HTTP API payload 1.0 ``path`` carries the stage prefix for a named stage, like ``rawPath``
+  (observed: dougmoscrop/serverless-http#143, jeremydaly/lambda-api#136,
+  aws/serverless-java-container#401); ``requestContext.resourceId`` is the route key
+  (``"ANY /{proxy+}"``, a recorded 1.0 event) and there is no ``deploymentId`` (DG 1.0 example).
+* Payload 1.0 ``requestContext.authorizer`` is absent when the route has no authorizer, for HTTP
+  APIs too (the DG 1.0 example's ``{"claims": null, "scopes": null}`` is read as illustrative, like
+  its 2.0 example that shows ``jwt`` and ``lambda`` at once).
+* Payload 1.0 header names are kept as the client sent them (``tEsT-HEADeR``) when the server
+  provides them (:mod:`gatehold.gateway.http_protocol`), else lowercase; names that differ only in
+  case stay separate keys.
 """
 
 from __future__ import annotations
@@ -30,19 +41,13 @@ from urllib.parse import unquote_plus
 
 from gatehold.gateway.model import AuthorizerOutcome, GatewayRequest, RouteMatch
 
+# ASGI scope extension with the client's header names (gatehold.gateway.http_protocol).
+RAW_HEADER_NAMES = "gatehold.raw_header_names"
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Not forwarded in payload 1.0 events (§2.1 last header bullet).
 _V1_DROPPED_HEADERS = frozenset({"content-length", "connection"})
-_TEXT_TYPES = frozenset(
-    {
-        "application/json",
-        "application/javascript",
-        "application/xml",
-        "application/yaml",
-        "application/x-yaml",
-        "application/graphql",
-    }
-)
+# HTTP API request bodies delivered as text (module docstring; ministackorg/ministack#766).
+_TEXT_TYPES = frozenset({"application/json", "application/javascript", "application/xml"})
 
 _clf_cache: tuple[int, str] = (-1, "")
 
@@ -205,7 +210,7 @@ def is_text_content_type(content_type: str | None) -> bool:
     if not content_type:
         return False
     mime = content_type.split(";", 1)[0].strip().lower()
-    return mime.startswith("text/") or mime in _TEXT_TYPES or mime.endswith("+json") or mime.endswith("+xml")
+    return mime.startswith("text/") or mime in _TEXT_TYPES
 
 
 def media_type_matches(content_type: str | None, media_types: Sequence[str]) -> bool:
@@ -278,30 +283,36 @@ def request_context_v1(
     *,
     account_id: str,
     api_key: str | None = None,
+    authorizer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """``requestContext`` of payload 1.0 without ``authorizer`` (§2.1; REST REQUEST authorizers §1.4)."""
+    """``requestContext`` of payload 1.0 (§2.1; REST REQUEST authorizers §1.4), keys in AWS's order.
+
+    ``authorizer`` (absent when None) sits between ``apiId`` and ``deploymentId`` as in the recorded
+    event. HTTP APIs (§3.6 last bullet, DG 1.0 example): no ``deploymentId``; ``extendedRequestId``
+    is the request id; ``resourceId`` is the route key (compiled in :mod:`~gatehold.gateway.routing`).
+    """
     domain_name, domain_prefix = _domain(request.host)
     api = match.api
-    return {
-        "accountId": account_id,
-        "apiId": api.api_id,
-        "deploymentId": deployment_id(api.api_id),
-        "domainName": domain_name,
-        "domainPrefix": domain_prefix,
-        "extendedRequestId": (
-            extended_request_id(request.request_id) if api.type == "REST" else request.request_id
-        ),
-        "httpMethod": request.method,
-        "identity": _identity(request, api_key),
-        "path": match.stage_path,
-        "protocol": request.protocol,
-        "requestId": request.request_id,
-        "requestTime": clf_time(request.time_epoch_ms),
-        "requestTimeEpoch": request.time_epoch_ms,
-        "resourceId": match.route.resource_id,
-        "resourcePath": match.route.resource_path,
-        "stage": match.stage_name,
-    }
+    is_rest = api.type == "REST"
+    context: dict[str, Any] = {"accountId": account_id, "apiId": api.api_id}
+    if authorizer is not None:
+        context["authorizer"] = authorizer
+    if is_rest:
+        context["deploymentId"] = deployment_id(api.api_id)
+    context["domainName"] = domain_name
+    context["domainPrefix"] = domain_prefix
+    context["extendedRequestId"] = extended_request_id(request.request_id) if is_rest else request.request_id
+    context["httpMethod"] = request.method
+    context["identity"] = _identity(request, api_key)
+    context["path"] = match.stage_path
+    context["protocol"] = request.protocol
+    context["requestId"] = request.request_id
+    context["requestTime"] = clf_time(request.time_epoch_ms)
+    context["requestTimeEpoch"] = request.time_epoch_ms
+    context["resourceId"] = match.route.resource_id
+    context["resourcePath"] = match.route.resource_path
+    context["stage"] = match.stage_name
+    return context
 
 
 def proxy_event_v1(
@@ -316,9 +327,13 @@ def proxy_event_v1(
     """Lambda proxy event, payload format 1.0 (§2.1; HTTP APIs add ``version: "1.0"``, §3.6)."""
     headers, multi_headers = _v1_headers(request)
     query, multi_query = _v1_query(request.query_string)
-    context = request_context_v1(request, match, account_id=account_id, api_key=api_key)
-    if authorizer is not None:
-        context["authorizer"] = authorizer_context_v1(authorizer)
+    context = request_context_v1(
+        request,
+        match,
+        account_id=account_id,
+        api_key=api_key,
+        authorizer=authorizer_context_v1(authorizer) if authorizer is not None else None,
+    )
     is_http = match.api.type == "HTTP"
     if is_http:
         body, is_b64 = _body_http_api(request)
@@ -347,27 +362,33 @@ def proxy_event_v1(
 # ------------------------------------------------------------------------------------------------
 
 
-def request_context_v2(request: GatewayRequest, match: RouteMatch, *, account_id: str) -> dict[str, Any]:
-    """``requestContext`` of payload 2.0 without ``authorizer`` (§3.6)."""
+def request_context_v2(
+    request: GatewayRequest,
+    match: RouteMatch,
+    *,
+    account_id: str,
+    authorizer: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``requestContext`` of payload 2.0 (§3.6), keys in AWS's order; ``authorizer`` absent when None."""
     domain_name, domain_prefix = _domain(request.host)
-    return {
-        "accountId": account_id,
-        "apiId": match.api.api_id,
-        "domainName": domain_name,
-        "domainPrefix": domain_prefix,
-        "http": {
-            "method": request.method,
-            "path": match.stage_path,
-            "protocol": request.protocol,
-            "sourceIp": request.source_ip,
-            "userAgent": request.header("user-agent") or "",
-        },
-        "requestId": request.request_id,
-        "routeKey": match.route.route_key,
-        "stage": match.stage_name,
-        "time": clf_time(request.time_epoch_ms),
-        "timeEpoch": request.time_epoch_ms,
+    context: dict[str, Any] = {"accountId": account_id, "apiId": match.api.api_id}
+    if authorizer is not None:
+        context["authorizer"] = authorizer
+    context["domainName"] = domain_name
+    context["domainPrefix"] = domain_prefix
+    context["http"] = {
+        "method": request.method,
+        "path": match.stage_path,
+        "protocol": request.protocol,
+        "sourceIp": request.source_ip,
+        "userAgent": request.header("user-agent") or "",
     }
+    context["requestId"] = request.request_id
+    context["routeKey"] = match.route.route_key
+    context["stage"] = match.stage_name
+    context["time"] = clf_time(request.time_epoch_ms)
+    context["timeEpoch"] = request.time_epoch_ms
+    return context
 
 
 def proxy_event_v2(
@@ -379,9 +400,12 @@ def proxy_event_v2(
 ) -> dict[str, Any]:
     """Lambda proxy event, payload format 2.0 (§3.6): absent parts are omitted, never null."""
     headers, cookies = _v2_headers(request)
-    context = request_context_v2(request, match, account_id=account_id)
-    if authorizer is not None:
-        context["authorizer"] = authorizer_context_v2(authorizer)
+    context = request_context_v2(
+        request,
+        match,
+        account_id=account_id,
+        authorizer=authorizer_context_v2(authorizer) if authorizer is not None else None,
+    )
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": match.route.route_key,

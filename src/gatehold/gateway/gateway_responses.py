@@ -37,7 +37,7 @@ from urllib.parse import parse_qsl
 from gatehold.config.models import ApiConfig, GatewayResponseConfig
 from gatehold.errors import GatewayError, GatewayResponseType
 from gatehold.gateway.context_template import ContextTemplate, ContextValue
-from gatehold.gateway.events import clf_time
+from gatehold.gateway.events import clf_time, extended_request_id
 from gatehold.gateway.model import CompiledApi, GatewayRequest, GatewayResponse, RouteMatch
 
 GATEWAY_RESPONSE_TYPES = frozenset({t.name for t in GatewayResponseType} | {"DEFAULT_4XX", "DEFAULT_5XX"})
@@ -157,7 +157,7 @@ def error_context(
         "error.responseType": error.type.name,
         "error.validationErrorString": None,
         "requestId": request_id,
-        "extendedRequestId": request_id,
+        "extendedRequestId": extended_request_id(request_id),  # = x-amz-apigw-id
         "apiId": api.api_id if api else None,
         "stage": match.stage_name if match else None,
         "resourcePath": match.route.resource_path if match else None,

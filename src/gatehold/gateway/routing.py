@@ -40,11 +40,17 @@ def not_found_error(api_type: str) -> GatewayError:
     return GatewayError(GatewayResponseType.RESOURCE_NOT_FOUND, reason="no matching route")
 
 
+class StageNotFound(GatewayError):
+    """No API mapping or no such REST stage: answered before any stage's deployment is chosen, so
+    the API's ``gateway_responses`` do not apply (they are deployed with a stage) — UNVERIFIED,
+    like the 403 itself (§7.14)."""
+
+
 def forbidden_error(reason: str) -> GatewayError:
     """No API mapping / unknown REST stage: 403 ``{"message":"Forbidden"}`` (§4.1, §7.14).
 
     ``x-amzn-ErrorType: ForbiddenException`` is UNVERIFIED (AWS's usual 403 error type)."""
-    return GatewayError(
+    return StageNotFound(
         GatewayResponseType.MISSING_AUTHENTICATION_TOKEN,
         message="Forbidden",
         headers={"x-amzn-ErrorType": "ForbiddenException"},
@@ -278,7 +284,11 @@ def _compile_route(api: CompiledApi, route_key: str, config: RouteConfig) -> Com
         route_key=normalized_key,
         method=method,
         resource_path=resource_path,
-        resource_id=stable_id(f"resource:{api.api_id}:{resource_path}", 6),
+        # REST: a 6-character id per resource, like AWS's; HTTP APIs report the route key as
+        # requestContext.resourceId in payload 1.0 ("ANY /{proxy+}", recorded event; events.py)
+        resource_id=(
+            stable_id(f"resource:{api.api_id}:{resource_path}", 6) if api.type == "REST" else normalized_key
+        ),
         config=config,
     )
 
