@@ -381,3 +381,19 @@ def test_refresh_absolute_lifetime(idp: IdpServer) -> None:
         rt = idp.provider.refresh("demo-spa", rt, None, now=now + day * 86400)["refresh_token"]
     with pytest.raises(InvalidGrant):
         idp.provider.refresh("demo-spa", rt, None, now=now + 2592000 + 1)
+
+
+def test_redirect_uri_required_at_token_endpoint_when_sent_to_authorize(idp: IdpServer) -> None:
+    verifier, challenge = pkce_pair()
+    code = _code(idp, challenge)
+    r = httpx.post(
+        idp.url + "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "client_id": "demo-spa",
+            "code": code,
+            "code_verifier": verifier,
+        },
+    )
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_grant"

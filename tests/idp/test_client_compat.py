@@ -44,7 +44,10 @@ def test_requests_oauthlib_client_credentials(idp: IdpServer) -> None:
 
     session = OAuth2Session(client=BackendApplicationClient(client_id="demo-m2m"))
     token = session.fetch_token(
-        idp.url + "/oauth/token", client_id="demo-m2m", client_secret=M2M_SECRET, audience="https://unicorns-api"
+        idp.url + "/oauth/token",
+        client_id="demo-m2m",
+        client_secret=M2M_SECRET,
+        audience="https://unicorns-api",
     )
     assert token["token_type"] == "Bearer"
     assert token["scope"] == ["read:unicorn", "list:unicorns"]

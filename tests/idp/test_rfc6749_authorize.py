@@ -330,3 +330,11 @@ def test_brute_force_protection_blocks_user_and_address(idp_factory: Callable[..
             follow_redirects=False,
         )
         assert other.status_code == 302  # another user is not affected
+
+
+def test_authorize_by_post_and_login_hint(idp: IdpServer) -> None:
+    """OIDC Core §3.1.2.1: POST is supported too; login_hint prefills the username."""
+    with httpx.Client(follow_redirects=True) as browser:
+        page = browser.post(idp.url + "/authorize", data=params(login_hint="rider@example.com"))
+    assert page.status_code == 200
+    assert 'value="rider@example.com"' in page.text

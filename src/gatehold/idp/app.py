@@ -8,7 +8,7 @@ Routes (Auth0's paths)::
 
     GET       /.well-known/openid-configuration   oidc_discovery
     GET       /.well-known/jwks.json              oidc_discovery
-    GET       /authorize                          rfc6749_authorize
+    GET,POST  /authorize                          rfc6749_authorize
     GET,POST  /u/login                            login
     POST      /oauth/token                        rfc6749_token
     POST      /oauth/revoke                       rfc7009
@@ -114,7 +114,7 @@ def create_idp_app(
     routes = [
         Route("/.well-known/openid-configuration", openid_configuration, methods=["GET"]),
         Route("/.well-known/jwks.json", jwks, methods=["GET"]),
-        Route("/authorize", authorize_endpoint, methods=["GET"]),
+        Route("/authorize", authorize_endpoint, methods=["GET", "POST"]),
         Route("/u/login", login_page, methods=["GET", "POST"]),
         Route("/oauth/token", token_endpoint, methods=["POST"]),
         Route("/oauth/revoke", revocation_endpoint, methods=["POST"]),

@@ -104,7 +104,8 @@ def _get(idp: IdentityProvider, tx: str | None, cookie: str | None) -> Response:
     row = _transaction(idp, tx, cookie)
     if row is None or tx is None:
         return _expired()
-    return render_login(idp, tx, row)
+    hint = AuthorizeRequest.from_json(row.request).login_hint or ""
+    return render_login(idp, tx, row, username=hint)
 
 
 def _post(idp: IdentityProvider, form: dict[str, str], cookie: str | None, address: str) -> Response:

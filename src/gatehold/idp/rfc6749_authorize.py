@@ -76,6 +76,8 @@ class AuthorizeRequest:
     prompt: list[str] = field(default_factory=list)
     max_age: int | None = None
     connection: str | None = None
+    login_hint: str | None = None
+    redirect_uri_given: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -186,6 +188,8 @@ def parse_request(
         prompt=prompt,
         max_age=max_age,
         connection=connection,
+        login_hint=params.get("login_hint") or None,
+        redirect_uri_given="redirect_uri" in params,
     )
 
 
@@ -265,6 +269,7 @@ def complete(
             auth_time=auth_time,
             sid=digest(session_id)[:32],
         )
+        grant["redirect_uri_given"] = req.redirect_uri_given
         result: dict[str, str] = {}
         if req.response_type == "code":
             result["code"] = idp.issue_code(
@@ -386,5 +391,10 @@ def _authorize(idp: IdentityProvider, params: QueryParams, session_cookie: str |
 
 
 async def authorize_endpoint(request: Request) -> Response:
+    """GET, or POST with a form body (OIDC Core §3.1.2.1: both MUST be supported)."""
     idp: IdentityProvider = request.app.state.idp
-    return await run_in_threadpool(_authorize, idp, request.query_params, request.cookies.get(SESSION_COOKIE))
+    params = request.query_params
+    if request.method == "POST":
+        form = await request.form()
+        params = QueryParams([(k, v) for k, v in form.multi_items() if isinstance(v, str)])
+    return await run_in_threadpool(_authorize, idp, params, request.cookies.get(SESSION_COOKIE))

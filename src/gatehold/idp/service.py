@@ -345,6 +345,9 @@ class IdentityProvider:
             raise InvalidGrant("Invalid authorization code")
         if now >= row.expires_at:
             raise InvalidGrant("Invalid authorization code")
+        # RFC 6749 §4.1.3: required, and identical, when /authorize carried one
+        if redirect_uri is None and row.grant.get("redirect_uri_given", True):
+            raise InvalidGrant("redirect_uri is required: it was sent to /authorize")
         if redirect_uri is not None and redirect_uri != row.redirect_uri:
             raise InvalidGrant("redirect_uri does not match the one used at /authorize")
         if client.secret_hash is None and row.code_challenge is None:
