@@ -192,3 +192,34 @@ def test_http_named_stage_found(gateway: Gateway) -> None:
     event = event_of(gateway.get("/plain/prod/items/7"))
     assert event["pathParameters"] == {"id": "7"}
     assert event["rawPath"] == "/prod/items/7"
+
+
+# HTTP APIs route on the decoded path and report it decoded (live captures, hotsock/voker
+# vokerhttp/testdata/ingress-paths.json); REST keeps the encoding (see "param-not-decoded" above)
+@pytest.mark.parametrize(
+    ("sent", "raw_path"),
+    [
+        pytest.param("/capture/plain", "/capture/plain", id="plain"),
+        pytest.param("/capture/space%20value", "/capture/space value", id="space"),
+        pytest.param("/capture/question%3Fvalue", "/capture/question", id="question-cuts"),
+        pytest.param("/capture/hash%23value", "/capture/hash#value", id="hash"),
+        pytest.param("/capture/slash%2Fvalue", "/capture/slash/value", id="slash"),
+        pytest.param("/capture/unicode-%CE%BB-%E4%B8%96%E7%95%8C", "/capture/unicode-λ-世界", id="utf8"),
+        pytest.param("/capture/literal%252Fvalue", "/capture/literal/value", id="double-slash-escape"),
+        pytest.param("/capture/literal%253Fvalue", "/capture/literal?value", id="double-question"),
+        pytest.param("/capture/literal%2525value", "/capture/literal%value", id="double-percent"),
+    ],
+)
+def test_http_api_path_is_decoded(gateway: Gateway, sent: str, raw_path: str) -> None:
+    event = event_of(gateway.get("/http" + sent))
+    assert event["routeKey"] == "ANY /{proxy+}"
+    assert event["rawPath"] == raw_path
+    assert event["requestContext"]["http"]["path"] == raw_path
+    assert event["pathParameters"] == {"proxy": raw_path[1:]}
+
+
+def test_http_api_undecodable_path_is_400(gateway: Gateway) -> None:
+    response = gateway.get("/http/capture/percent%25done")
+    assert response.status_code == 400
+    assert response.content == b'{"message":"Bad Request"}'
+    assert response.headers["apigw-requestid"]

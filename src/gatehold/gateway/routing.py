@@ -10,6 +10,8 @@ HTTP APIs (§4.2, §4.3): the stage is a named stage as the first segment, else 
 404. Route priority: a full match (static beats ``{param}``), then a greedy ``{proxy+}`` match,
 then the ``$default`` route; the method is part of the route (exact verb, else ``ANY``), so a
 more generic route with the right method wins over a specific one without it. No match → 404.
+HTTP APIs route on the percent-decoded path and report it decoded (``rawPath``, 1.0 ``path``,
+``pathParameters``): :func:`http_api_path`. REST APIs keep the encoding as sent (§2.1).
 
 A fully static path is found with one dict lookup; only paths with variables walk the tree.
 """
@@ -17,7 +19,9 @@ A fully static path is found with one dict lookup; only paths with variables wal
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 from gatehold.config.loader import ConfigError, ConfigProblem, LoadedConfig
 from gatehold.config.models import ApiConfig, RouteConfig, StageConfig
@@ -56,6 +60,35 @@ def forbidden_error(reason: str) -> GatewayError:
         headers={"x-amzn-ErrorType": "ForbiddenException"},
         reason=reason,
     )
+
+
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def http_api_path(path: str) -> str:
+    """The path an HTTP API routes on and puts in its events: percent-decoded.
+
+    Live captures (hotsock/voker ``vokerhttp/testdata/ingress-paths.json``, July 2026) show HTTP
+    APIs decoding twice, cutting at a ``?`` the first pass produced: ``/a%20b`` → ``/a b``,
+    ``/a%2Fb`` → ``/a/b``, ``/q%3Fv`` → ``/q``, ``/x%253Fv`` → ``/x?v``, ``/x%2525v`` → ``/x%v``;
+    ``/p%25done`` (``%do`` left after the first pass) is refused with 400. REST APIs keep the
+    encoding (apigw-behaviour.md §2.1). Paths without ``%`` are returned as they are.
+    """
+    if "%" not in path:
+        return path
+    if _BAD_ESCAPE.search(path):
+        raise _bad_path()
+    once = unquote(path).split("?", 1)[0]
+    if "%" not in once:
+        return once
+    if _BAD_ESCAPE.search(once):
+        raise _bad_path()
+    return unquote(once)
+
+
+def _bad_path() -> GatewayError:
+    """HTTP API 400 ``{"message":"Bad Request"}`` for a path it cannot decode (body UNVERIFIED)."""
+    return GatewayError(GatewayResponseType.BAD_REQUEST_PARAMETERS, reason="undecodable path")
 
 
 @dataclass(slots=True)
@@ -174,6 +207,7 @@ class ApiRouter:
         )
 
     def _match_http(self, method: str, path: str) -> RouteMatch:
+        path = http_api_path(path)
         stage, sub = self._split_stage(path)
         if stage is not None:
             stage_path = path
