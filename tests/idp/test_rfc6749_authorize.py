@@ -85,6 +85,11 @@ def _redirected_error(r: httpx.Response) -> dict[str, list[str]]:
         pytest.param({"prompt": "none"}, "login_required", id="prompt-none-no-session"),
         pytest.param({"connection": "github"}, "invalid_request", id="unknown-connection"),
         pytest.param({"response_mode": "form_post"}, "invalid_request", id="unsupported-response-mode"),
+        pytest.param({"request": "eyJ.e30."}, "request_not_supported", id="request-object"),
+        pytest.param(
+            {"request_uri": "http://169.254.169.254/x"}, "request_uri_not_supported", id="request-uri"
+        ),
+        pytest.param({"id_token_hint": "garbage"}, "invalid_request", id="bad-id-token-hint"),
     ],
 )
 def test_errors_after_valid_redirect_are_redirected(
@@ -338,3 +343,30 @@ def test_authorize_by_post_and_login_hint(idp: IdpServer) -> None:
         page = browser.post(idp.url + "/authorize", data=params(login_hint="rider@example.com"))
     assert page.status_code == 200
     assert 'value="rider@example.com"' in page.text
+
+
+def test_prompt_none_with_someone_elses_id_token_hint(idp: IdpServer) -> None:
+    with _logged_in_client(idp) as trainer:  # the session is the trainer's
+        verifier, challenge = pkce_pair()
+        with httpx.Client() as other:
+            query = authorize_code(
+                other,
+                idp.url,
+                client_id="demo-spa",
+                redirect_uri=CALLBACK,
+                username="rider@example.com",
+                password=PASSWORD,
+                code_challenge=challenge,
+            )
+            rider = other.post(
+                idp.url + "/oauth/token",
+                data={
+                    "grant_type": "authorization_code",
+                    "client_id": "demo-spa",
+                    "code": query["code"][0],
+                    "code_verifier": verifier,
+                    "redirect_uri": CALLBACK,
+                },
+            ).json()
+        r = trainer.get(idp.url + "/authorize", params=params(prompt="none", id_token_hint=rider["id_token"]))
+        assert _redirected_error(r)["error"] == ["login_required"]

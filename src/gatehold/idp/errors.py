@@ -12,6 +12,8 @@
     ├── InvalidScope                400 invalid_scope
     ├── AccessDenied                403 access_denied
     ├── LoginRequired               400 login_required  (prompt=none)
+    ├── RequestNotSupported         400 request_not_supported      (OIDC Core §6)
+    ├── RequestUriNotSupported      400 request_uri_not_supported  (OIDC Core §6)
     ├── InvalidToken                401 invalid_token   (RFC 6750 §3.1, /userinfo)
     └── ServerError                 500 server_error
 
@@ -82,6 +84,14 @@ class AccessDenied(OAuthError):
 
 class LoginRequired(OAuthError):
     error = "login_required"
+
+
+class RequestNotSupported(OAuthError):
+    error = "request_not_supported"
+
+
+class RequestUriNotSupported(OAuthError):
+    error = "request_uri_not_supported"
 
 
 class InvalidToken(OAuthError):

@@ -38,6 +38,8 @@ from gatehold.idp.errors import (
     InvalidRequest,
     LoginRequired,
     OAuthError,
+    RequestNotSupported,
+    RequestUriNotSupported,
     UnsupportedResponseType,
     error_page,
 )
@@ -77,6 +79,7 @@ class AuthorizeRequest:
     max_age: int | None = None
     connection: str | None = None
     login_hint: str | None = None
+    id_token_hint_sub: str | None = None
     redirect_uri_given: bool = True
 
     def to_json(self) -> dict[str, Any]:
@@ -119,6 +122,15 @@ def check_client(idp: IdentityProvider, params: QueryParams) -> tuple[ClientRow,
     return client, redirect_uri, mode if mode in RESPONSE_MODES else "query"
 
 
+def _hinted_subject(idp: IdentityProvider, hint: str | None) -> str | None:
+    if not hint:
+        return None
+    claims = idp.verify_id_token_hint(hint)
+    if claims is None:
+        raise InvalidRequest("id_token_hint is not an ID token issued here")
+    return str(claims.get("sub"))
+
+
 def parse_request(
     idp: IdentityProvider, params: QueryParams, client: ClientRow, redirect_uri: str, mode: str
 ) -> AuthorizeRequest:
@@ -146,9 +158,10 @@ def parse_request(
         raise UnsupportedResponseType("only response_type=code is supported")
     elif "authorization_code" not in client.grant_types:
         raise UnsupportedResponseType("the application may not use the authorization code grant")
-    for param in ("request", "request_uri"):
-        if param in params:
-            raise InvalidRequest(f"{param} is not supported")
+    if "request" in params:
+        raise RequestNotSupported("request objects are not supported")
+    if "request_uri" in params:  # never fetched (no SSRF surface)
+        raise RequestUriNotSupported("request_uri is not supported")
     audience = params.get("audience") or None
     resource = params.get("resource") or None  # RFC 8707
     if audience and resource and audience != resource:
@@ -189,6 +202,7 @@ def parse_request(
         max_age=max_age,
         connection=connection,
         login_hint=params.get("login_hint") or None,
+        id_token_hint_sub=_hinted_subject(idp, params.get("id_token_hint")),
         redirect_uri_given="redirect_uri" in params,
     )
 
@@ -332,6 +346,8 @@ def _needs_login(
     allowed = {c.name for c in idp.t.client_connections(client)}
     if session_user.connection not in allowed:
         return True
+    if req.id_token_hint_sub is not None and req.id_token_hint_sub != session_user.user_id:
+        return True  # OIDC Core §3.1.2.1: the session is someone else's
     return req.connection is not None and session_user.connection != req.connection
 
 
