@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gatehold.config.loader import ConfigError
 from tests.authorizers.conftest import Harness
+from tests.jose.hostile import HOSTILE
 from tests.jose.support import FakeIssuer, SigningKey, claims_for
-from tests.jose.test_verifier import HOSTILE
 
 AUD = "https://unicorns-api"
 UNAUTHORIZED = b'{"message":"Unauthorized"}'

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from gatehold.config import LoadedConfig, parse_config
 from gatehold.gateway.app import GatewayApp
 from gatehold.runtime import build_invoker
+from tests.jose.hostile import HOSTILE
 from tests.jose.support import FakeIssuer, claims_for, segment
-from tests.jose.test_verifier import HOSTILE
 from tests.stackctl import free_port
 
 HERE = Path(__file__).parent
