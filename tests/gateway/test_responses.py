@@ -278,3 +278,18 @@ def test_head_has_no_body(gateway: Gateway) -> None:
     assert get.status_code == 200
     assert get.content == b""
     assert int(get.headers["content-length"]) > 0
+
+
+def test_http_payload_v2_ignores_multi_value_headers(gateway: Gateway) -> None:
+    """Format 2.0 has no multiValueHeaders: API Gateway does not read them (AWS's answer in
+    aws/serverless-java-container#377); duplicate values go comma-joined in ``headers``."""
+    result = {
+        "statusCode": 200,
+        "headers": {"x-multi": "v1,v2"},
+        "multiValueHeaders": {"x-ignored": ["a", "b"]},
+        "body": "x",
+    }
+    response = _respond(gateway, "/http/respond", result)
+    assert response.status_code == 200
+    assert response.headers["x-multi"] == "v1,v2"
+    assert "x-ignored" not in response.headers

@@ -9,8 +9,12 @@ No content type → ``application/json``. The body is base64-decoded only when `
 and (REST) the request's first ``Accept`` value matches ``binaryMediaTypes``.
 
 Payload 2.0, §3.7: an object with ``statusCode`` is a structured response (``cookies`` become
-``set-cookie`` lines); any other JSON value is inferred: 200, ``content-type: application/json``,
-body = the value as the Python runtime serialises it (a string as-is).
+``set-cookie`` lines; ``multiValueHeaders`` is not part of 2.0 and is not read, as AWS answered in
+aws/serverless-java-container#377); any other JSON value is inferred: 200, ``content-type:
+application/json``, body = the value as the Python runtime serialises it (a string as-is; numbers,
+``null`` and arrays too — §7.15, read from "returns valid JSON and doesn't return a statusCode").
+A structured response without a content type also gets ``application/json`` (UNVERIFIED; the
+REST rule of §2.3).
 
 Failures: REST 502 ``{"message": "Internal server error"}``; HTTP APIs 500 (rendered by
 :mod:`gatehold.gateway.gateway_responses`); integration timeouts REST 504 / HTTP 503.
