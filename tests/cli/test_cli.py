@@ -105,6 +105,20 @@ apis:
         id="bad-handler",
     ),
     pytest.param("apis: [1, 2\n", ":2: invalid YAML", id="yaml-syntax"),
+    pytest.param(
+        """apis:
+  pets:
+    type: REST
+    stages: {prod: {}}
+    routes:
+      GET /pets/{id}:
+        integration: {type: mock}
+      GET /pets/{petId}:
+        integration: {type: mock}
+""",
+        ":5: apis.pets.routes: path variables {id} and {petId} at the same resource level",
+        id="route-conflict",
+    ),
 ]
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gatehold.cli.common import config_option, console, load_or_exit
+from gatehold.cli.common import config_option, console, load_or_exit, validate_or_exit
 from gatehold.server import StackOptions
 
 
@@ -15,6 +15,7 @@ from gatehold.server import StackOptions
 def check(config_path: Path | None) -> None:
     """Validate a gatehold.yaml: every problem is printed as file:line: key: message (exit 2)."""
     loaded = load_or_exit(config_path, StackOptions().variables())
+    validate_or_exit(loaded)
     cfg = loaded.config
     routes = sum(len(api.routes) for api in cfg.apis.values())
     console.print(

@@ -54,6 +54,21 @@ def load_or_exit(path: str | Path | None, variables: Mapping[str, str]) -> Loade
         sys.exit(2)
 
 
+def validate_or_exit(loaded: LoadedConfig) -> None:
+    """The checks that need more than the schema (route conflicts, authorizer settings), no IO."""
+    from gatehold.gateway.authorizers import check_authorizers
+    from gatehold.gateway.routing import compile_apis
+
+    try:
+        compile_apis(loaded)
+        check_authorizers(loaded)
+    except ConfigError as exc:
+        err_console.print(f"[bold red]Configuration error[/] in {loaded.path}:")
+        for problem in exc.problems:
+            err_console.print(f"  {problem}", markup=False)
+        sys.exit(2)
+
+
 def config_option(f: F) -> F:
     return click.option(
         "-c",

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import click
 
-from gatehold.cli.common import config_option, console, data_dir_option, err_console, load_or_exit
+from gatehold.cli.common import (
+    config_option,
+    console,
+    data_dir_option,
+    err_console,
+    load_or_exit,
+    validate_or_exit,
+)
 from gatehold.config import LoadedConfig
 from gatehold.server import GatewayWorker, Listener, StackOptions, run, serve
 
@@ -128,6 +135,7 @@ def up(
     )
     opts.data_dir.mkdir(parents=True, exist_ok=True)
     loaded = load_or_exit(config_path, opts.variables())
+    validate_or_exit(loaded)
     try:
         worker = GatewayWorker(str(config_path) if config_path else None, opts.variables(), log_level)
         run(_run(loaded, opts, example=config_path is None, spa=not no_spa, worker=worker))
