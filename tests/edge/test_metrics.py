@@ -144,3 +144,43 @@ async def test_throttled_counter(admin: Admin, serve_gateway: ServeGateway) -> N
         before = await _sample(m, "gatehold_gateway_throttled_total", labels)
         assert [(await c.get("/metered2/prod/pets")).status_code for _ in range(3)] == [200, 429, 429]
         assert await _sample(m, "gatehold_gateway_throttled_total", labels) == before + 2
+
+
+async def test_components_record_their_metrics(admin: Admin, serve_gateway: ServeGateway) -> None:
+    s = await serve_gateway(
+        {
+            "wired": {
+                "type": "REST",
+                "stages": {"prod": {}},
+                "authorizers": {"tok": {"type": "TOKEN", "function": "token-authorizer", "result_ttl": 300}},
+                "routes": {
+                    "GET /pets": lambda_route("hello", authorizer="tok"),
+                    "GET /boom": lambda_route("boom"),
+                },
+            }
+        }
+    )
+    miss = {"api": "wired", "authorizer": "tok", "result": "miss"}
+    hit = {"api": "wired", "authorizer": "tok", "result": "hit"}
+    async with httpx.AsyncClient(base_url=admin.url) as m, s.client() as c:
+        misses, hits = await _sample(m, "gatehold_authorizer_cache_total", miss), await _sample(
+            m, "gatehold_authorizer_cache_total", hit
+        )
+        errors = sum(
+            sample.value
+            for family in text_string_to_metric_families((await m.get("/metrics")).text)
+            for sample in family.samples
+            if sample.name == "gatehold_lambda_handler_errors_total" and sample.labels.get("function") == "boom"
+        )
+        for _ in range(3):
+            assert (await c.get("/wired/prod/pets", headers={"Authorization": "allow"})).status_code == 200
+        assert (await c.get("/wired/prod/boom")).status_code == 502
+        assert await _sample(m, "gatehold_authorizer_cache_total", miss) == misses + 1
+        assert await _sample(m, "gatehold_authorizer_cache_total", hit) == hits + 2
+        after = sum(
+            sample.value
+            for family in text_string_to_metric_families((await m.get("/metrics")).text)
+            for sample in family.samples
+            if sample.name == "gatehold_lambda_handler_errors_total" and sample.labels.get("function") == "boom"
+        )
+        assert after == errors + 1

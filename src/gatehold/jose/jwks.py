@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import orjson
 
+from gatehold import metrics
 from gatehold.jose.errors import UnknownKey
 from gatehold.jose.keys import EcKey, RsaKey, key_from_jwk
 
@@ -140,6 +141,7 @@ class JwksKeySource:
             try:
                 keys, skipped = await self._fetch()
             except Exception as exc:  # any failure keeps the old keys: a token is refused, never a 500
+                metrics.jwks_refresh(self.jwks_uri or discovery_url(self.issuer), ok=False)
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 if self.configured_jwks_uri is None:
                     self.jwks_uri = None  # rediscover next time
@@ -152,6 +154,7 @@ class JwksKeySource:
                 return False
             for note in skipped:
                 log.warning("JWKS of issuer %s: skipped %s", self.issuer, note)
+            metrics.jwks_refresh(self.jwks_uri or discovery_url(self.issuer), ok=True)
             self.last_error = None
             self._fetched_at = self.clock()
             fingerprint = frozenset(k.fingerprint for k in keys.values())

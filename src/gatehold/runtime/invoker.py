@@ -20,6 +20,7 @@ import sys
 import time
 from typing import Any
 
+from gatehold import metrics
 from gatehold.config import LoadedConfig
 from gatehold.runtime import environ
 from gatehold.runtime.context import FunctionSpec
@@ -59,6 +60,7 @@ def function_specs(loaded: LoadedConfig) -> dict[str, FunctionSpec]:
 
 def log_function_error(function_name: str, request_id: str, error: LambdaError) -> None:
     """Lambda's log line for a failed invocation: ``[ERROR] Type: message`` then the traceback."""
+    metrics.handler_error(function_name, str(error.get("errorType", "")))
     lines = [f"[ERROR] {error.get('errorType', '')}: {error.get('errorMessage', '')}"]
     stack = error.get("stackTrace")
     if stack:

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
+from gatehold import metrics
 from gatehold.config.models import AuthorizerConfig, GatewaySettings
 from gatehold.errors import GatewayError
 from gatehold.gateway.authorizers.cache import (
@@ -175,6 +176,8 @@ class LambdaAuthorizer:
 
         key: Hashable = (match.stage_name, values[0] if self.kind == "TOKEN" else tuple(values))
         cached = self.cache.get(key) if self.cache.enabled else None
+        if self.cache.enabled:
+            metrics.authorizer_cache(self.api_name, self.name, hit=cached is not None)
         if cached is not None:
             result, latency, cache_state = cached.result, 0, "hit"
         else:
