@@ -57,6 +57,17 @@ async def _sample(client: httpx.AsyncClient, name: str, labels: dict[str, str]) 
     return 0.0
 
 
+async def _total(client: httpx.AsyncClient, name: str, labels: dict[str, str]) -> float:
+    """The sum over every sample of ``name`` whose labels include ``labels``."""
+    text = (await client.get("/metrics")).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+    )
+
+
 async def test_health_and_readiness(admin: Admin) -> None:
     async with httpx.AsyncClient(base_url=admin.url) as c:
         healthz = await c.get("/healthz")
@@ -163,24 +174,14 @@ async def test_components_record_their_metrics(admin: Admin, serve_gateway: Serv
     miss = {"api": "wired", "authorizer": "tok", "result": "miss"}
     hit = {"api": "wired", "authorizer": "tok", "result": "hit"}
     async with httpx.AsyncClient(base_url=admin.url) as m, s.client() as c:
-        misses, hits = await _sample(m, "gatehold_authorizer_cache_total", miss), await _sample(
-            m, "gatehold_authorizer_cache_total", hit
+        misses, hits = (
+            await _sample(m, "gatehold_authorizer_cache_total", miss),
+            await _sample(m, "gatehold_authorizer_cache_total", hit),
         )
-        errors = sum(
-            sample.value
-            for family in text_string_to_metric_families((await m.get("/metrics")).text)
-            for sample in family.samples
-            if sample.name == "gatehold_lambda_handler_errors_total" and sample.labels.get("function") == "boom"
-        )
+        errors = await _total(m, "gatehold_lambda_handler_errors_total", {"function": "boom"})
         for _ in range(3):
             assert (await c.get("/wired/prod/pets", headers={"Authorization": "allow"})).status_code == 200
         assert (await c.get("/wired/prod/boom")).status_code == 502
         assert await _sample(m, "gatehold_authorizer_cache_total", miss) == misses + 1
         assert await _sample(m, "gatehold_authorizer_cache_total", hit) == hits + 2
-        after = sum(
-            sample.value
-            for family in text_string_to_metric_families((await m.get("/metrics")).text)
-            for sample in family.samples
-            if sample.name == "gatehold_lambda_handler_errors_total" and sample.labels.get("function") == "boom"
-        )
-        assert after == errors + 1
+        assert await _total(m, "gatehold_lambda_handler_errors_total", {"function": "boom"}) == errors + 1
