@@ -214,3 +214,29 @@ def test_concurrent_first_start_agrees_on_keys(database_url: str | None, tmp_pat
         assert set(kids) <= {current[0], *kids}
     finally:
         store.close()
+
+
+def test_unchanged_tenant_is_not_reapplied(database_url: str | None, tmp_path: Path) -> None:
+    """A restart with the same section keeps CLI changes; a changed section is applied again."""
+    from gatehold.idp.service import IdentityProvider
+    from gatehold.idp.tenant import hash_password, verify_password
+
+    loaded = load_example("http://localhost:9000", tmp_path)
+    store = Store(database_url or default_url(tmp_path))
+    try:
+        IdentityProvider(store, loaded.config.tenant, issuer="http://localhost:9000/").startup()
+        rider = store.find_user("Username-Password-Authentication", "rider@example.com")
+        assert rider is not None
+        rider.password_hash = hash_password("Reset-by-cli-1")  # what `gatehold users add` does
+        store.save_user(rider)
+        IdentityProvider(store, loaded.config.tenant, issuer="http://localhost:9000/").startup()
+        again = store.find_user("Username-Password-Authentication", "rider@example.com")
+        assert again is not None
+        assert verify_password(again.password_hash, "Reset-by-cli-1")
+        changed = loaded.config.tenant.model_copy(update={"friendly_name": "Renamed tenant"})
+        IdentityProvider(store, changed, issuer="http://localhost:9000/").startup()
+        final = store.find_user("Username-Password-Authentication", "rider@example.com")
+        assert final is not None
+        assert verify_password(final.password_hash, PASSWORD)  # the file's password again
+    finally:
+        store.close()

@@ -43,7 +43,14 @@ from gatehold.idp.scopes import (
     user_scopes,
 )
 from gatehold.idp.store import ClientRow, CodeRow, RefreshTokenRow, SessionRow, Store, UserRow, digest
-from gatehold.idp.tenant import Tenant, apply_tenant, user_profile, verify_client_secret, verify_password
+from gatehold.idp.tenant import (
+    Tenant,
+    apply_tenant,
+    hash_password,
+    user_profile,
+    verify_client_secret,
+    verify_password,
+)
 from gatehold.idp.tokens import Signer, access_token_claims, id_token_claims, profile_claims
 
 log = logging.getLogger("gatehold.idp")
@@ -94,7 +101,7 @@ class IdentityProvider:
         """Apply the tenant (idempotent), load keys and hooks. Safe to call again."""
         with self.store.startup_lock():
             if apply:
-                self._apply_with_retry()
+                self._apply_if_changed()
             self.keys.load()
         self.tenant = Tenant.load(self.store, self.config)
         code_path = None
@@ -102,6 +109,15 @@ class IdentityProvider:
             code_path = (self.base_dir or Path.cwd()) / self.config.hooks.code_path
         self.post_login = load_hooks(self.config.hooks.post_login, code_path)
         self.credentials_exchange = load_hooks(self.config.hooks.credentials_exchange, code_path)
+
+    def _apply_if_changed(self) -> None:
+        """Skip the (argon2-heavy) apply when the section is exactly the last one applied."""
+        fingerprint = self.config.model_dump_json()
+        stored = self.store.applied_tenant_hash()
+        if stored is not None and verify_password(stored, fingerprint):
+            return
+        self._apply_with_retry()
+        self.store.set_applied_tenant_hash(hash_password(fingerprint))
 
     def _apply_with_retry(self, attempts: int = 5) -> None:
         """Several workers may start at once on one database: a lost insert race is retried."""

@@ -138,6 +138,15 @@ class UserRoleRow(Base):
 # ---------------------------------------------------------------------------------------------
 
 
+class AppliedTenantRow(Base):
+    """An argon2id hash of the last applied ``tenant:`` section (slow on purpose: the section holds
+    passwords, so its digest must be no easier to guess than their own hashes)."""
+
+    __tablename__ = "applied_tenant"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    fingerprint_hash: Mapped[str] = mapped_column(String(256))
+
+
 class KeyRow(Base):
     """An RSA signing key; ``state`` is ``next`` → ``current`` → ``previous`` (see keys.py)."""
 
@@ -287,6 +296,17 @@ class Store:
     def tx(self) -> Iterator[Session]:
         with self._sessions() as s, s.begin():
             yield s
+
+    # -- applied tenant ------------------------------------------------------------------------
+
+    def applied_tenant_hash(self) -> str | None:
+        with self.tx() as s:
+            row = s.get(AppliedTenantRow, "tenant")
+            return row.fingerprint_hash if row else None
+
+    def set_applied_tenant_hash(self, value: str) -> None:
+        with self.tx() as s:
+            s.merge(AppliedTenantRow(name="tenant", fingerprint_hash=value))
 
     # -- keys ----------------------------------------------------------------------------------
 

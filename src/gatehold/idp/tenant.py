@@ -12,7 +12,7 @@ Secrets at rest:
   secrets with ≥ 128 bits of entropy, so a slow password hash buys nothing against guessing, while
   the check sits on the token endpoint's hot path (argon2id would cap client credentials at
   ~20 tokens/s per core).
-* **User passwords**: argon2id (argon2-cffi defaults, RFC 9106's second recommended option).
+* **User passwords**: argon2id with argon2-cffi's defaults (m=19 MiB, t=2, p=1: OWASP's minimum).
 """
 
 from __future__ import annotations
