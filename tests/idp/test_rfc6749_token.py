@@ -214,3 +214,29 @@ def test_cors_preflight_and_response(idp: IdpServer) -> None:
         headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
     )
     assert "access-control-allow-origin" not in evil.headers
+
+
+def test_issuance_is_counted_by_grant(idp: IdpServer) -> None:
+    from prometheus_client import REGISTRY
+
+    def issued() -> float:
+        value = REGISTRY.get_sample_value(
+            "gatehold_idp_tokens_issued_total", {"grant_type": "client_credentials"}
+        )
+        return value or 0.0
+
+    before = issued()
+    for _ in range(2):
+        resp = httpx.post(
+            idp.url + "/oauth/token",
+            data={"grant_type": "client_credentials", "audience": UNICORNS},
+            auth=("demo-m2m", M2M_SECRET),
+        )
+        assert resp.status_code == 200
+    refused = httpx.post(
+        idp.url + "/oauth/token",
+        data={"grant_type": "client_credentials", "audience": UNICORNS},
+        auth=("demo-m2m", "wrong"),
+    )
+    assert refused.status_code == 401
+    assert issued() == before + 2

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from gatehold import metrics
 from gatehold.idp.errors import (
     NO_STORE,
     InvalidClient,
@@ -141,6 +142,7 @@ async def token_endpoint(request: Request) -> Response:
             body = await run_in_threadpool(
                 idp.refresh, client.client_id, params.get("refresh_token", ""), params.get("scope"), now=now
             )
+        metrics.token_issued(grant_type)
         return token_response(body)
     except OAuthError as err:
         if err.status >= 500:
