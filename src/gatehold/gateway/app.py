@@ -59,7 +59,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-# API Gateway's payload quota (REST and HTTP APIs): 10 MB, else 413 (DG:limits).
+# API Gateway's payload quota (REST and HTTP APIs): 10 MB, else 413 (DG:limits); the 413 bodies
+# (REST "Request Too Long", HTTP "Request Entity Too Large") are UNVERIFIED.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 
 access_log = logging.getLogger("gatehold.access")

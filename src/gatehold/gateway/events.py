@@ -109,6 +109,8 @@ def extended_request_id(request_id: str) -> str:
 
 
 def _domain(host: str) -> tuple[str, str]:
+    # domainName = the Host without its port, domainPrefix its first label (on AWS the host is
+    # {api}.execute-api.{region}.amazonaws.com)
     name = host.rsplit(":", 1)[0] if ":" in host and not host.endswith("]") else host
     return name, name.split(".", 1)[0]
 
@@ -170,7 +172,8 @@ def _v2_query(query_string: str) -> dict[str, str] | None:
 
 
 def _v2_headers(request: GatewayRequest) -> tuple[dict[str, str], list[str] | None]:
-    """Lowercased headers with duplicates comma-joined; ``Cookie`` headers split into ``cookies``."""
+    """Lowercased headers with duplicates comma-joined; ``Cookie`` headers split on ``; `` into
+    ``cookies`` (§3.6) and left out of ``headers`` (that absence is UNVERIFIED)."""
     headers: dict[str, str] = {}
     cookies: list[str] | None = None
     for name, value in request.headers:
@@ -274,6 +277,7 @@ def add_forwarding_headers(request: GatewayRequest) -> None:
 
 
 def _v1_path(match: RouteMatch) -> str:
+    # REST: without the stage (§2.1); HTTP APIs: with it on a named stage (module docstring)
     return match.stage_path if match.api.type == "HTTP" else match.path
 
 
@@ -381,7 +385,7 @@ def request_context_v2(
         "path": match.stage_path,
         "protocol": request.protocol,
         "sourceIp": request.source_ip,
-        "userAgent": request.header("user-agent") or "",
+        "userAgent": request.header("user-agent") or "",  # choice: a string even without one
     }
     context["requestId"] = request.request_id
     context["routeKey"] = match.route.route_key

@@ -38,7 +38,10 @@ REST_INTEGRATION_TIMEOUT_BODY = b'{"message": "Endpoint request timed out"}'
 
 
 def integration_failure(api_type: ApiType, reason: str) -> GatewayError:
-    """REST 502 ``{"message": "Internal server error"}`` (note the space); HTTP 500 (§2.3, §3.7)."""
+    """REST 502 ``{"message": "Internal server error"}`` (note the space); HTTP 500 (§2.3, §3.7).
+
+    REST uses 502 as observed for Lambda-proxy failures, not the 504 the INTEGRATION_FAILURE table
+    documents (§7.10)."""
     if api_type == "REST":
         return GatewayError(
             GatewayResponseType.INTEGRATION_FAILURE,
@@ -93,6 +96,7 @@ def _status(value: Any) -> int:
 
 
 def _body_bytes(body: Any, is_base64: Any, decode: bool) -> bytes:
+    # choice: a number is serialised like a string body; an object or array body is malformed
     if body is None:
         return b""
     if isinstance(body, bool) or not isinstance(body, str | int | float):
@@ -109,7 +113,10 @@ def _body_bytes(body: Any, is_base64: Any, decode: bool) -> bytes:
 
 
 def _merge_headers_v1(headers: Any, multi: Any) -> list[tuple[str, str]]:
-    """``multiValueHeaders`` then ``headers``, merged case-insensitively (multi casing wins)."""
+    """``multiValueHeaders`` then ``headers``, merged case-insensitively (multi casing wins).
+
+    Choice: one header line per value rather than one ``a, b`` line — the same to HTTP clients
+    (RFC 9110 §5.3), and the only correct form for ``Set-Cookie``."""
     if headers is not None and not isinstance(headers, dict):
         raise ValueError("headers must be an object")
     if multi is not None and not isinstance(multi, dict):
@@ -162,7 +169,7 @@ def map_response_v1(
             first_accept = accept.split(",", 1)[0] if accept else None
             decode = bool(binary_media_types) and media_type_matches(first_accept, binary_media_types)
         else:
-            decode = True
+            decode = True  # HTTP APIs have no binaryMediaTypes: isBase64Encoded is always honoured
         body = _body_bytes(result.get("body"), result.get("isBase64Encoded"), decode)
     except ValueError as exc:
         raise integration_failure(api_type, f"malformed Lambda proxy response: {exc}") from None

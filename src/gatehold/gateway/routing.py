@@ -10,6 +10,7 @@ HTTP APIs (§4.2, §4.3): the stage is a named stage as the first segment, else 
 404. Route priority: a full match (static beats ``{param}``), then a greedy ``{proxy+}`` match,
 then the ``$default`` route; the method is part of the route (exact verb, else ``ANY``), so a
 more generic route with the right method wins over a specific one without it. No match → 404.
+The trailing slash is ignored here too (observed: aws-powertools/powertools-lambda-python#1552).
 HTTP APIs route on the percent-decoded path and report it decoded (``rawPath``, 1.0 ``path``,
 ``pathParameters``): :func:`http_api_path`. REST APIs keep the encoding as sent (§2.1).
 
@@ -38,7 +39,10 @@ def stable_id(text: str, length: int = 10) -> str:
 
 
 def not_found_error(api_type: str) -> GatewayError:
-    """No route: REST 403 Missing Authentication Token (§4.1); HTTP 404 Not Found (§3.8)."""
+    """No route: REST 403 Missing Authentication Token (§4.1); HTTP 404 Not Found (§3.8).
+
+    Choice: AWS's 403 ``IncompleteSignatureException`` for an unmatched route carrying a
+    non-SigV4 ``Authorization`` header (an optional quirk of §4.1) is not reproduced."""
     if api_type == "REST":
         return GatewayError(GatewayResponseType.MISSING_AUTHENTICATION_TOKEN, reason="no matching route")
     return GatewayError(GatewayResponseType.RESOURCE_NOT_FOUND, reason="no matching route")
@@ -258,7 +262,10 @@ class ApiRouter:
         method: str,
         require_method: bool,
     ) -> _Node | None:
-        """Depth-first: static, then ``{param}``, then ``{proxy+}``; backtrack on dead ends."""
+        """Depth-first: static, then ``{param}``, then ``{proxy+}``; backtrack on dead ends.
+
+        Choice: §4.1 ranks specific before generic "at the same level" and is silent on dead ends;
+        backtracking never answers 403 where some route plainly matches."""
         if i == len(segments):
             if node.methods and (not require_method or method in node.methods or "ANY" in node.methods):
                 return node
@@ -269,7 +276,7 @@ class ApiRouter:
             found = self._walk(child, segments, i + 1, trimmed, params, method, require_method)
             if found is not None:
                 return found
-        if node.param is not None and seg:
+        if node.param is not None and seg:  # {param} never matches an empty segment (aws/chalice#588)
             found = self._walk(node.param, segments, i + 1, trimmed, params, method, require_method)
             if found is not None:
                 assert node.param_name is not None
