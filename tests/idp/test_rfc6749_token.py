@@ -217,7 +217,7 @@ def test_cors_preflight_and_response(idp: IdpServer) -> None:
 
 
 def test_issuance_is_counted_by_grant(idp: IdpServer) -> None:
-    from prometheus_client import REGISTRY
+    from gatehold.metrics import REGISTRY
 
     def issued() -> float:
         value = REGISTRY.get_sample_value(
