@@ -80,3 +80,24 @@ def test_mock_integration_static(gateway: Gateway) -> None:
     assert response.status_code == 200
     assert response.content == b'{"special":true}'
     assert response.headers["content-type"] == "application/json"
+
+
+# §4.2: "the $default route receives the full request path" — appended to an HTTP API's URI
+@pytest.mark.parametrize(
+    ("path", "upstream_path"),
+    [
+        pytest.param("/proxied/store/checkout?x=1&x=2", "/base/store/checkout", id="default-stage"),
+        pytest.param("/proxied/v1/store/checkout?x=1&x=2", "/base/store/checkout", id="named-stage"),
+        pytest.param("/proxied/a%20b/", "/base/a%20b/", id="as-sent"),
+        pytest.param("/proxied", "/base/", id="root"),
+    ],
+)
+def test_http_api_default_route_forwards_the_full_path(
+    gateway: Gateway, path: str, upstream_path: str
+) -> None:
+    response = gateway.get(path)
+    assert response.status_code == 200
+    received = response.json()
+    assert received["path"] == upstream_path
+    if "?" in path:
+        assert received["query"] == "x=1&x=2"

@@ -3,6 +3,9 @@
 * ``uri`` may use path variables (``{petId}``; a greedy ``{proxy+}`` is written ``{proxy}``) and
   ``${stageVariables.x}``; the request's query string is passed through.
 * ``method: ANY`` forwards the request's verb, any other value replaces it.
+* HTTP APIs: the ``$default`` route sends the full request path, appended to ``uri`` as the client
+  sent it (§4.2: ``https://backend`` + ``/store/checkout``). On a named stage the path is taken
+  below the stage segment (UNVERIFIED: AWS's example uses the ``$default`` stage).
 * ``request_parameters`` (a subset of AWS's mapping expressions):
   ``integration.request.{header,querystring,path}.NAME`` ←
   ``method.request.{header,querystring,path}.NAME``, ``'static'`` or ``stageVariables.NAME``.
@@ -83,6 +86,14 @@ def _compile_parameters(mapping: dict[str, str]) -> list[tuple[str, str, str, st
     return out
 
 
+def _path_below_stage(path: str, stage_name: str) -> str:
+    """The request path as sent, without a named stage's first segment (``/dev/a`` → ``/a``)."""
+    if stage_name == "$default":
+        return path
+    rest = path[len(stage_name) + 1 :]
+    return rest or "/"
+
+
 class HttpProxyIntegrationHandler:
     def __init__(self, api: CompiledApi, config: HttpProxyIntegration, client: httpx.AsyncClient) -> None:
         self.api_type = api.type
@@ -93,6 +104,7 @@ class HttpProxyIntegrationHandler:
         self.parameters = _compile_parameters(config.request_parameters)
         self.response_headers = list(config.response_headers.items())
         self.client = client
+        self.append_path = api.type == "HTTP"
 
     def _url(self, request: GatewayRequest, match: RouteMatch, path_values: dict[str, str]) -> str:
         out: list[str] = []
@@ -136,6 +148,8 @@ class HttpProxyIntegrationHandler:
             else:
                 path_values[name] = quote(value, safe="")
         url = self._url(request, match, path_values)
+        if self.append_path and match.route.route_key == "$default":
+            url = url.rstrip("/") + _path_below_stage(request.path, match.stage_name)
         if extra_query:
             query = "&".join(p for p in (query, urlencode(extra_query)) if p)
         if query:
