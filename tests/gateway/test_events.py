@@ -236,6 +236,19 @@ def test_http_api_event_v1_paths_and_context(
     assert ctx["extendedRequestId"] == ctx["requestId"]
 
 
+def test_http_api_event_v1_default_route(gateway: Gateway) -> None:
+    """AWS's 1.0 example is a $default route: resource = resourcePath = the path, resourceId null."""
+    event = event_of(gateway.get("/v1default/my/path"))
+    assert event["resource"] == "/my/path"
+    assert event["path"] == "/my/path"
+    assert event["pathParameters"] is None
+    ctx = event["requestContext"]
+    assert list(ctx) == HTTP_V1_CONTEXT_KEYS
+    assert ctx["resourcePath"] == "/my/path"
+    assert ctx["resourceId"] is None
+    assert ctx["stage"] == "$default"
+
+
 def test_http_api_event_v1(gateway: Gateway) -> None:
     response = gateway.get("/http/echo-v1?a=1&a=2")
     event = event_of(response)

@@ -19,6 +19,9 @@ Choices where the reference is silent (each noted in the code below):
   (observed: dougmoscrop/serverless-http#143, jeremydaly/lambda-api#136,
   aws/serverless-java-container#401); ``requestContext.resourceId`` is the route key
   (``"ANY /{proxy+}"``, a recorded 1.0 event) and there is no ``deploymentId`` (DG 1.0 example).
+  On the ``$default`` route, ``resource`` and ``resourcePath`` are the request path (without the
+  stage) and ``resourceId`` is null: AWS's 1.0 example is that route (its 2.0 twin has routeKey
+  ``$default`` and the same path).
 * Payload 1.0 ``requestContext.authorizer`` is absent when the route has no authorizer, for HTTP
   APIs too (the DG 1.0 example's ``{"claims": null, "scopes": null}`` is read as illustrative, like
   its 2.0 example that shows ``jwt`` and ``lambda`` at once).
@@ -276,6 +279,12 @@ def add_forwarding_headers(request: GatewayRequest) -> None:
 # ------------------------------------------------------------------------------------------------
 
 
+def _v1_resource(match: RouteMatch) -> str:
+    # the resource template; an HTTP API's $default route has none: the request path (DG 1.0 example)
+    route = match.route
+    return match.path if route.route_key == "$default" else route.resource_path
+
+
 def _v1_path(match: RouteMatch) -> str:
     # REST: without the stage (§2.1); HTTP APIs: with it on a named stage (module docstring)
     return match.stage_path if match.api.type == "HTTP" else match.path
@@ -313,8 +322,13 @@ def request_context_v1(
     context["requestId"] = request.request_id
     context["requestTime"] = clf_time(request.time_epoch_ms)
     context["requestTimeEpoch"] = request.time_epoch_ms
-    context["resourceId"] = match.route.resource_id
-    context["resourcePath"] = match.route.resource_path
+    route = match.route
+    if is_rest or route.route_key != "$default":
+        context["resourceId"] = route.resource_id
+        context["resourcePath"] = route.resource_path
+    else:  # HTTP API $default route: DG 1.0 example (module docstring)
+        context["resourceId"] = None
+        context["resourcePath"] = match.path
     context["stage"] = match.stage_name
     return context
 
@@ -346,7 +360,7 @@ def proxy_event_v1(
     event: dict[str, Any] = {}
     if is_http:
         event["version"] = "1.0"
-    event["resource"] = match.route.resource_path
+    event["resource"] = _v1_resource(match)
     event["path"] = _v1_path(match)
     event["httpMethod"] = request.method
     event["headers"] = headers
@@ -531,7 +545,7 @@ def request_authorizer_event_v1(
         joined = ",".join(identity_values or ())
         event["identitySource"] = joined
         event["authorizationToken"] = joined
-    event["resource"] = match.route.resource_path
+    event["resource"] = _v1_resource(match)
     event["path"] = _v1_path(match)
     event["httpMethod"] = request.method
     event["headers"] = headers
