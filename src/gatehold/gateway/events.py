@@ -485,7 +485,10 @@ def stringify_claim(value: Any) -> str:
 
 
 def authorizer_context_v1(outcome: AuthorizerOutcome) -> dict[str, Any]:
-    """``requestContext.authorizer`` for payload 1.0 (§2.2; HTTP API 1.0 JWT §3.3)."""
+    """``requestContext.authorizer`` for payload 1.0 (§2.2; HTTP API 1.0 JWT §3.3).
+
+    Choice (§7.12, undocumented): an HTTP API Lambda authorizer reaches a 1.0 integration in the
+    REST shape — context values flattened next to ``principalId`` and ``integrationLatency``."""
     if outcome.kind == "jwt":
         claims = (
             {k: stringify_claim(v) for k, v in outcome.claims.items()} if outcome.claims is not None else None
