@@ -107,7 +107,7 @@ def start(
 ) -> Proc:
     """Start ``argv`` in its own process group, pinned with taskset to ``cpus`` (None: unpinned)."""
     full = _niced(["taskset", "-c", cpus, *argv] if cpus else list(argv))
-    logfile = _LOG_DIR / f"{name.replace('/', '_')}.log"
+    logfile = _LOG_DIR / f"{name.replace('/', '_')}-{time.monotonic_ns()}.log"
     out = logfile.open("wb")
     merged = {**os.environ, **(env or {})}
     popen = subprocess.Popen(
@@ -407,7 +407,7 @@ def interleave(
                 " (pool wrapped: some tokens were reused)" if used > load.tokens else ""
             )
         log(
-            f"{m.name}: {m.rps:,.0f}/s (p99 {m.p99_ms:.1f} ms, errors {m.errors}) "
+            f"{m.name}: {m.rps:,.0f}/s (p99 {m.p99_ms:.1f} ms, errors {m.errors}, CPU µs/req {m.cpu_us}) "
             f"runs={[round(r.rps) for r in m.runs]}"
         )
         out.append(m)

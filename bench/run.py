@@ -82,12 +82,15 @@ class Harness:
         headers: dict[str, str] | None = None,
         method: str = "GET",
         body: str | None = None,
+        proc: Proc | None = None,
     ) -> bool:
         """A smoke request before a load: the load only counts if the target answers as it should."""
         status, content = http_get(url, headers, method, body.encode() if body else None)
         if status != expect:
             self.problems.append(f"{label}: expected {expect}, got {status} {content[:200]!r}")
             log(f"CHECK FAILED {label}: expected {expect}, got {status} {content[:200]!r}")
+            if proc is not None:
+                log(f"server log tail:\n{proc.tail(40)}")
             return False
         return True
 
@@ -141,7 +144,7 @@ class Harness:
             ok &= self.check(
                 "S3 bad signature -> 401", url, 401, {"Authorization": f"Bearer {token[:-6]}AAAAAA"}
             )
-            ok &= self.check("S3 valid token", url, 200, bearer)
+            ok &= self.check("S3 valid token", url, 200, bearer, proc=gh.proc)
             if ok and self.want("S3", "P1"):
                 loads.append(Load("S3 JWT, same token", WrkSpec(url, headers=bearer), pid=pid))
             if ok and pool is not None:
@@ -275,7 +278,7 @@ class Harness:
             for n in (1, 2):
                 gh = stack.enter_context(targets.gatehold(self.issuer, workers=n, cpus=None))
                 url = gh.gateway + "/unicorns/unicorn?name=x"
-                if self.check(f"workers {n}", url, 200, bearer):
+                if self.check(f"workers {n}", url, 200, bearer, proc=gh.proc):
                     loads.append(
                         Load(
                             f"S3 workers={n} (unpinned)",
@@ -576,21 +579,27 @@ def plot(data: dict[str, Any], path: Path) -> None:
             return "#7f7f7f"
         return "#1f77b4"
 
-    fig, ax = plt.subplots(figsize=(10, 0.42 * len(items) + 1.6))
     names = [n for n, _ in items][::-1]
     values = [v for _, v in items][::-1]
-    bars = ax.barh(names, values, color=[color(n) for n in names])
-    ax.set_xscale("log")
-    ax.set_xlabel("requests (or tokens) per second, median of runs, log scale")
+    caps = [1e6 / c if (c := data["scenarios"][n].get("cpu_us_per_req_median")) else 0.0 for n in names]
+    fig, (ax, ax2) = plt.subplots(1, 2, sharey=True, figsize=(14, 0.42 * len(items) + 1.8))
     s = data["settings"]
-    ax.set_title(
-        f"Gatehold benchmarks: wrk -t1 -c{s['connections']}, {s['runs']} x {s['duration_s']:g} s, "
-        f"{data['machine']['cpus']} vCPU {data['machine']['cpu'][:40]}",
+    fig.suptitle(
+        f"Gatehold benchmarks: wrk -t1 -c{s['connections']}, median of {s['runs']} x {s['duration_s']:g} s, "
+        f"{data['machine']['cpus']} vCPU {data['machine']['cpu'][:40]}, {data['when']}",
         fontsize=9,
     )
-    for bar, v in zip(bars, values, strict=True):
-        ax.text(v * 1.05, bar.get_y() + bar.get_height() / 2, f"{v:,.0f}", va="center", fontsize=8)
-    ax.set_xlim(right=max(values) * 4)
+    for axis, vals, label in (
+        (ax, values, "requests (tokens) per second, log scale"),
+        (ax2, caps, "requests per CPU-second of the server = 1e6 / CPU µs per request (robust to noise)"),
+    ):
+        bars = axis.barh(names, vals, color=[color(n) for n in names])
+        axis.set_xscale("log")
+        axis.set_xlabel(label, fontsize=8)
+        for bar, v in zip(bars, vals, strict=True):
+            if v:
+                axis.text(v * 1.05, bar.get_y() + bar.get_height() / 2, f"{v:,.0f}", va="center", fontsize=8)
+        axis.set_xlim(right=max(vals) * 4)
     fig.text(0.01, 0.005, "grey: ceilings/baselines   blue: Gatehold   red: peers", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
