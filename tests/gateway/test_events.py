@@ -15,6 +15,7 @@ from tests.gateway.conftest import Gateway, event_of
 
 CLF = re.compile(r"^\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} \+0000$")
 HTTP_REQUEST_ID = re.compile(r"^[A-Za-z0-9_=-]{16}$")
+EXTENDED_ID = re.compile(r"^[A-Za-z0-9_-]{15}=$")  # AWS's shape: 11 bytes, URL-safe base64
 IDENTITY_NULLS = (
     "accessKey",
     "accountId",
@@ -115,6 +116,7 @@ def test_rest_event_v1_every_field(gateway: Gateway) -> None:
     assert str(uuid.UUID(ctx["requestId"])) == ctx["requestId"]
     assert response.headers["x-amzn-RequestId"] == ctx["requestId"]
     assert response.headers["x-amz-apigw-id"] == ctx["extendedRequestId"]
+    assert EXTENDED_ID.match(ctx["extendedRequestId"])
     assert CLF.match(ctx["requestTime"])
     assert before - 1000 <= ctx["requestTimeEpoch"] <= int(time.time() * 1000) + 1000
     identity = ctx["identity"]

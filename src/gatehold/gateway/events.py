@@ -102,13 +102,18 @@ def http_api_request_id() -> str:
 
 
 def extended_request_id(request_id: str) -> str:
-    """REST ``extendedRequestId`` / ``x-amz-apigw-id``: a short base64-ish id derived from the
-    request id (``Ab1CdEfGhIjKlM=``), so every place that needs it agrees without passing it."""
+    """REST ``extendedRequestId`` / ``x-amz-apigw-id``: 11 bytes as 16 URL-safe base64 characters
+    ending in one ``=`` (AWS's shape, e.g. ``IlhNQH2ZIAMF2zg=``), derived from the request id so
+    every place that needs it agrees without passing it."""
     try:
-        data = bytes.fromhex(request_id[:8] + request_id[9:13] + request_id[14:18] + request_id[19:23])
+        data = bytes.fromhex(
+            request_id[:8] + request_id[9:13] + request_id[14:18] + request_id[19:23] + request_id[24:26]
+        )
     except ValueError:
-        data = hashlib.sha256(request_id.encode()).digest()[:10]
-    return base64.urlsafe_b64encode(data[:10]).decode("ascii")
+        data = b""
+    if len(data) != 11:
+        data = hashlib.sha256(request_id.encode()).digest()[:11]
+    return base64.urlsafe_b64encode(data).decode("ascii")
 
 
 def _domain(host: str) -> tuple[str, str]:
