@@ -223,3 +223,9 @@ def test_http_api_undecodable_path_is_400(gateway: Gateway) -> None:
     assert response.status_code == 400
     assert response.content == b'{"message":"Bad Request"}'
     assert response.headers["apigw-requestid"]
+
+
+def test_http_api_payload_v1_path_is_decoded_too(gateway: Gateway) -> None:
+    event = event_of(gateway.get("/v1default/space%20value"))
+    assert event["path"] == "/space value"
+    assert event["requestContext"]["path"] == "/space value"
