@@ -258,11 +258,23 @@ def _identity(request: GatewayRequest, api_key: str | None) -> dict[str, Any]:
     return identity
 
 
+_FORWARDING_HEADERS = frozenset(
+    {"x-amzn-trace-id", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto"}
+)
+
+
 def add_forwarding_headers(request: GatewayRequest) -> None:
     """Add ``X-Amzn-Trace-Id`` and ``X-Forwarded-For/-Port/-Proto`` as API Gateway does before
     authorizers and integrations see the request (§2.1, §3.6 examples); replaces client values,
     except that a client ``X-Forwarded-For`` is kept and the source IP appended."""
-    forwarded_for = request.header("x-forwarded-for")
+    forwarded_for = None
+    replaced = False
+    for name, value in request.headers:  # one pass: the client's X-Forwarded-For, and any to replace
+        lname = name.lower()
+        if lname in _FORWARDING_HEADERS:
+            replaced = True
+            if lname == "x-forwarded-for":
+                forwarded_for = value
     sec = request.time_epoch_ms // 1000
     added = [
         ("X-Amzn-Trace-Id", f"Root=1-{sec:08x}-{_random_bits(96):024x}"),
@@ -273,9 +285,8 @@ def add_forwarding_headers(request: GatewayRequest) -> None:
         ("X-Forwarded-Port", str(request.server_port)),
         ("X-Forwarded-Proto", request.scheme),
     ]
-    names = {"x-amzn-trace-id", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto"}
-    if any(n.lower() in names for n, _ in request.headers):
-        request.headers = [(n, v) for n, v in request.headers if n.lower() not in names]
+    if replaced:
+        request.headers = [(n, v) for n, v in request.headers if n.lower() not in _FORWARDING_HEADERS]
     request.headers.extend(added)
 
 
