@@ -101,10 +101,17 @@ def http_api_request_id() -> str:
     return base64.urlsafe_b64encode(_random_bits(88).to_bytes(11, "big")).decode("ascii")
 
 
+_extended_cache: tuple[str, str] = ("", "")
+
+
 def extended_request_id(request_id: str) -> str:
     """REST ``extendedRequestId`` / ``x-amz-apigw-id``: 11 bytes as 16 URL-safe base64 characters
     ending in one ``=`` (AWS's shape, e.g. ``IlhNQH2ZIAMF2zg=``), derived from the request id so
-    every place that needs it agrees without passing it."""
+    every place that needs it agrees without passing it (the event, then the response header:
+    the last one is remembered)."""
+    global _extended_cache
+    if _extended_cache[0] == request_id:
+        return _extended_cache[1]
     try:
         data = bytes.fromhex(
             request_id[:8] + request_id[9:13] + request_id[14:18] + request_id[19:23] + request_id[24:26]
@@ -113,7 +120,9 @@ def extended_request_id(request_id: str) -> str:
         data = b""
     if len(data) != 11:
         data = hashlib.sha256(request_id.encode()).digest()[:11]
-    return base64.urlsafe_b64encode(data).decode("ascii")
+    extended = base64.urlsafe_b64encode(data).decode("ascii")
+    _extended_cache = (request_id, extended)
+    return extended
 
 
 def _domain(host: str) -> tuple[str, str]:
