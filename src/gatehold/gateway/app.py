@@ -13,12 +13,11 @@ Edge hooks (set by the CORS / throttling / usage-plan modules; ``None`` means "n
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
@@ -27,6 +26,7 @@ from gatehold.config.loader import LoadedConfig
 from gatehold.config.models import HttpProxyIntegration, LambdaIntegration, MockIntegration
 from gatehold.errors import GatewayError, GatewayResponseType
 from gatehold.gateway.access_log import AccessLogs, RequestRecord
+from gatehold.gateway.authorizers import AuthorizerSet, build_authorizers
 from gatehold.gateway.cors import CorsHandler
 from gatehold.gateway.events import (
     RAW_HEADER_NAMES,
@@ -41,7 +41,6 @@ from gatehold.gateway.integrations.http_proxy import HttpProxyIntegrationHandler
 from gatehold.gateway.integrations.lambda_proxy import LambdaProxyIntegration
 from gatehold.gateway.integrations.mock import MockIntegrationHandler
 from gatehold.gateway.model import (
-    AuthorizerOutcome,
     CompiledApi,
     DecisionTrace,
     GatewayRequest,
@@ -65,12 +64,6 @@ MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 
 access_log = logging.getLogger("gatehold.access")
 log = logging.getLogger("gatehold.gateway")
-
-
-class AuthorizerSet(Protocol):
-    async def authorize(
-        self, request: GatewayRequest, match: RouteMatch, trace: DecisionTrace
-    ) -> AuthorizerOutcome | None: ...
 
 
 @dataclass(slots=True)
@@ -121,7 +114,7 @@ class GatewayApp:
                 self._by_prefix.append((base, state))
         self._by_prefix.sort(key=lambda item: -len(item[0]))
 
-        self.authorizers: AuthorizerSet | None = self._build_authorizers()
+        self.authorizers: AuthorizerSet = build_authorizers(loaded, invoker, self.http_client)
         self.cors: dict[str, CorsHandler] | None = {
             name: CorsHandler(s.api.config.cors) for name, s in self.apis.items() if s.api.config.cors
         } or None
@@ -140,16 +133,6 @@ class GatewayApp:
             return HttpProxyIntegrationHandler(api, config, self.http_client)
         return MockIntegrationHandler(config)
 
-    def _build_authorizers(self) -> AuthorizerSet | None:
-        """``gatehold.gateway.authorizers.build_authorizers``; routes are open until it exists."""
-        module = importlib.import_module("gatehold.gateway.authorizers")
-        build = getattr(module, "build_authorizers", None)
-        if build is None:
-            log.warning("authorizers not available: every route is served without authorization")
-            return None
-        authorizers: AuthorizerSet = build(self.loaded, self.invoker, self.http_client)
-        return authorizers
-
     # -- the request path -------------------------------------------------------------------------
 
     async def pipeline(
@@ -163,7 +146,7 @@ class GatewayApp:
         match = record.match = state.router.match(request.method, request.path)
         if self.throttler is not None:
             await self.throttler.check(match)
-        outcome = await self.authorizers.authorize(request, match, trace) if self.authorizers else None
+        outcome = await self.authorizers.authorize(request, match, trace)
         record.authorizer = outcome
         if self.usage_plans is not None:
             api_key = await self.usage_plans.check(request, match, outcome)
