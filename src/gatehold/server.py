@@ -33,6 +33,8 @@ from typing import Any, TypeVar
 
 import uvicorn
 
+from gatehold.gateway.http_protocol import CasePreservingHttpToolsProtocol
+
 log = logging.getLogger("gatehold.server")
 
 ASGIApp = Callable[..., Any]
@@ -127,11 +129,33 @@ def _uvicorn_config(
         proxy_headers=False,
         timeout_graceful_shutdown=int(graceful_timeout),
         loop="none",  # the running loop: uvloop under run()
-        http="httptools",
+        # httptools, keeping the client's header-name casing for payload 1.0 events (apigw §2.1)
+        http=CasePreservingHttpToolsProtocol,
         # the gateway answers with its own Date; keep-alive as API Gateway does (it closes idle ones)
         timeout_keep_alive=30,
         backlog=4096,
     )
+
+
+class PortUnavailable(OSError):
+    """A listener's port cannot be bound; the message names the listener and the port."""
+
+
+def _listening_socket(name: str, host: str, port: int) -> socket.socket:
+    """Bind before any server starts, so a taken port is one clear error and nothing half-starts."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise PortUnavailable(
+            exc.errno, f"the {name} port {host}:{port} is not available ({exc.strerror})"
+        ) from None
+    sock.listen(4096)
+    sock.setblocking(False)
+    return sock
 
 
 def _reuseport_socket(host: str, port: int) -> socket.socket:
@@ -269,6 +293,15 @@ async def serve(
             gateway_worker, workers - 1, host=host, port=gw.port, graceful_timeout=graceful_timeout
         )
 
+    try:
+        for lst in listeners:
+            if lst.name not in sockets:
+                sockets[lst.name] = _listening_socket(lst.name, host, lst.port)
+    except OSError:
+        for sock in sockets.values():
+            sock.close()
+        raise
+
     servers = [
         _Server(
             _uvicorn_config(
@@ -290,7 +323,7 @@ async def serve(
             loop.add_signal_handler(sig, stop, sig)
 
     tasks = [
-        asyncio.create_task(s.serve(sockets=[sockets[lst.name]] if lst.name in sockets else None))
+        asyncio.create_task(s.serve(sockets=[sockets[lst.name]]))
         for s, lst in zip(servers, listeners, strict=True)
     ]
     supervisor: asyncio.Task[None] | None = None
