@@ -606,6 +606,46 @@ def plot(data: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def markdown(data: dict[str, Any]) -> str:
+    """The two tables of BENCHMARKS.md, from a results JSON."""
+    st, la = data["settings"], data["loadavg"]
+    out = [
+        f"Run {data['when']}: `{data['command']}`, {st['runs']} x {st['duration_s']:g} s per load after "
+        f"{st['warmup_s']:g} s warm-up, wrk -t1 -c{st['connections']}; "
+        f"load average before/after {la['before']} / {la['after']}.",
+        "",
+        "| scenario | req/s (median) | p50 ms | p99 ms | server CPU µs/req | server cores busy | errors "
+        "| runs (req/s) |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, m in data["scenarios"].items():
+        cpu = f"{m['cpu_us_per_req_median']:,.0f}" if m.get("cpu_us_per_req_median") else "-"
+        runs = ", ".join(f"{r['rps']:,.0f}" for r in m["runs"])
+        p = "-" if not m["p99_ms_median"] else f"{m['p99_ms_median']:.1f}"
+        p50 = "-" if not m["p50_ms_median"] else f"{m['p50_ms_median']:.2f}"
+        busy = (
+            f"{m['rps_median'] * m['cpu_us_per_req_median'] / 1e6:.2f}"
+            if m.get("cpu_us_per_req_median")
+            else "-"
+        )
+        out.append(
+            f"| {name} | {m['rps_median']:,.0f} | {p50} | {p} | {cpu} | {busy} | {m['errors']} | {runs} |"
+        )
+    out += ["", "| target / ratio | by req/s | by CPU µs/req | goal | met |", "|---|---:|---:|---:|---|"]
+    yes = {True: "**yes**", False: "**no**", None: "-"}
+    for r in data["ratios"]:
+        v = "n/a" if r["value"] is None else f"{r['value']:.3g}"
+        c = "-" if r["value_cpu"] is None else f"{r['value_cpu']:.3g}"
+        g = "" if r["goal"] is None else f"{'≥' if r['higher'] else '≤'} {r['goal']:g}"
+        met = (
+            yes[r["met"]]
+            if r["value_cpu"] is None or r["met"] == r["met_cpu"]
+            else (f"{yes[r['met']]} by req/s, {yes[r['met_cpu']]} by CPU")
+        )
+        out.append(f"| {r['target']} | {v} | {c} | {g} | {met} |")
+    return "\n".join(out) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="warm-up 1 s, 3 runs x 3 s per load")
@@ -636,7 +676,8 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(data, indent=2) + "\n")
     plot(data, out.with_suffix(".png"))
-    log(f"wrote {out.with_suffix('.json')} and {out.with_suffix('.png')} in {data['elapsed_s']}s")
+    out.with_suffix(".md").write_text(markdown(data))
+    log(f"wrote {out}.json, .png and .md in {data['elapsed_s']}s")
 
 
 if __name__ == "__main__":
