@@ -49,7 +49,7 @@ from bench.common import (
 from bench.keys import Issuer
 
 RESULTS = BENCH / "results"
-ALL = ["S1", "S2", "S3", "S4", "S5", "S6", "S7", "P1", "servers", "workers", "micro", "rss"]
+ALL = ["S1", "S2", "S3", "S4", "S5", "S6", "S7", "P1", "servers", "workers", "micro", "breakdown", "rss"]
 
 M2M_ID, M2M_SECRET = "bench-m2m", "bench-m2m-secret-0123456789abcdef"
 
@@ -357,6 +357,25 @@ class Harness:
                 "stderr": out.stderr[-1500:],
             }
 
+    def breakdown(self) -> None:
+        """CPU per request of each gateway path without an HTTP server (bench/gateway_breakdown.py)."""
+        if not self.want("breakdown"):
+            return
+        with self.section("gateway breakdown (in process, no HTTP server)"):
+            argv = ["taskset", "-c", SERVER_CPU, python_exe(), str(BENCH / "gateway_breakdown.py")]
+            if self.quick:
+                argv += ["--requests", "3000"]
+            out = subprocess.run(
+                argv,
+                capture_output=True,
+                text=True,
+                timeout=900,
+                check=True,
+                env={**os.environ, "PYTHONPATH": f"{ROOT}/src:{ROOT}"},
+            )
+            print(out.stdout)
+            self.extra["breakdown"] = json.loads(out.stdout.strip().splitlines()[-1])
+
     def rss(self) -> None:
         if not self.want("rss"):
             return
@@ -643,6 +662,10 @@ def markdown(data: dict[str, Any]) -> str:
             else (f"{yes[r['met']]} by req/s, {yes[r['met_cpu']]} by CPU")
         )
         out.append(f"| {r['target']} | {v} | {c} | {g} | {met} |")
+    bd = data["extra"].get("breakdown")
+    if bd:
+        out += ["", "| gateway path, in process without an HTTP server | CPU µs/req |", "|---|---:|"]
+        out += [f"| {k} | {v['cpu_us_per_req']:.1f} |" for k, v in bd.items()]
     return "\n".join(out) + "\n"
 
 
@@ -667,6 +690,7 @@ def main() -> None:
         h.main_round()
         h.workers()
         h.micro()
+        h.breakdown()
         h.rss()
     finally:
         h.issuer.close()
