@@ -64,6 +64,8 @@ def _stable_port() -> int:
     import socket
 
     with socket.socket() as s:
+        # as the HTTP server will: a TIME_WAIT left by the previous run must not move the port
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", STABLE_ISSUER_PORT))
             return STABLE_ISSUER_PORT
