@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gatehold.config.loader import LoadedConfig, parse_config
 from gatehold.errors import GatewayError
@@ -26,7 +25,8 @@ from gatehold.gateway.gateway_responses import render
 from gatehold.gateway.model import AuthorizerOutcome, DecisionTrace, GatewayRequest
 from gatehold.gateway.routing import ApiRouter, compile_apis
 from gatehold.runtime.contract import InvocationResult
-from tests.jose.support import FakeIssuer, ManualClock, SigningKey
+from tests.jose.conftest import issuer, rsa_keys  # noqa: F401  (the same JWKS issuer fixtures)
+from tests.jose.support import ManualClock
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -138,17 +138,3 @@ def harness_factory(clock: ManualClock, http: httpx.AsyncClient) -> Callable[...
         return Harness(loaded, authorizers, compile_apis(loaded), invoker, clock)
 
     return factory
-
-
-@pytest.fixture(scope="session")
-def rsa_keys() -> list[rsa.RSAPrivateKey]:
-    return [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(3)]
-
-
-@pytest.fixture
-def issuer(rsa_keys: list[rsa.RSAPrivateKey]) -> Iterator[FakeIssuer]:
-    server = FakeIssuer(keys=[SigningKey("k1", rsa_keys[0])]).start()
-    try:
-        yield server
-    finally:
-        server.stop()
