@@ -8,6 +8,7 @@ exchange the code at /oauth/token.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -119,6 +120,22 @@ def authorize_code(
     raise AssertionError("too many redirects during login")
 
 
+def redeem_code(
+    client: httpx.Client, idp_url: str, *, client_id: str, code: str, verifier: str, redirect_uri: str
+) -> httpx.Response:
+    """The authorization-code grant at /oauth/token, as a public client (PKCE, no secret)."""
+    return client.post(
+        f"{idp_url}/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "client_id": client_id,
+            "code": code,
+            "code_verifier": verifier,
+            "redirect_uri": redirect_uri,
+        },
+    )
+
+
 def login(
     idp_url: str,
     *,
@@ -129,12 +146,17 @@ def login(
     audience: str | None = None,
     scope: str = "openid profile email",
     connection: str | None = None,
+    client: httpx.Client | None = None,
 ) -> dict[str, Any]:
-    """Authorization code + PKCE through the login form; returns the token response."""
+    """Authorization code + PKCE through the login form; returns the token response.
+
+    Pass ``client`` to keep its cookies (the identity provider's session) across calls.
+    """
     verifier, challenge = pkce_pair()
-    with httpx.Client(timeout=10) as client:
+    with contextlib.ExitStack() as stack:
+        browser = client or stack.enter_context(httpx.Client(timeout=10))
         query = authorize_code(
-            client,
+            browser,
             idp_url,
             client_id=client_id,
             redirect_uri=redirect_uri,
@@ -146,15 +168,13 @@ def login(
             code_challenge=challenge,
         )
         assert "code" in query, query
-        resp = client.post(
-            f"{idp_url}/oauth/token",
-            data={
-                "grant_type": "authorization_code",
-                "client_id": client_id,
-                "code": query["code"][0],
-                "code_verifier": verifier,
-                "redirect_uri": redirect_uri,
-            },
+        resp = redeem_code(
+            browser,
+            idp_url,
+            client_id=client_id,
+            code=query["code"][0],
+            verifier=verifier,
+            redirect_uri=redirect_uri,
         )
         assert resp.status_code == 200, resp.text
         result: dict[str, Any] = resp.json()

@@ -2,38 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
 from tests.idp.conftest import PASSWORD, IdpServer
-from tests.oauth_flow import authorize_code, pkce_pair
+from tests.oauth_flow import login, pkce_pair
 
 CALLBACK = "http://localhost:3000/callback"
 
 
-def logged_in(idp: IdpServer, browser: httpx.Client, scope: str = "openid") -> dict[str, list[str]]:
-    verifier, challenge = pkce_pair()
-    query = authorize_code(
-        browser,
+def logged_in(idp: IdpServer, browser: httpx.Client, scope: str = "openid") -> dict[str, Any]:
+    return login(
         idp.url,
         client_id="demo-spa",
         redirect_uri=CALLBACK,
         username="rider@example.com",
         password=PASSWORD,
-        code_challenge=challenge,
         scope=scope,
+        client=browser,
     )
-    tokens = browser.post(
-        idp.url + "/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "client_id": "demo-spa",
-            "code": query["code"][0],
-            "code_verifier": verifier,
-            "redirect_uri": CALLBACK,
-        },
-    ).json()
-    return tokens  # type: ignore[no-any-return]
 
 
 def prompt_none(idp: IdpServer, browser: httpx.Client) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
@@ -15,7 +16,7 @@ from gatehold.cli.idp import users as users_cli
 from gatehold.idp.store import Store, default_url
 from gatehold.idp.tenant import apply_tenant
 from tests.idp.conftest import M2M_SECRET, PASSWORD, IdpServer, load_example
-from tests.oauth_flow import authorize_code, pkce_pair
+from tests.oauth_flow import login
 
 CALLBACK = "http://localhost:3000/callback"
 UNICORNS = "https://unicorns-api"
@@ -43,33 +44,16 @@ def verify_from_jwks(idp: IdpServer, token: str) -> dict[str, object]:
 
 def user_login(
     idp: IdpServer, username: str, scope: str = "openid offline_access read:unicorn list:unicorns"
-) -> dict[str, str]:
-    verifier, challenge = pkce_pair()
-    with httpx.Client() as browser:
-        query = authorize_code(
-            browser,
-            idp.url,
-            client_id="demo-spa",
-            redirect_uri=CALLBACK,
-            username=username,
-            password=PASSWORD,
-            audience=UNICORNS,
-            scope=scope,
-            code_challenge=challenge,
-        )
-        r = browser.post(
-            idp.url + "/oauth/token",
-            data={
-                "grant_type": "authorization_code",
-                "client_id": "demo-spa",
-                "code": query["code"][0],
-                "code_verifier": verifier,
-                "redirect_uri": CALLBACK,
-            },
-        )
-    assert r.status_code == 200, r.text
-    body: dict[str, str] = r.json()
-    return body
+) -> dict[str, Any]:
+    return login(
+        idp.url,
+        client_id="demo-spa",
+        redirect_uri=CALLBACK,
+        username=username,
+        password=PASSWORD,
+        audience=UNICORNS,
+        scope=scope,
+    )
 
 
 def cli_args(server: IdpServer) -> list[str]:
