@@ -313,6 +313,9 @@ async def serve(
     loop = asyncio.get_running_loop()
 
     def stop(sig: int) -> None:
+        if pool is not None:
+            # a Ctrl+C reaches the workers too: their exit is the shutdown, not a crash to repair
+            pool.stopping = True
         for s in servers:
             if s.should_exit and sig == signal.SIGINT:
                 s.force_exit = True
@@ -437,7 +440,9 @@ def main(argv: list[str] | None = None) -> None:
     from gatehold.logs import configure_logging
 
     configure_logging(spec.get("log_level", "warning"))
-    run(_worker_main(spec))
+    # uvicorn drains on SIGINT/SIGTERM, then re-raises the signal it caught: that is a clean stop
+    with contextlib.suppress(KeyboardInterrupt):
+        run(_worker_main(spec))
 
 
 if __name__ == "__main__":
