@@ -9,7 +9,9 @@ and reports CPU µs per request (``time.process_time``, so threads count) for:
 * ``open lambda``: the same with the Lambda proxy integration (event 2.0, runtime hop, mapping);
 * ``jwt same token``: plus the JWT authorizer with a verified-token cache hit (S3 without a server);
 * ``jwt fresh token``: plus a full RS256 verification per request (S4 without a server);
-* ``token authorizer cached`` / ``ttl 0``: the Lambda TOKEN authorizer paths (S5/S6).
+* ``token authorizer cached`` / ``ttl 0``: the Lambda TOKEN authorizer paths (S5/S6);
+* ``... inline handler (what-if)``: the same gateway with the handler called on the event loop (not
+  Gatehold's runtime), to price the Lambda hop.
 
 The HTTP server's own share is S1's CPU per request (bench/run.py).
 """
@@ -68,6 +70,32 @@ async def drive(app: Any, scopes: list[dict[str, Any]]) -> tuple[float, int]:
     return (time.process_time() - t0) * 1e6 / len(scopes), status
 
 
+class InlineInvoker:
+    """A what-if, not Gatehold's runtime: call the handler on the event loop, no thread, no timeout.
+
+    It shows what the Lambda hop costs (the runtime's thread pool, Lambda context, deadlines):
+    ``open lambda`` minus ``open lambda, inline handler``.
+    """
+
+    def __init__(self) -> None:
+        from bench.handlers import token_authorizer, unicorns
+
+        self.functions = {
+            "get-unicorn": unicorns.lambda_handler,
+            "token-authorizer": token_authorizer.handler,
+        }
+
+    async def invoke(
+        self, function_name: str, event: Any, *, request_id: str, deadline_s: float | None = None
+    ) -> Any:
+        from gatehold.runtime.contract import InvocationResult
+
+        return InvocationResult(payload=self.functions[function_name](event, None))
+
+    async def aclose(self) -> None:
+        pass
+
+
 def unthrottled(app: Any) -> Any:
     """In process the paths run faster than AWS's default 10,000 rps account limit: lift it, so that
     every request takes the path being measured (never the 429 answer)."""
@@ -94,11 +122,18 @@ async def main(n: int, repeats: int) -> dict[str, Any]:
         "token authorizer cached (S5)": [scope("/cached/bench/unicorn", "name=x", "allow-bench")] * n,
         "token authorizer ttl 0 (S6)": [scope("/uncached/bench/unicorn", "name=x", "allow-bench")] * n,
     }
+    inline = unthrottled(GatewayApp(loaded, InlineInvoker()))
     for name, sc in cases.items():  # warm: JWKS fetch, handler imports, caches
         _, status = await drive(app, sc[:50])
         if status != 200:
             raise SystemExit(f"{name}: status {status}")
-    runs: dict[str, list[float]] = {k: [] for k in cases}
+    inline_cases = {
+        "open lambda, inline handler (what-if)": cases["open lambda (S2)"],
+        "jwt same token, inline handler (what-if)": cases["jwt same token (S3)"],
+    }
+    for sc in inline_cases.values():
+        await drive(inline, sc[:50])
+    runs: dict[str, list[float]] = {k: [] for k in [*cases, *inline_cases]}
     statuses = {}
     for _ in range(repeats):
         for name, scs in cases.items():
@@ -106,6 +141,9 @@ async def main(n: int, repeats: int) -> dict[str, Any]:
                 app = unthrottled(GatewayApp(loaded, build_invoker(loaded)))
                 await drive(app, cases["jwt same token (S3)"][:50])
             us, statuses[name] = await drive(app, scs)
+            runs[name].append(us)
+        for name, scs in inline_cases.items():
+            us, statuses[name] = await drive(inline, scs)
             runs[name].append(us)
     issuer.close()
     result = {
