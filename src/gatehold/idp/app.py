@@ -38,7 +38,7 @@ from gatehold.idp.oidc_discovery import jwks, openid_configuration
 from gatehold.idp.oidc_logout import end_session, v2_logout
 from gatehold.idp.oidc_userinfo import userinfo_endpoint
 from gatehold.idp.rfc6749_authorize import authorize_endpoint
-from gatehold.idp.rfc6749_token import token_endpoint
+from gatehold.idp.rfc6749_token import TokenEndpoint
 from gatehold.idp.rfc7009 import revocation_endpoint
 from gatehold.idp.service import IdentityProvider
 from gatehold.idp.store import Store
@@ -112,11 +112,11 @@ def create_idp_app(
             await shutdown(app)
 
     routes = [
+        Route("/oauth/token", TokenEndpoint(idp), methods=["POST"]),  # the hot path, matched first
         Route("/.well-known/openid-configuration", openid_configuration, methods=["GET"]),
         Route("/.well-known/jwks.json", jwks, methods=["GET"]),
         Route("/authorize", authorize_endpoint, methods=["GET", "POST"]),
         Route("/u/login", login_page, methods=["GET", "POST"]),
-        Route("/oauth/token", token_endpoint, methods=["POST"]),
         Route("/oauth/revoke", revocation_endpoint, methods=["POST"]),
         Route("/userinfo", userinfo_endpoint, methods=["GET", "POST"]),
         Route("/v2/logout", v2_logout, methods=["GET"]),

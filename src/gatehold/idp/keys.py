@@ -18,10 +18,11 @@ re-reading the small key table at most every ``reload_interval`` seconds.
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -33,9 +34,21 @@ KEY_SIZE = 2048
 STATES_PUBLISHED = ("next", "current", "previous")
 
 
+def b64url(data: bytes) -> bytes:
+    """Unpadded base64url (RFC 7515 §2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
 def _b64uint(value: int) -> str:
     raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return b64url(raw).decode()
+
+
+def jws_header(kid: str) -> bytes:
+    """The RS256 protected header segment, byte for byte what ``jwt.encode(..., headers={"kid": kid})``
+    writes (keys sorted, no spaces): built once per key instead of once per token."""
+    header = {"alg": "RS256", "kid": kid, "typ": "JWT"}
+    return b64url(json.dumps(header, separators=(",", ":"), sort_keys=True).encode())
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,7 @@ class SigningKey:
     private_key: rsa.RSAPrivateKey
     public_key: rsa.RSAPublicKey
     jwk: dict[str, str]
+    jws_header: bytes
 
     @classmethod
     def from_row(cls, row: KeyRow) -> SigningKey:
@@ -61,7 +75,14 @@ class SigningKey:
             "n": _b64uint(numbers.n),
             "e": _b64uint(numbers.e),
         }
-        return cls(kid=row.kid, state=row.state, private_key=key, public_key=public, jwk=jwk)
+        return cls(
+            kid=row.kid,
+            state=row.state,
+            private_key=key,
+            public_key=public,
+            jwk=jwk,
+            jws_header=jws_header(row.kid),
+        )
 
 
 def new_key_row(state: str, now: int) -> KeyRow:
@@ -128,9 +149,7 @@ class KeyRing:
                 if cached is not None and cached.state == row.state:
                     by_kid[row.kid] = cached
                 elif cached is not None:
-                    by_kid[row.kid] = SigningKey(
-                        cached.kid, row.state, cached.private_key, cached.public_key, cached.jwk
-                    )
+                    by_kid[row.kid] = replace(cached, state=row.state)
                 else:
                     by_kid[row.kid] = SigningKey.from_row(row)
             current = [k for k in by_kid.values() if k.state == "current"]
