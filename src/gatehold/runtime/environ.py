@@ -96,5 +96,12 @@ def activate(env: dict[str, str]) -> contextvars.Token[dict[str, str] | None]:
     return _current.set(env)
 
 
+def use(env: dict[str, str]) -> None:
+    """Make ``env`` the environment of the current thread's context from now on (a Lambda pool
+    thread runs only handlers, so it switches only when the function changes)."""
+    if _current.get() is not env:
+        _current.set(env)
+
+
 def deactivate(token: contextvars.Token[dict[str, str] | None]) -> None:
     _current.reset(token)
