@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from pathlib import Path
@@ -200,3 +201,26 @@ async def test_failed_init_runs_again_on_the_next_invocation(
     assert failed.error["errorMessage"] == "the database is not up yet"
     ready.touch()
     assert (await invoker.invoke("fn", {}, request_id="r2")).payload == "ready"
+
+
+@pytest.mark.parametrize("isolation", MODES)
+async def test_a_quick_function_that_turns_slow_blocks_no_other_invocation(
+    make_invoker: MakeInvoker, isolation: str
+) -> None:
+    """Thread mode answers a function that has been quick without the event loop (threads.py); when
+    one of its runs is slow, another invocation of the same function still runs beside it."""
+    invoker = make_invoker({"fn": probe("sleep", timeout=10)}, isolation=isolation)
+    for i in range(5):
+        assert (await invoker.invoke("fn", {"seconds": 0}, request_id=f"warm-{i}")).payload == {"slept": 0}
+    finished: list[str] = []
+
+    async def call(name: str, seconds: float) -> None:
+        result = await invoker.invoke("fn", {"seconds": seconds}, request_id=name)
+        assert result.payload == {"slept": seconds}
+        finished.append(name)
+
+    slow = asyncio.create_task(call("slow", 1.0))
+    await asyncio.sleep(0)  # the slow run has started
+    await call("fast", 0)
+    await slow
+    assert finished == ["fast", "slow"]
