@@ -15,6 +15,11 @@ Routes (Auth0's paths)::
     GET,POST  /userinfo                           oidc_userinfo
     GET       /v2/logout                          oidc_logout (Auth0)
     GET,POST  /oidc/logout                        oidc_logout (OIDC end_session_endpoint)
+
+``POST /oauth/token`` is the one hot path (client credentials: thousands of tokens/s). It is
+dispatched before Starlette's middleware stack and router, straight to CORS + the endpoint, which
+saves ≈ 10 µs a token; everything else (including ``OPTIONS``/``GET`` on ``/oauth/token``: the
+preflight and the 405) goes through the ordinary stack.
 """
 
 from __future__ import annotations
@@ -25,11 +30,13 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gatehold.config import LoadedConfig
 from gatehold.idp.cors import IdpCors
@@ -94,6 +101,30 @@ async def shutdown(app: Starlette) -> None:
     app.state.started = False
 
 
+class IdentityProviderApp(Starlette):
+    """Starlette, with ``POST /oauth/token`` sent straight to ``token`` (see the module docstring).
+
+    The route stays registered too. An unexpected exception on the shortcut reaches the server,
+    which logs it and answers 500, as Starlette's ``ServerErrorMiddleware`` would.
+    """
+
+    def __init__(self, *, token: ASGIApp, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"] == "/oauth/token"
+            and scope["method"] == "POST"
+            and not scope.get("root_path")
+        ):
+            scope["app"] = self
+            await self.token(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_idp_app(
     loaded: LoadedConfig,
     *,
@@ -111,8 +142,13 @@ def create_idp_app(
         finally:
             await shutdown(app)
 
+    token = TokenEndpoint(idp)
+
+    def cors_origins() -> frozenset[str]:
+        return idp.t.cors_origins
+
     routes = [
-        Route("/oauth/token", TokenEndpoint(idp), methods=["POST"]),  # the hot path, matched first
+        Route("/oauth/token", token, methods=["POST"]),
         Route("/.well-known/openid-configuration", openid_configuration, methods=["GET"]),
         Route("/.well-known/jwks.json", jwks, methods=["GET"]),
         Route("/authorize", authorize_endpoint, methods=["GET", "POST"]),
@@ -122,9 +158,10 @@ def create_idp_app(
         Route("/v2/logout", v2_logout, methods=["GET"]),
         Route("/oidc/logout", end_session, methods=["GET", "POST"]),
     ]
-    app = Starlette(
+    app = IdentityProviderApp(
+        token=IdpCors(token, origins=cors_origins),
         routes=routes,
-        middleware=[Middleware(IdpCors, origins=lambda: idp.t.cors_origins)],
+        middleware=[Middleware(IdpCors, origins=cors_origins)],
         lifespan=lifespan,
     )
     app.state.idp = idp

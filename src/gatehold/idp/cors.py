@@ -7,13 +7,15 @@
 Preflights (auth0-spa-js always sends ``Auth0-Client``, so every token call is preflighted) allow
 ``Auth0-Client``, ``Content-Type``, ``DPoP`` and ``Authorization``. No credentials are allowed:
 these endpoints never read cookies.
+
+It sits in front of the token endpoint, so it works on the raw ASGI header lists (one pass over
+the request headers, a list copy on the response) rather than Starlette's ``Headers`` objects.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,6 +23,23 @@ CREDENTIALED_PATHS = frozenset({"/oauth/token", "/oauth/revoke", "/userinfo"})
 PUBLIC_PATHS = frozenset({"/.well-known/openid-configuration", "/.well-known/jwks.json"})
 ALLOW_HEADERS = "Auth0-Client, Content-Type, DPoP, Authorization"
 MAX_AGE = "86400"
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+def with_cors_headers(headers: RawHeaders, *, vary: bool, allow: str | None) -> RawHeaders:
+    """``headers`` plus ``Vary: Origin`` (merged into an existing ``Vary``) and, when ``allow`` is
+    set, ``Access-Control-Allow-Origin`` replacing any other (Starlette's ``add_vary_header`` and
+    ``__setitem__`` semantics)."""
+    out = list(headers)
+    if vary:
+        existing = next((v for k, v in out if k == b"vary"), None)
+        value = b"Origin" if existing is None else existing + b", Origin"
+        out = [(k, v) for k, v in out if k != b"vary"]
+        out.append((b"vary", value))
+    if allow is not None:
+        out = [(k, v) for k, v in out if k != b"access-control-allow-origin"]
+        out.append((b"access-control-allow-origin", allow.encode("latin-1")))
+    return out
 
 
 class IdpCors:
@@ -39,14 +58,19 @@ class IdpCors:
         if not public and path not in CREDENTIALED_PATHS:
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        origin = headers.get("origin")
+        origin: str | None = None
+        preflight_request = False
+        for name, value in scope["headers"]:  # ASGI: lower-case names; the first Origin counts
+            if name == b"origin":
+                origin = origin if origin is not None else value.decode("latin-1")
+            elif name == b"access-control-request-method":
+                preflight_request = True
         allow: str | None = None
         if public:
             allow = "*"
         elif origin is not None and origin.rstrip("/") in self.origins():
             allow = origin
-        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+        if scope["method"] == "OPTIONS" and preflight_request:
             methods = "GET, OPTIONS" if public else "GET, POST, OPTIONS"
             preflight = {"Vary": "Origin", "Access-Control-Max-Age": MAX_AGE}
             if allow is not None:
@@ -64,11 +88,8 @@ class IdpCors:
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                out = MutableHeaders(scope=message)
-                if not public:
-                    out.add_vary_header("Origin")
-                if allow is not None:
-                    out["Access-Control-Allow-Origin"] = allow
+                headers = message.get("headers", [])
+                message["headers"] = with_cors_headers(headers, vary=not public, allow=allow)
             await send(message)
 
         await self.app(scope, receive, send_with_cors)
