@@ -240,3 +240,82 @@ def test_issuance_is_counted_by_grant(idp: IdpServer) -> None:
     )
     assert refused.status_code == 401
     assert issued() == before + 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"grant_type=client_credentials&audience=https%3A%2F%2Funicorns-api", id="plain"),
+        pytest.param(b"scope=read%3Aunicorn+list%3Aunicorns", id="plus-is-space"),
+        pytest.param(b"a=1&&b=2&", id="empty-chunks-skipped"),
+        pytest.param(b"flag&x=", id="no-equals-is-blank"),
+        pytest.param(b"=v", id="empty-name"),
+        pytest.param(b"x=a=b", id="first-equals-splits"),
+        pytest.param(b"n%C3%A4me=v%C3%A4lue", id="utf8-escapes"),
+        pytest.param(b"x=%ZZ%", id="bad-escape-kept"),
+        pytest.param(b"x=%FF", id="invalid-utf8-replaced"),
+        pytest.param(b"x=caf\xe9", id="raw-latin1-byte"),
+    ],
+)
+def test_form_body_reads_as_parse_qsl(body: bytes) -> None:
+    """The token endpoint's form reader = ``parse_qsl(keep_blank_values=True)`` on the latin-1 text,
+    which is also what Starlette's form parser produced (names and values through unquote_plus)."""
+    from urllib.parse import parse_qsl
+
+    from gatehold.idp.rfc6749_token import parse_params
+
+    expected = dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True))
+    assert parse_params("application/x-www-form-urlencoded; charset=UTF-8", body) == expected
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "description"),
+    [
+        pytest.param(
+            b"grant_type=client_credentials&audience=a&audience=b",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            "parameter 'audience' is repeated (RFC 6749 §3.2)",
+            id="repeated-parameter",
+        ),
+        pytest.param(
+            b"grant_type=client_credentials",
+            {"Content-Type": "text/plain"},
+            "the body must be application/x-www-form-urlencoded or application/json",
+            id="wrong-content-type",
+        ),
+        pytest.param(b"grant_type=client_credentials", {}, "missing grant_type", id="no-content-type"),
+        pytest.param(
+            b"x" * (64 * 1024 + 1),
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            "request body too large",
+            id="body-too-large",
+        ),
+        pytest.param(
+            b"[1]", {"Content-Type": "application/json"}, "the JSON body must be an object", id="json-array"
+        ),
+    ],
+)
+def test_malformed_bodies(idp: IdpServer, content: bytes, headers: dict[str, str], description: str) -> None:
+    r = httpx.post(idp.url + "/oauth/token", content=content, headers=headers, auth=("demo-m2m", M2M_SECRET))
+    assert r.status_code == 400
+    assert r.json() == {"error": "invalid_request", "error_description": description}
+    assert r.headers["cache-control"] == "no-store"
+
+
+def test_rs256_header_is_pyjwts(idp: IdpServer) -> None:
+    """The compact serialisation's header is byte-for-byte what ``jwt.encode`` writes with the kid."""
+    r = httpx.post(
+        idp.url + "/oauth/token",
+        data={"grant_type": "client_credentials", "audience": UNICORNS},
+        auth=("demo-m2m", M2M_SECRET),
+    )
+    token = r.json()["access_token"]
+    kid = jwt.get_unverified_header(token)["kid"]
+    reference = jwt.encode({}, idp.provider.keys.current.private_key, algorithm="RS256", headers={"kid": kid})
+    assert token.split(".")[0] == reference.split(".")[0]
+    assert verify(idp, token, UNICORNS)["jti"]
+
+
+def test_token_endpoint_methods(idp: IdpServer) -> None:
+    """Only POST is routed to the endpoint; GET gets the router's 405."""
+    assert httpx.get(idp.url + "/oauth/token").status_code == 405

@@ -17,7 +17,7 @@ re-reading the small key table at most every ``reload_interval`` seconds.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import json
 import secrets
 import threading
@@ -34,9 +34,12 @@ KEY_SIZE = 2048
 STATES_PUBLISHED = ("next", "current", "previous")
 
 
+_TO_URL = bytes.maketrans(b"+/", b"-_")
+
+
 def b64url(data: bytes) -> bytes:
-    """Unpadded base64url (RFC 7515 §2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
+    """Unpadded base64url (RFC 7515 §2); ``base64.urlsafe_b64encode`` minus two Python calls."""
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URL).rstrip(b"=")
 
 
 def _b64uint(value: int) -> str:
