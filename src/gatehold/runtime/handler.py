@@ -103,13 +103,43 @@ def _encode_decimal(obj: Any) -> Any:
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 
+_ENCODER = json.JSONEncoder(default=_encode_decimal)  # json.dumps(result, default=...) without the set-up
+_SCALARS = (str, int, bool, type(None))
+
+
+def _plain_value(value: Any) -> bool:
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if kind is dict:  # e.g. a proxy response's headers
+        return len(value) <= 32 and all(type(k) is str and type(v) in _SCALARS for k, v in value.items())
+    if kind is list:  # e.g. cookies
+        return len(value) <= 32 and all(type(v) in _SCALARS for v in value)
+    return False
+
+
+def _plain(result: Any) -> bool:
+    """A small result made of exact JSON types only (a proxy response's shape), for which orjson writes
+    what ``json.dumps`` writes once parsed back; anything else takes ``json.dumps``."""
+    if type(result) is dict:
+        return len(result) <= 32 and all(type(k) is str and _plain_value(v) for k, v in result.items())
+    return _plain_value(result)
+
+
 def marshal(result: Any) -> str:
     """``LambdaMarshaller.marshal_response``: JSON text, or TypeError/ValueError as Lambda raises."""
     if isinstance(result, bytes | bytearray):
         text = bytes(result).decode("utf-8")
         json.loads(text)  # Lambda passes bytes through; API Gateway then needs them to be JSON
         return text
-    return json.dumps(result, default=_encode_decimal)
+    if _plain(result):
+        try:
+            return orjson.dumps(result).decode()
+        except orjson.JSONEncodeError:  # ints past 64 bits, lone surrogates: json.dumps decides
+            pass
+    return _ENCODER.encode(result)
 
 
 def unmarshal(text: str | bytes) -> Any:
