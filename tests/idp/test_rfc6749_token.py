@@ -10,7 +10,7 @@ import pytest
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuth2Client
 
-from tests.idp.conftest import M2M_SECRET, IdpServer
+from tests.idp.conftest import M2M_SECRET, SPA, IdpServer
 
 UNICORNS = "https://unicorns-api"
 PETSTORE = "https://your-api-gateway"
@@ -319,3 +319,29 @@ def test_rs256_header_is_pyjwts(idp: IdpServer) -> None:
 def test_token_endpoint_methods(idp: IdpServer) -> None:
     """Only POST is routed to the endpoint; GET gets the router's 405."""
     assert httpx.get(idp.url + "/oauth/token").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("origin", "secret", "status", "allow"),
+    [
+        pytest.param(SPA, M2M_SECRET, 200, SPA, id="allowed-origin"),
+        pytest.param(SPA, "wrong", 401, SPA, id="allowed-origin-error"),
+        pytest.param("https://evil.example", M2M_SECRET, 200, None, id="other-origin"),
+        pytest.param(None, M2M_SECRET, 200, None, id="no-origin"),
+    ],
+)
+def test_cors_on_token_responses(
+    idp: IdpServer, origin: str | None, secret: str, status: int, allow: str | None
+) -> None:
+    """Token responses and errors carry CORS (echoed origin, ``Vary: Origin``) and no-store."""
+    r = httpx.post(
+        idp.url + "/oauth/token",
+        data={"grant_type": "client_credentials", "audience": UNICORNS},
+        auth=("demo-m2m", secret),
+        headers={"Origin": origin} if origin else {},
+    )
+    assert r.status_code == status
+    assert r.headers.get("access-control-allow-origin") == allow
+    assert r.headers["vary"] == "Origin"
+    assert r.headers["cache-control"] == "no-store"
+    assert r.headers["pragma"] == "no-cache"
