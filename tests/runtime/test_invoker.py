@@ -224,3 +224,23 @@ async def test_a_quick_function_that_turns_slow_blocks_no_other_invocation(
     await call("fast", 0)
     await slow
     assert finished == ["fast", "slow"]
+
+
+@pytest.mark.parametrize("isolation", MODES)
+async def test_quick_calls_of_one_loop_turn_behind_a_slow_one_are_not_held_up(
+    make_invoker: MakeInvoker, isolation: str
+) -> None:
+    """Thread mode runs the quick calls of one loop turn back to back on one thread (threads.py); the
+    calls queued behind one that turned slow are handed to another thread."""
+    invoker = make_invoker({"fn": probe("sleep", timeout=10)}, isolation=isolation)
+    for i in range(5):
+        assert (await invoker.invoke("fn", {"seconds": 0}, request_id=f"warm-{i}")).payload == {"slept": 0}
+    finished: list[str] = []
+
+    async def call(name: str, seconds: float) -> None:
+        result = await invoker.invoke("fn", {"seconds": seconds}, request_id=name)
+        assert result.payload == {"slept": seconds}
+        finished.append(name)
+
+    await asyncio.gather(call("slow", 1.0), call("fast-1", 0), call("fast-2", 0))
+    assert (sorted(finished[:2]), finished[2]) == (["fast-1", "fast-2"], "slow")

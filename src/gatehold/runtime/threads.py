@@ -6,25 +6,27 @@ Lambda's timeout error at once, but the handler keeps running on its thread unti
 its result is then discarded. That thread is not reused meanwhile (the pool starts another), and
 because pool threads are daemons a stuck handler never blocks interpreter exit.
 
-**The hand-off** (docs/runtime.md, "What an invocation costs"). Each pool thread owns two pipes: it
-blocks reading one byte from its *wake* pipe for the next job and, when the caller waits for it,
-writes one byte to its *answer* pipe. ``os.read``/``os.write`` release the GIL around the system
-call, so the woken thread finds the GIL free: a round trip costs about two thread switches, where a
-``queue``/``threading.Lock`` hand-off costs five or six (the woken thread wakes while the other one
-still holds the GIL, sleeps again on the GIL, and is woken a second time). The caller then takes one
-of two ways back:
+**The hand-off** (docs/runtime.md, "What an invocation costs in thread mode"). Each pool thread
+owns two pipes: it blocks reading one byte from its *wake* pipe for its next job and, when the loop
+waits for it, writes one byte to its *answer* pipe. ``os.read``/``os.write`` release the GIL around
+the system call, so the woken thread finds the GIL free: a round trip costs two thread switches,
+where a ``queue``/``threading.Lock`` hand-off costs five or six (the woken thread wakes while the
+other one still holds the GIL, sleeps again on the GIL, and is woken a second time). Two ways:
 
-* *quick*: when the function's previous run took less than :data:`QUICK_S`, the event loop waits
-  for the answer pipe with ``poll`` for at most :data:`QUICK_S` (the GIL is released meanwhile, so
-  the handler runs at once). A handler that finishes in time is answered without a trip through the
-  event loop. The handler holds the GIL while it computes, so the loop could not have run anyway;
-  what the loop can lose is at most :data:`QUICK_S` when a quick function turns slow (it then takes
-  the other way until a run is quick again).
-* *async*: the loop awaits a future that the thread completes with one
-  ``loop.call_soon_threadsafe``; a ``call_later`` handle enforces the function timeout or the
-  caller's deadline, whichever comes first.
+* *quick*, when the function's previous run took less than :data:`QUICK_S`: the call joins the
+  other quick calls of this loop turn, and one callback at the end of the turn hands them all to one
+  thread, which runs them back to back; the loop waits for its answer with ``poll`` for at most
+  :data:`QUICK_S` (the GIL is released meanwhile) and completes their futures itself. Under load
+  that is one wake-up and one answer for all the requests a loop turn read. The handlers hold the
+  GIL while they compute, so the loop could not have run anyway; what it can lose is at most
+  :data:`QUICK_S` when a quick function turns slow. The loop then takes back the calls the thread has
+  not started, hands them to another thread, and the thread delivers the calls it still runs with
+  ``loop.call_soon_threadsafe``; the function takes the other way until a run is quick again.
+* *async*: a thread of its own, which completes the call's future with one
+  ``loop.call_soon_threadsafe``.
 
-Either way several invocations of one function run in parallel threads, bounded by
+Either way a ``call_later`` handle enforces the function timeout or the caller's deadline, whichever
+comes first, and several invocations of one function run in parallel threads, bounded by
 ``reserved_concurrency`` when it is set.
 """
 
@@ -63,7 +65,7 @@ class _Worker:
         self.answer_r, self.answer_w = os.pipe()
         self.poller = select.poll()
         self.poller.register(self.answer_r, select.POLLIN)
-        self.job: _Call | None = None
+        self.job: _Batch | None = None
 
     def wait_answer(self, timeout_s: float) -> bool:
         """On the caller's thread: ``True`` when the answer byte came within ``timeout_s``."""
@@ -83,15 +85,23 @@ class _Worker:
 
 
 class ThreadPool:
-    """Daemon threads started on demand, parked when idle; ``close`` stops the idle ones."""
+    """Daemon threads started on demand, parked when idle; ``close`` stops the idle ones.
+
+    Quick calls (:meth:`enqueue`) are collected during one turn of the event loop and run back to
+    back on one thread (a :class:`_Batch`): one wake-up and one answer for all the requests a turn
+    read. The loop waits for the batch's answer for at most :data:`QUICK_S`; past that it takes back
+    the calls the thread has not started and hands them to another thread, so a call that turned
+    slow holds up no other.
+    """
 
     def __init__(self) -> None:
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._closed = False
         self._count = 0
+        self._pending: list[_Call] = []
 
-    def submit(self, call: _Call) -> None:
+    def submit(self, batch: _Batch) -> None:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the Lambda runtime is closed")
@@ -102,24 +112,63 @@ class ThreadPool:
                 threading.Thread(
                     target=self._loop, args=(worker,), name=f"gatehold-lambda-{self._count}", daemon=True
                 ).start()
-        call.worker = worker
-        worker.job = call
+        batch.worker = worker
+        worker.job = batch
         os.write(worker.wake_w, b"\0")
+
+    def enqueue(self, call: _Call) -> None:
+        """On the loop's thread: run ``call`` with the other quick calls of this loop turn."""
+        if self._closed:
+            raise RuntimeError("the Lambda runtime is closed")
+        if not self._pending:
+            call.loop.call_soon(self._flush)
+        self._pending.append(call)
+
+    def _flush(self) -> None:
+        calls, self._pending = self._pending, []
+        batch = _Batch(calls, detached=False)
+        try:
+            self.submit(batch)
+        except RuntimeError as exc:
+            for call in calls:
+                if not call.future.done():
+                    call.future.set_exception(exc)
+            return
+        worker = batch.worker
+        assert worker is not None
+        if worker.wait_answer(QUICK_S):
+            for call in calls:
+                call.deliver()
+            return
+        with batch.mutex:
+            finished = batch.finished
+            if not finished:
+                batch.detached = True
+                done = [call for call in calls[: batch.next] if call.finished]
+                rest = calls[batch.next :]
+                del calls[batch.next :]
+        if finished:
+            worker.take_answer()
+            done, rest = calls, []
+        for call in done:
+            call.deliver()
+        for call in rest:  # to another thread, on the next turn
+            self.enqueue(call)
 
     def _loop(self, worker: _Worker) -> None:
         try:
             while True:
                 os.read(worker.wake_r, 1)
-                call, worker.job = worker.job, None
-                if call is None:
+                batch, worker.job = worker.job, None
+                if batch is None:
                     return
-                call.run()
+                batch.run()
                 # back in the idle list first, then answer as the last act before blocking again
                 with self._lock:
                     closed = self._closed
                     if not closed:
                         self._idle.append(worker)
-                call.answer()
+                batch.answer()
                 if closed:
                     return
         finally:
@@ -140,8 +189,7 @@ def _deliver(future: asyncio.Future[Outcome], outcome: Outcome) -> None:
 
 
 class _Call:
-    """One invocation between the caller and a pool thread. The thread answers through its answer
-    pipe, unless the caller has switched to awaiting ``future`` (decided under ``mutex``)."""
+    """One invocation: what the pool thread needs, and the future its caller awaits."""
 
     __slots__ = (
         "deadline_ms",
@@ -149,11 +197,9 @@ class _Call:
         "finished",
         "future",
         "loop",
-        "mutex",
         "outcome",
         "request_id",
         "sandbox",
-        "worker",
     )
 
     def __init__(
@@ -169,38 +215,63 @@ class _Call:
         self.event_json = event_json
         self.request_id = request_id
         self.deadline_ms = deadline_ms
-        self.mutex = threading.Lock()
-        self.finished = False
-        self.future: asyncio.Future[Outcome] | None = None
+        self.finished = False  # set under the batch's mutex
+        self.future: asyncio.Future[Outcome] = loop.create_future()
         self.outcome: Outcome = _EXPIRED
-        self.worker: _Worker | None = None
 
     def run(self) -> None:
         """On the pool thread."""
         self.outcome = self.sandbox.run(self.event_json, self.request_id, self.deadline_ms)
 
+    def deliver(self) -> None:
+        """On the loop's thread."""
+        _deliver(self.future, self.outcome)
+
+    def deliver_threadsafe(self) -> None:
+        """On the pool thread."""
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            self.loop.call_soon_threadsafe(_deliver, self.future, self.outcome)
+
+
+class _Batch:
+    """Calls run in order on one pool thread. While the loop waits (not ``detached``) the thread
+    answers once through its answer pipe and the loop delivers; once ``detached`` the thread delivers
+    each call itself (``call_soon_threadsafe``). ``mutex`` guards ``calls``, ``next``, ``detached``,
+    ``finished`` and each call's ``finished``."""
+
+    __slots__ = ("calls", "detached", "finished", "mutex", "next", "worker")
+
+    def __init__(self, calls: list[_Call], *, detached: bool) -> None:
+        self.calls = calls
+        self.next = 0
+        self.detached = detached
+        self.finished = False
+        self.mutex = threading.Lock()
+        self.worker: _Worker | None = None
+
+    def run(self) -> None:
+        """On the pool thread."""
+        while True:
+            with self.mutex:
+                if self.next >= len(self.calls):
+                    return
+                call = self.calls[self.next]
+                self.next += 1
+            call.run()
+            with self.mutex:
+                call.finished = True
+                detached = self.detached
+            if detached:
+                call.deliver_threadsafe()
+
     def answer(self) -> None:
         """On the pool thread, after :meth:`run`."""
         with self.mutex:
             self.finished = True
-            future = self.future
-        if future is None:
+            detached = self.detached
+        if not detached:
             assert self.worker is not None
             os.write(self.worker.answer_w, b"\0")
-        else:
-            with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
-                self.loop.call_soon_threadsafe(_deliver, future, self.outcome)
-
-    def switch_to_future(self) -> asyncio.Future[Outcome] | None:
-        """On the caller's thread: the future to await, or ``None`` when the thread has finished
-        (its answer byte is then consumed here)."""
-        with self.mutex:
-            if not self.finished:
-                self.future = self.loop.create_future()
-                return self.future
-        assert self.worker is not None
-        self.worker.take_answer()
-        return None
 
 
 class ThreadSandbox:
@@ -269,15 +340,12 @@ class ThreadSandbox:
         limit = deadline_s if deadline_s is not None and integration_first else timeout
         started = time.perf_counter()
         call = _Call(self, loop, event_json, request_id, int(time.time() * 1000 + timeout * 1000))
-        self._pool.submit(call)
-        worker = call.worker
-        assert worker is not None
-        if self._quick and limit > QUICK_S and worker.wait_answer(QUICK_S):
-            return call.outcome
-        future = call.switch_to_future()
-        if future is None:
-            return call.outcome
-        expiry = loop.call_later(limit - (time.perf_counter() - started), _deliver, future, _EXPIRED)
+        if self._quick and limit > QUICK_S:
+            self._pool.enqueue(call)
+        else:
+            self._pool.submit(_Batch([call], detached=True))
+        future = call.future
+        expiry = loop.call_later(limit, _deliver, future, _EXPIRED)
         try:
             outcome = await future
         finally:
