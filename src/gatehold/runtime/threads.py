@@ -13,8 +13,9 @@ the system call, so the woken thread finds the GIL free: a round trip costs two 
 where a ``queue``/``threading.Lock`` hand-off costs five or six (the woken thread wakes while the
 other one still holds the GIL, sleeps again on the GIL, and is woken a second time). Two ways:
 
-* *quick*, when the function's previous run took less than :data:`QUICK_S`: the call joins the
-  other quick calls of this loop turn, and one callback at the end of the turn hands them all to one
+* *quick*, when the function's previous run took less than :data:`QUICK_S`: the first quick call
+  of a loop turn goes to a thread at once and the loop waits for it (below); the ones after it in
+  the same turn are collected, and one callback at the end of the turn hands them all to one
   thread, which runs them back to back; the loop waits for its answer with ``poll`` for at most
   :data:`QUICK_S` (the GIL is released meanwhile) and completes their futures itself. Under load
   that is one wake-up and one answer for all the requests a loop turn read. The handlers hold the
@@ -100,6 +101,35 @@ class ThreadPool:
         self._closed = False
         self._count = 0
         self._pending: list[_Call] = []
+        self._turn_marked = False
+
+    def first_in_turn(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """On the loop's thread: is this the first quick call of this loop turn? (The first one is
+        answered at once; the ones after it in the same turn are batched.)"""
+        if self._turn_marked:
+            return False
+        self._turn_marked = True
+        loop.call_soon(self._unmark)
+        return True
+
+    def _unmark(self) -> None:
+        self._turn_marked = False
+
+    def run_now(self, call: _Call) -> bool:
+        """On the loop's thread: run ``call`` alone and wait up to :data:`QUICK_S` for it; ``True``
+        when ``call.outcome`` is there, else the thread delivers it to ``call.future`` later."""
+        batch = _Batch([call], detached=False)
+        self.submit(batch)
+        worker = batch.worker
+        assert worker is not None
+        if worker.wait_answer(QUICK_S):
+            return True
+        with batch.mutex:
+            finished = batch.finished
+            batch.detached = not finished
+        if finished:
+            worker.take_answer()
+        return finished
 
     def submit(self, batch: _Batch) -> None:
         with self._lock:
@@ -341,7 +371,11 @@ class ThreadSandbox:
         started = time.perf_counter()
         call = _Call(self, loop, event_json, request_id, int(time.time() * 1000 + timeout * 1000))
         if self._quick and limit > QUICK_S:
-            self._pool.enqueue(call)
+            if self._pool.first_in_turn(loop):
+                if self._pool.run_now(call):
+                    return call.outcome
+            else:
+                self._pool.enqueue(call)
         else:
             self._pool.submit(_Batch([call], detached=True))
         future = call.future
