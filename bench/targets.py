@@ -31,7 +31,8 @@ GATEHOLD = ROOT / ".venv" / "bin" / "gatehold"
 
 def server_argv(server: str, app: str, port: int, *, workers: int = 1) -> list[str]:
     """``app`` (``module:attr``) under uvicorn (uvloop + httptools) or granian (ASGI), N workers."""
-    if server == "uvicorn":
+    if server in ("uvicorn", "uvicorn-asyncio"):
+        loop = "asyncio" if server == "uvicorn-asyncio" else "uvloop"
         return [
             python_exe(),
             "-m",
@@ -42,29 +43,7 @@ def server_argv(server: str, app: str, port: int, *, workers: int = 1) -> list[s
             "--port",
             str(port),
             "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-            "--lifespan",
-            "off",
-            "--workers",
-            str(workers),
-        ]
-    if server == "uvicorn-asyncio":
-        return [
-            python_exe(),
-            "-m",
-            "uvicorn",
-            app,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--loop",
-            "asyncio",
+            loop,
             "--http",
             "httptools",
             "--no-access-log",

@@ -200,13 +200,13 @@ def _code(idp: IdpServer, challenge: str | None, scope: str = "openid offline_ac
     return query["code"][0]
 
 
-def _exchange(idp: IdpServer, code: str, verifier: str | None) -> httpx.Response:
-    data = {
-        "grant_type": "authorization_code",
-        "client_id": "demo-spa",
-        "code": code,
-        "redirect_uri": CALLBACK,
-    }
+def _exchange(
+    idp: IdpServer, code: str, verifier: str | None, redirect_uri: str | None = CALLBACK
+) -> httpx.Response:
+    """The code grant; ``None`` leaves a parameter out."""
+    data = {"grant_type": "authorization_code", "client_id": "demo-spa", "code": code}
+    if redirect_uri is not None:
+        data["redirect_uri"] = redirect_uri
     if verifier is not None:
         data["code_verifier"] = verifier
     return httpx.post(idp.url + "/oauth/token", data=data)
@@ -261,16 +261,7 @@ def test_pkce_failure_burns_the_code(idp: IdpServer, verifier: str | None) -> No
 def test_redirect_uri_must_match_at_token_endpoint(idp: IdpServer) -> None:
     verifier, challenge = pkce_pair()
     code = _code(idp, challenge)
-    r = httpx.post(
-        idp.url + "/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "client_id": "demo-spa",
-            "code": code,
-            "code_verifier": verifier,
-            "redirect_uri": "http://localhost:3000",
-        },
-    )
+    r = _exchange(idp, code, verifier, redirect_uri="http://localhost:3000")
     assert r.json()["error"] == "invalid_grant"
 
 
@@ -386,14 +377,6 @@ def test_refresh_absolute_lifetime(idp: IdpServer) -> None:
 def test_redirect_uri_required_at_token_endpoint_when_sent_to_authorize(idp: IdpServer) -> None:
     verifier, challenge = pkce_pair()
     code = _code(idp, challenge)
-    r = httpx.post(
-        idp.url + "/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "client_id": "demo-spa",
-            "code": code,
-            "code_verifier": verifier,
-        },
-    )
+    r = _exchange(idp, code, verifier, redirect_uri=None)
     assert r.status_code == 400
     assert r.json()["error"] == "invalid_grant"
