@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -182,6 +183,9 @@ def test_seed004_wishlist(stack: Stack) -> None:
     assert created.status_code == 201, created.text
     new_id = created.json()["id"]
     assert created.json() == {"id": new_id}
+    # the seed stores Lambda's context.awsRequestId: a fresh UUID, not API Gateway's request id
+    assert str(uuid.UUID(new_id)) == new_id
+    assert new_id != created.headers["apigw-requestid"]
     listed = httpx.get(url, timeout=10).json()
     assert listed["Count"] == listed["ScannedCount"] == len(listed["Items"])
     assert {**item, "id": new_id} in listed["Items"]

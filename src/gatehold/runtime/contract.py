@@ -6,8 +6,15 @@ in-process (threads) and worker-process implementations.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+
+def new_invocation_id() -> str:
+    """A Lambda request id (``context.aws_request_id``): Lambda assigns a fresh UUID to every
+    invocation; it is not API Gateway's ``requestContext.requestId``."""
+    return str(uuid.uuid4())
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ from gatehold.gateway.events import (
     token_authorizer_event,
 )
 from gatehold.gateway.model import AuthorizerOutcome, DecisionTrace, GatewayRequest, RouteMatch
-from gatehold.runtime.contract import Invoker
+from gatehold.runtime.contract import Invoker, new_invocation_id
 
 log = logging.getLogger("gatehold.authorizers")
 
@@ -213,7 +213,7 @@ class LambdaAuthorizer:
         event = self._event(request, match, arn, values)
         started = time.perf_counter()
         res = await self.invoker.invoke(
-            self.function, event, request_id=request.request_id, deadline_s=self.deadline_s
+            self.function, event, request_id=new_invocation_id(), deadline_s=self.deadline_s
         )
         latency = int(res.duration_ms or (time.perf_counter() - started) * 1000)
         failure: GatewayError | None = None

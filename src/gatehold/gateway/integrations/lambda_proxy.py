@@ -17,7 +17,7 @@ from gatehold.gateway.responses import (
     map_response_v1,
     map_response_v2,
 )
-from gatehold.runtime.contract import Invoker
+from gatehold.runtime.contract import Invoker, new_invocation_id
 
 REST_TIMEOUT_CAP_S = 29.0
 HTTP_TIMEOUT_CAP_S = 30.0
@@ -51,7 +51,7 @@ class LambdaProxyIntegration:
                 api_key=request.api_key,
             )
         result = await self.invoker.invoke(
-            self.function, event, request_id=request.request_id, deadline_s=self.deadline_s
+            self.function, event, request_id=new_invocation_id(), deadline_s=self.deadline_s
         )
         if result.integration_timeout:
             raise integration_timeout(self.api_type, f"function {self.function} did not answer in time")
