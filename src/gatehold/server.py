@@ -4,9 +4,11 @@ All servers share one event loop and one signal handler: SIGINT/SIGTERM stop acc
 in-flight requests finish (bounded by ``graceful_timeout``), then close the Lambda runtime. A second
 SIGINT forces the exit.
 
-The HTTP server is uvicorn with httptools on uvloop (:func:`run`), chosen by measurement (BENCHMARKS.md,
-"Server choice"): with the gateway's pipeline in the request path, granian's faster HTTP core buys
-little, and uvicorn runs every listener in one process and one loop.
+Everything runs on uvloop (:func:`run`). The gateway is served by its own HTTP/1.1 protocol
+(:mod:`gatehold.gateway.http1`: httptools, no ASGI in between, one write per response), the other
+listeners (identity provider, SPA, admin) by uvicorn with httptools. Both chosen by measurement
+(BENCHMARKS.md, "Server choice"): the ASGI layer alone costs a bare hello-world ≈ 26 µs of CPU per
+request, most of what an authorized gateway request is allowed to cost.
 
 ``workers > 1`` (``gatehold up --workers N``) runs the gateway in N processes sharing its port with
 ``SO_REUSEPORT``: this process serves it alongside the identity provider, the SPA and the admin app,
@@ -33,6 +35,8 @@ from typing import Any, TypeVar
 
 import uvicorn
 
+from gatehold.gateway.app import GatewayApp
+from gatehold.gateway.http1 import GatewayHttpServer
 from gatehold.gateway.http_protocol import CasePreservingHttpToolsProtocol
 
 log = logging.getLogger("gatehold.server")
@@ -178,6 +182,17 @@ class _Server(uvicorn.Server):
         yield
 
 
+def _server_for(lst: Listener, *, host: str, graceful_timeout: float) -> _Server | GatewayHttpServer:
+    """The gateway's own HTTP/1.1 server for a :class:`GatewayApp`, uvicorn for any other ASGI app."""
+    if isinstance(lst.app, GatewayApp):
+        return GatewayHttpServer(lst.app, graceful_timeout=graceful_timeout)
+    return _Server(
+        _uvicorn_config(
+            lst.app, host=host, port=lst.port, lifespan=lst.lifespan, graceful_timeout=graceful_timeout
+        )
+    )
+
+
 class _WorkerPool:
     """N-1 gateway worker processes on the gateway's port; restarted when one dies unexpectedly."""
 
@@ -302,14 +317,7 @@ async def serve(
             sock.close()
         raise
 
-    servers = [
-        _Server(
-            _uvicorn_config(
-                lst.app, host=host, port=lst.port, lifespan=lst.lifespan, graceful_timeout=graceful_timeout
-            )
-        )
-        for lst in listeners
-    ]
+    servers = [_server_for(lst, host=host, graceful_timeout=graceful_timeout) for lst in listeners]
     loop = asyncio.get_running_loop()
 
     def stop(sig: int) -> None:
@@ -402,15 +410,15 @@ async def _worker_main(spec: dict[str, Any]) -> None:
     http_client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
     gateway = GatewayApp(loaded, invoker, http_client=http_client)
     sock = _reuseport_socket(spec["host"], spec["port"])
-    server = uvicorn.Server(
-        _uvicorn_config(
-            gateway,
-            host=spec["host"],
-            port=spec["port"],
-            lifespan="off",
-            graceful_timeout=spec["graceful_timeout"],
-        )
-    )
+    server = GatewayHttpServer(gateway, graceful_timeout=spec["graceful_timeout"])
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        server.force_exit = server.should_exit
+        server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
     ready_fd = int(spec["ready_fd"])
 
     async def report_ready() -> None:
@@ -440,7 +448,7 @@ def main(argv: list[str] | None = None) -> None:
     from gatehold.logs import configure_logging
 
     configure_logging(spec.get("log_level", "warning"))
-    # uvicorn drains on SIGINT/SIGTERM, then re-raises the signal it caught: that is a clean stop
+    # SIGINT/SIGTERM drain the worker's connections (GatewayHttpServer.shutdown): a clean stop
     with contextlib.suppress(KeyboardInterrupt):
         run(_worker_main(spec))
 

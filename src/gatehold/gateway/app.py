@@ -217,37 +217,67 @@ class GatewayApp:
         return None, path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI: the same gateway under any ASGI server (Gatehold itself serves it with
+        :mod:`gatehold.gateway.http1`, which calls :meth:`respond` without ASGI in between)."""
         if scope["type"] != "http":
             if scope["type"] == "lifespan":
                 await self._lifespan(receive, send)
             return
-        started = time.perf_counter()
         raw_path: bytes | None = scope.get("raw_path")
         full_path = raw_path.decode("latin-1") if raw_path else scope["path"]
         if "?" in full_path:
             full_path = full_path.split("?", 1)[0]
+        client = scope.get("client")
+        answer = await self.respond(
+            scope["method"],
+            full_path,
+            scope["query_string"].decode("latin-1"),
+            _headers(scope),
+            await _read_body(receive),
+            source_ip=client[0] if client else "127.0.0.1",
+            protocol=f"HTTP/{scope.get('http_version', '1.1')}",
+            scheme=scope.get("scheme", "http"),
+            server=scope.get("server"),
+        )
+        await _send(send, answer.response, scope["method"] == "HEAD")
+        answer.done()
+
+    async def respond(
+        self,
+        method: str,
+        full_path: str,
+        query_string: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        *,
+        source_ip: str,
+        protocol: str = "HTTP/1.1",
+        scheme: str = "http",
+        server: tuple[str, int] | None = None,
+    ) -> Answer:
+        """One request, as any HTTP server parsed it: ``full_path`` without the query string,
+        ``headers`` as the client wrote them. The caller sends ``answer.response``, then calls
+        ``answer.done()`` (access log line, metrics)."""
+        started = time.perf_counter()
         state, path = self.api_for(full_path)
         is_rest = state is None or state.is_rest
         request_id = rest_request_id() if is_rest else http_api_request_id()
-        headers = _headers(scope)
-        client = scope.get("client")
-        server = scope.get("server")
         request = GatewayRequest(
-            method=scope["method"],
+            method=method,
             path=path,
-            query_string=scope["query_string"].decode("latin-1"),
+            query_string=query_string,
             headers=headers,
-            body=await _read_body(receive),
-            source_ip=client[0] if client else "127.0.0.1",
-            protocol=f"HTTP/{scope.get('http_version', '1.1')}",
+            body=body,
+            source_ip=source_ip,
+            protocol=protocol,
             request_id=request_id,
             host=_host(headers, server),
-            scheme=scope.get("scheme", "http"),
+            scheme=scheme,
             server_port=server[1] if server and server[1] else 80,
         )
         add_forwarding_headers(request)
         record = RequestRecord(request, request_id, account_id=self.settings.account_id)
-        match, response, trace = await self.handle(state, request, record)
+        _, response, trace = await self.handle(state, request, record)
 
         out = response.headers
         if is_rest:
@@ -258,24 +288,27 @@ class GatewayApp:
             out.append(("apigw-requestid", request_id))
         if self.debug_headers and trace.steps:
             out.append(("x-gatehold-trace", trace.summary()))
-        await _send(send, response, request.method == "HEAD")
-        self._record(state, record, response, started)
+        return Answer(self, response, state, record, trace, full_path, started)
 
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info(
-                "request",
-                extra={
-                    "requestId": request_id,
-                    "api": state.api.name if state else None,
-                    "stage": match.stage_name if match else None,
-                    "routeKey": match.route.route_key if match else None,
-                    "method": request.method,
-                    "path": full_path,
-                    "status": response.status,
-                    "latencyMs": round((time.perf_counter() - started) * 1000, 3),
-                    "authorizer": trace.summary() if trace.steps else None,
-                },
-            )
+    def invalid_response(self, answer: Answer) -> GatewayResponse:
+        """A response the server cannot write (a header name or value with CR, LF or NUL, which a
+        Lambda function may return) becomes the API's integration failure; the original is logged."""
+        state, record = answer._state, answer._record
+        api_type = state.api.type if state else "REST"
+        log.error("response header with CR, LF or NUL", extra={"requestId": record.request_id})
+        response = render(
+            integration_failure(api_type, "response header with CR, LF or NUL"),
+            api=state.api if state else None,
+            request=record.request,
+            match=record.match,
+            request_id=record.request_id,
+        )
+        response.headers.append(
+            ("x-amzn-RequestId", record.request_id)
+            if api_type == "REST"
+            else ("apigw-requestid", record.request_id)
+        )
+        return response
 
     def _record(
         self, state: ApiState | None, record: RequestRecord, response: Response, started: float
@@ -319,6 +352,52 @@ class _Answered(Exception):
 
     def __init__(self, response: GatewayResponse) -> None:
         self.response = response
+
+
+class Answer:
+    """A response to send, and what to log once it is sent (:meth:`GatewayApp.respond`)."""
+
+    __slots__ = ("_app", "_full_path", "_record", "_started", "_state", "_trace", "response")
+
+    def __init__(
+        self,
+        app: GatewayApp,
+        response: Response,
+        state: ApiState | None,
+        record: RequestRecord,
+        trace: DecisionTrace,
+        full_path: str,
+        started: float,
+    ) -> None:
+        self._app = app
+        self.response = response
+        self._state = state
+        self._record = record
+        self._trace = trace
+        self._full_path = full_path
+        self._started = started
+
+    def done(self) -> None:
+        """The response is sent: the access log line, the metrics and the JSON log line."""
+        app, state, record, response = self._app, self._state, self._record, self.response
+        app._record(state, record, response, self._started)
+        if access_log.isEnabledFor(logging.INFO):
+            match = record.match
+            trace = self._trace
+            access_log.info(
+                "request",
+                extra={
+                    "requestId": record.request_id,
+                    "api": state.api.name if state else None,
+                    "stage": match.stage_name if match else None,
+                    "routeKey": match.route.route_key if match else None,
+                    "method": record.request.method,
+                    "path": self._full_path,
+                    "status": response.status,
+                    "latencyMs": round((time.perf_counter() - self._started) * 1000, 3),
+                    "authorizer": trace.summary() if trace.steps else None,
+                },
+            )
 
 
 def _has(headers: list[tuple[str, str]], lname: str) -> bool:
