@@ -13,7 +13,7 @@ loop. Reports CPU µs per request (``time.process_time``, so the runtime's threa
 * ``S3 inline handler (what-if)``: the handler called on the event loop (bench/gateway_breakdown.py).
 
 What is missing next to a wrk run is the kernel: one ``read`` and one ``write`` per request on
-loopback (≈ 8–15 µs of system time on the reference machine, see BENCHMARKS.md).
+loopback (≈ 8 to 15 µs of system time on the reference machine, see BENCHMARKS.md).
 """
 
 from __future__ import annotations

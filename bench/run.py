@@ -51,6 +51,9 @@ from bench.keys import Issuer
 RESULTS = BENCH / "results"
 ALL = ["S1", "S2", "S3", "S4", "S5", "S6", "S7", "P1", "servers", "workers", "micro", "breakdown", "rss"]
 
+S1 = "S1 ASGI hello (gatehold server: uvicorn)"
+S1_RAW = "S1 hello, bare httptools protocol (floor)"
+
 M2M_ID, M2M_SECRET = "bench-m2m", "bench-m2m-secret-0123456789abcdef"
 
 
@@ -111,10 +114,15 @@ class Harness:
     def s1(self, stack: contextlib.ExitStack) -> list[Load]:
         env = {"PYTHONPATH": str(ROOT)}
         loads = []
-        # the very server Gatehold runs its gateway on (gatehold.server), then the candidates
+        # an ASGI hello-world on the server Gatehold runs its ASGI apps on (gatehold.server: uvicorn,
+        # httptools, uvloop), then the candidates, then the floor: the same httptools + uvloop pieces
+        # the gateway's own HTTP/1.1 server (gatehold.gateway.http1) is made of, with no app at all
         url, proc = stack.enter_context(targets.gatehold_hello())
         if self.check("S1 gatehold-server hello", url, 200):
-            loads.append(Load("S1 hello (gatehold server)", WrkSpec(url), pid=proc.pid))
+            loads.append(Load(S1, WrkSpec(url), pid=proc.pid))
+        url, proc = stack.enter_context(targets.raw_hello())
+        if self.check("S1 raw protocol hello", url, 200):
+            loads.append(Load(S1_RAW, WrkSpec(url), pid=proc.pid))
         for server in ("uvicorn", "granian"):
             base, proc = stack.enter_context(targets.asgi_app(server, "bench.apps.hello:app", env=env))
             loads.append(Load(f"S1 hello ({server})", WrkSpec(base + "/"), pid=proc.pid))
@@ -418,9 +426,9 @@ class Harness:
                 "higher": True,
             }
 
-        s1, s3 = "S1 hello (gatehold server)", "S3 JWT, same token"
+        s1, s3 = S1, "S3 JWT, same token"
         rows = [
-            row("S3 >= 0.7 x S1 (same server)", s3, s1, 0.7),
+            row("S3 >= 0.7 x S1 (ASGI hello, same server)", s3, s1, 0.7),
             row("S4 / S3 (fresh vs same token, info)", "S4 JWT, fresh token", s3, None),
             row("P1 Gatehold >= 10 x MiniStack", s3, "P1 MiniStack", 10),
             row("P1 Gatehold >= 10 x serverless-offline", s3, "P1 serverless-offline", 10),
@@ -440,6 +448,13 @@ class Harness:
                 1.7,
             ),
             row("S1 gatehold server / nginx (info)", s1, "S1 nginx static", None),
+            row("S3 / raw protocol hello (the floor, info)", s3, S1_RAW, None),
+            row(
+                "S3 gateway http1 / under uvicorn (server choice, info)",
+                s3,
+                "S3 gateway app under uvicorn",
+                None,
+            ),
             row("S1 granian / uvicorn hello (info)", "S1 hello (granian)", "S1 hello (uvicorn)", None),
             row(
                 "S3 granian / uvicorn gateway (server choice, info)",

@@ -291,6 +291,15 @@ def oauth2_mock_server(cpus: str = SERVER_CPU) -> Iterator[tuple[str, Proc]]:
 
 
 @contextlib.contextmanager
+def raw_hello(cpus: str = SERVER_CPU) -> Iterator[tuple[str, Proc]]:
+    """Hello-world as a bare httptools protocol on uvloop (bench/apps/raw_hello.py): the floor."""
+    port = free_port()
+    argv = [python_exe(), "-m", "bench.apps.raw_hello", str(port)]
+    with running("raw-hello", argv, port, cpus=cpus, cwd=ROOT, env={"PYTHONPATH": str(ROOT)}) as proc:
+        yield f"http://127.0.0.1:{port}/", proc
+
+
+@contextlib.contextmanager
 def gatehold_hello(cpus: str = SERVER_CPU) -> Iterator[tuple[str, Proc]]:
     """S1 on the server Gatehold itself runs (gatehold.server.serve)."""
     port = free_port()
