@@ -85,6 +85,7 @@ def _plain(status: int, text: str) -> bytes:
 _BAD_REQUEST: Final = _plain(400, "Bad Request")
 _HEAD_TOO_LARGE: Final = _plain(431, "Request Header Fields Too Large")
 _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
+_PROTOCOLS: Final = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
 
 
 class _DateHeader:
@@ -241,10 +242,9 @@ class GatewayProtocol(asyncio.Protocol):
             self._refuse(_HEAD_TOO_LARGE if self._head_size > MAX_HEAD_BYTES else _BAD_REQUEST)
 
     def _refuse(self, answer: bytes) -> None:
-        """Answer ``answer`` (after the response in flight, if any) and close."""
+        """Answer ``answer`` (after the responses owed to the requests before it, if any) and close."""
         if self._busy:
             self._refusal = answer
-            self._closing = True
             return
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(answer)
@@ -322,7 +322,7 @@ class GatewayProtocol(asyncio.Protocol):
                 request.headers,
                 request.body,
                 source_ip=self.client_ip,
-                protocol=f"HTTP/{request.version}",
+                protocol=_PROTOCOLS.get(request.version) or f"HTTP/{request.version}",
                 server=self.local,
             )
             await self._write(answer, request)
@@ -392,9 +392,8 @@ class GatewayProtocol(asyncio.Protocol):
 
     def _next(self, keep_alive: bool) -> None:
         if not keep_alive or self._closing:
+            # the response said ``Connection: close``: nothing follows it (RFC 9112 §9.6)
             self._busy = False
-            if self._refusal is not None:
-                self._refuse(self._refusal)
             self.close()
             return
         if self._queue:
@@ -404,6 +403,9 @@ class GatewayProtocol(asyncio.Protocol):
             self._start(self._queue.popleft())
             return
         self._busy = False
+        if self._refusal is not None:  # the malformed request after those answered
+            self._refuse(self._refusal)
+            return
         self.idle_since = self.loop.time()
 
 
