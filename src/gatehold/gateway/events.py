@@ -90,10 +90,13 @@ os.register_at_fork(after_in_child=_prng.seed)  # forked workers must not repeat
 _UUID_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
-def rest_request_id() -> str:
-    """A version-4 UUID (REST ``requestId``, ``x-amzn-RequestId``)."""
+def uuid4_text() -> str:
+    """A version-4 UUID as text, like ``str(uuid.uuid4())`` (REST ``requestId``, Lambda request ids)."""
     h = f"{_random_bits(128):032x}"
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_UUID_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
+rest_request_id = uuid4_text  # REST ``requestId``, ``x-amzn-RequestId``
 
 
 def http_api_request_id() -> str:
@@ -125,11 +128,21 @@ def extended_request_id(request_id: str) -> str:
     return extended
 
 
+_domains: dict[str, tuple[str, str]] = {}
+
+
 def _domain(host: str) -> tuple[str, str]:
     # domainName = the Host without its port, domainPrefix its first label (on AWS the host is
-    # {api}.execute-api.{region}.amazonaws.com)
+    # {api}.execute-api.{region}.amazonaws.com); remembered per Host (a handful per deployment)
+    found = _domains.get(host)
+    if found is not None:
+        return found
     name = host.rsplit(":", 1)[0] if ":" in host and not host.endswith("]") else host
-    return name, name.split(".", 1)[0]
+    found = (name, name.split(".", 1)[0])
+    if len(_domains) >= 256:
+        _domains.clear()
+    _domains[host] = found
+    return found
 
 
 # ------------------------------------------------------------------------------------------------
@@ -159,12 +172,14 @@ def _v1_query(query_string: str) -> tuple[dict[str, str] | None, dict[str, list[
         return None, None
     single: dict[str, str] = {}
     multi: dict[str, list[str]] = {}
+    plain = "%" not in query_string and "+" not in query_string  # nothing to decode
     for part in query_string.split("&"):
         if not part:
             continue
         name, _, value = part.partition("=")
-        name = unquote_plus(name)
-        value = unquote_plus(value)
+        if not plain:
+            name = unquote_plus(name)
+            value = unquote_plus(value)
         single[name] = value
         multi.setdefault(name, []).append(value)
     if not single:
@@ -177,12 +192,14 @@ def _v2_query(query_string: str) -> dict[str, str] | None:
     if not query_string:
         return None
     out: dict[str, str] = {}
+    plain = "%" not in query_string and "+" not in query_string  # nothing to decode
     for part in query_string.split("&"):
         if not part:
             continue
         name, _, value = part.partition("=")
-        name = unquote_plus(name)
-        value = unquote_plus(value)
+        if not plain:
+            name = unquote_plus(name)
+            value = unquote_plus(value)
         prior = out.get(name)
         out[name] = value if prior is None else f"{prior},{value}"
     return out or None
@@ -441,35 +458,73 @@ def proxy_event_v2(
     account_id: str,
     authorizer: AuthorizerOutcome | None = None,
 ) -> dict[str, Any]:
-    """Lambda proxy event, payload format 2.0 (§3.6): absent parts are omitted, never null."""
-    headers, cookies = _v2_headers(request)
-    context = request_context_v2(
-        request,
-        match,
-        account_id=account_id,
-        authorizer=authorizer_context_v2(authorizer) if authorizer is not None else None,
-    )
+    """Lambda proxy event, payload format 2.0 (§3.6): absent parts are omitted, never null.
+
+    The same event as :func:`_v2_headers` + :func:`request_context_v2` build, written flat (one
+    pass over the headers, which also finds ``User-Agent``): this is the per-request hot path of
+    every HTTP API Lambda route."""
+    headers: dict[str, str] = {}
+    cookies: list[str] | None = None
+    user_agent = ""  # choice: a string even without one
+    for name, value in request.headers:
+        lname = name.lower()
+        if lname == "cookie":
+            if cookies is None:
+                cookies = []
+            cookies.extend(c for c in value.split("; ") if c)
+            continue
+        if lname == "user-agent":
+            user_agent = value  # the last one, as request.header() reads it
+        prior = headers.get(lname)
+        headers[lname] = value if prior is None else f"{prior},{value}"
+    route_key = match.route.route_key
+    stage_path = match.stage_path
+    query_string = request.query_string
+    domain_name, domain_prefix = _domain(request.host)
+    epoch_ms = request.time_epoch_ms
+    context: dict[str, Any] = {"accountId": account_id, "apiId": match.api.api_id}
+    if authorizer is not None:
+        context["authorizer"] = authorizer_context_v2(authorizer)
+    context["domainName"] = domain_name
+    context["domainPrefix"] = domain_prefix
+    context["http"] = {
+        "method": request.method,
+        "path": stage_path,
+        "protocol": request.protocol,
+        "sourceIp": request.source_ip,
+        "userAgent": user_agent,
+    }
+    context["requestId"] = request.request_id
+    context["routeKey"] = route_key
+    context["stage"] = match.stage_name
+    context["time"] = _clf_cache[1] if _clf_cache[0] == epoch_ms // 1000 else clf_time(epoch_ms)
+    context["timeEpoch"] = epoch_ms
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": match.route.route_key,
-        "rawPath": match.stage_path,
-        "rawQueryString": request.query_string,
+        "routeKey": route_key,
+        "rawPath": stage_path,
+        "rawQueryString": query_string,
     }
     if cookies:
         event["cookies"] = cookies
     event["headers"] = headers
-    query = _v2_query(request.query_string)
-    if query is not None:
-        event["queryStringParameters"] = query
+    if query_string:
+        query = _v2_query(query_string)
+        if query is not None:
+            event["queryStringParameters"] = query
     event["requestContext"] = context
-    body, is_b64 = _body_http_api(request)
-    if body is not None:
+    if request.body:
+        body, is_b64 = _body_http_api(request)
         event["body"] = body
-    if match.path_parameters:
-        event["pathParameters"] = match.path_parameters
+    else:
+        is_b64 = False
+    path_parameters = match.path_parameters
+    if path_parameters:
+        event["pathParameters"] = path_parameters
     event["isBase64Encoded"] = is_b64
-    if match.stage.variables:
-        event["stageVariables"] = match.stage.variables
+    variables = match.stage.variables
+    if variables:
+        event["stageVariables"] = variables
     return event
 
 
@@ -515,10 +570,7 @@ def authorizer_context_v1(outcome: AuthorizerOutcome) -> dict[str, Any]:
     Choice (§7.12, undocumented): an HTTP API Lambda authorizer reaches a 1.0 integration in the
     REST shape — context values flattened next to ``principalId`` and ``integrationLatency``."""
     if outcome.kind == "jwt":
-        claims = (
-            {k: stringify_claim(v) for k, v in outcome.claims.items()} if outcome.claims is not None else None
-        )
-        return {"claims": claims, "scopes": outcome.scopes}
+        return {"claims": _event_claims(outcome), "scopes": _copy(outcome.scopes)}
     out: dict[str, Any] = {}
     if outcome.context:
         for key, value in outcome.context.items():
@@ -531,9 +583,23 @@ def authorizer_context_v1(outcome: AuthorizerOutcome) -> dict[str, Any]:
 def authorizer_context_v2(outcome: AuthorizerOutcome) -> dict[str, Any]:
     """``requestContext.authorizer`` for payload 2.0: ``{"jwt": …}`` or ``{"lambda": …}`` (§3.3, §3.5)."""
     if outcome.kind == "jwt":
-        claims = {k: stringify_claim(v) for k, v in (outcome.claims or {}).items()}
-        return {"jwt": {"claims": claims, "scopes": outcome.scopes}}
+        return {"jwt": {"claims": _event_claims(outcome) or {}, "scopes": _copy(outcome.scopes)}}
     return {"lambda": outcome.context}
+
+
+def _event_claims(outcome: AuthorizerOutcome) -> dict[str, str] | None:
+    """The JWT claims stringified (§3.3): a copy of the authorizer's per-token dict when it has one
+    (an event is the integration's own: a handler that changes it changes nothing else)."""
+    precomputed = outcome.event_claims
+    if precomputed is not None:
+        return dict(precomputed)
+    if outcome.claims is None:
+        return None
+    return {k: stringify_claim(v) for k, v in outcome.claims.items()}
+
+
+def _copy(scopes: list[str] | None) -> list[str] | None:
+    return None if scopes is None else list(scopes)
 
 
 # ------------------------------------------------------------------------------------------------

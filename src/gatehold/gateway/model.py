@@ -128,6 +128,9 @@ class AuthorizerOutcome:
     scopes: list[str] | None = None
     usage_identifier_key: str | None = None
     integration_latency_ms: int = 0
+    # jwt: ``claims`` stringified as HTTP APIs pass them on (§3.3), when the authorizer computed them
+    # once per verified token; None means gatehold.gateway.events derives them from ``claims``
+    event_claims: dict[str, str] | None = None
 
 
 @dataclass(slots=True)

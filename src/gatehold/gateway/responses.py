@@ -157,6 +157,11 @@ def map_response_v1(
     binary_media_types: Sequence[str] = (),
 ) -> GatewayResponse:
     """A payload 1.0 Lambda result → response, or the integration-failure GatewayError (§2.3)."""
+    if type(result) is dict and len(result) == 2:  # the common shape: statusCode + a string body
+        status = result.get("statusCode")
+        body = result.get("body")
+        if type(status) is int and type(body) is str and 100 <= status <= 599:
+            return GatewayResponse(status, [("Content-Type", "application/json")], body.encode("utf-8"))
     try:
         if not isinstance(result, dict) or not result:
             raise ValueError("the result is not a non-empty object")
@@ -180,6 +185,11 @@ def map_response_v1(
 
 def map_response_v2(result: Any) -> GatewayResponse:
     """A payload 2.0 Lambda result → response: structured or inferred (§3.7)."""
+    if type(result) is dict and len(result) == 2:  # the common shape: statusCode + a string body
+        status = result.get("statusCode")
+        body = result.get("body")
+        if type(status) is int and type(body) is str and 100 <= status <= 599:
+            return GatewayResponse(status, [("content-type", "application/json")], body.encode("utf-8"))
     if not isinstance(result, dict) or "statusCode" not in result:
         body = result.encode("utf-8") if isinstance(result, str) else json.dumps(result).encode("utf-8")
         return GatewayResponse(200, [("content-type", "application/json")], body)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from gatehold.jose.cache import DEFAULT_MAX_ENTRIES, VerifiedTokenCache, token_digest
+from gatehold.jose.cache import DEFAULT_MAX_ENTRIES, VerifiedToken, VerifiedTokenCache, token_digest
 from gatehold.jose.claims import ClaimsExpectations, validate_claims
 from gatehold.jose.errors import AlgorithmNotAllowed, InvalidSignature, UnknownKey
 from gatehold.jose.jws import CompactJws, parse_compact
@@ -100,6 +100,11 @@ class JwtVerifier:
     def cached(self, digest: bytes, now: float) -> dict[str, Any] | None:
         return self.cache.get(digest, now, self.keys.generation)
 
+    def cached_entry(self, digest: bytes, now: float) -> VerifiedToken | None:
+        """The verified-token cache's live entry for ``digest`` (claims and per-token ``derived``
+        data), or None: the HTTP JWT authorizer's hit path, synchronous."""
+        return self.cache.entry(digest, now, self.keys.generation)
+
     async def verify(self, token: str, jws: CompactJws | None = None) -> tuple[dict[str, Any], bool]:
         """``(claims, cache_hit)``; raises a :class:`~gatehold.jose.errors.JoseError`."""
         claims, digest, now = self.verify_cached(token)
@@ -112,6 +117,13 @@ class JwtVerifier:
     ) -> dict[str, Any]:
         """The slow half of :meth:`verify`, after :meth:`verify_cached` missed (callers on the hot
         path check the cache synchronously and only create a coroutine on a miss)."""
+        return (await self.verify_uncached_entry(token, digest, now, jws)).claims
+
+    async def verify_uncached_entry(
+        self, token: str, digest: bytes, now: float, jws: CompactJws | None = None
+    ) -> VerifiedToken:
+        """:meth:`verify_uncached`, returning the new cache entry (a detached one when the cache is
+        disabled) so that the caller can attach its per-token ``derived`` data."""
         if jws is None:
             jws = parse_compact(token)
         kid = jws.header.get("kid")
@@ -120,8 +132,8 @@ class JwtVerifier:
             key = await self.keys.key(kid)
         check_signature(jws, key)
         expires_at = validate_claims(jws.claims, self.expected, now)
-        self.cache.put(digest, expires_at, jws.claims, self.keys.generation)
-        return jws.claims
+        entry = self.cache.put(digest, expires_at, jws.claims, self.keys.generation)
+        return entry if entry is not None else VerifiedToken(expires_at, jws.claims)
 
     def verify_sync(self, token: str) -> dict[str, Any]:
         """The same with keys already held (no IO): for benchmarks and synchronous callers.

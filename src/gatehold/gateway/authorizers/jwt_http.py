@@ -24,8 +24,10 @@ from typing import Any
 from gatehold.errors import GatewayError
 from gatehold.gateway.authorizers.identity import IdentitySource, header_values, resolve
 from gatehold.gateway.authorizers.outcomes import forbidden, unauthorized
+from gatehold.gateway.events import stringify_claim
 from gatehold.gateway.model import AuthorizerOutcome, DecisionTrace, GatewayRequest, RouteMatch
 from gatehold.jose import JoseError, JwtVerifier, token_scopes
+from gatehold.jose.cache import token_digest
 
 HTTP_JWT_ALGORITHMS = ("RS256", "RS384", "RS512")  # "Currently, only RSA-based algorithms are supported"
 
@@ -59,6 +61,30 @@ def check_scopes(
     return scopes
 
 
+class TokenGrant:
+    """What one verified token means to an HTTP JWT authorizer, computed once and kept in the
+    verified-token cache entry (:attr:`gatehold.jose.cache.VerifiedToken.derived`), so a cache hit
+    costs a digest, a dict lookup, an ``exp`` compare and (on a route with scopes) a set test.
+
+    The outcomes are shared by every request that presents the token: nothing downstream mutates an
+    :class:`AuthorizerOutcome`, and the event builders copy what they put into an event.
+    """
+
+    __slots__ = ("scope_set", "scoped", "sub", "unscoped")
+
+    def __init__(self, claims: dict[str, Any]) -> None:
+        scopes = token_scopes(claims)
+        self.scope_set = frozenset(scopes)
+        self.sub = str(claims.get("sub"))
+        event_claims = {k: stringify_claim(v) for k, v in claims.items()}
+        # the route has no authorization_scopes: scopes null in the event (§3.3)
+        self.unscoped = AuthorizerOutcome(kind="jwt", claims=claims, scopes=None, event_claims=event_claims)
+        self.scoped = AuthorizerOutcome(kind="jwt", claims=claims, scopes=scopes, event_claims=event_claims)
+
+
+_NO_SCOPES: tuple[tuple[str, ...], frozenset[str]] | None = None
+
+
 class HttpJwtAuthorizer:
     def __init__(
         self, *, name: str, identity_source: IdentitySource, verifier: JwtVerifier, account_id: str
@@ -68,6 +94,8 @@ class HttpJwtAuthorizer:
         self.verifier = verifier
         self.account_id = account_id
         self._header = identity_source.lower_name if identity_source.part == "header" else None
+        # per route key: the route's authorization_scopes and their set, or None (no scopes)
+        self._required: dict[str, tuple[tuple[str, ...], frozenset[str]] | None] = {}
 
     def _token(self, request: GatewayRequest, match: RouteMatch) -> str | None:
         if self._header is not None:  # the common case, without the generic resolver
@@ -77,6 +105,15 @@ class HttpJwtAuthorizer:
             (self.identity_source,), request, match, account_id=self.account_id, join_repeats=True
         )
         return None if missing is not None else values[0]
+
+    def _route_scopes(self, match: RouteMatch) -> tuple[tuple[str, ...], frozenset[str]] | None:
+        route = match.route
+        try:
+            return self._required[route.route_key]
+        except KeyError:
+            scopes = tuple(route.config.authorization_scopes)
+            found = self._required[route.route_key] = (scopes, frozenset(scopes)) if scopes else _NO_SCOPES
+            return found
 
     async def authorize(
         self, request: GatewayRequest, match: RouteMatch, trace: DecisionTrace
@@ -95,13 +132,17 @@ class HttpJwtAuthorizer:
                 f"identity source {self.identity_source.expression} is missing or empty",
                 {"www-authenticate": "Bearer"},
             )
-        token = bearer_token(value)
+        token = value[7:] if value.startswith("Bearer ") else value  # bearer_token, inline
         verifier = self.verifier
-        claims, digest, now = verifier.verify_cached(token)
-        hit = claims is not None
-        if claims is None:
+        now = verifier.clock()
+        digest = token_digest(token)
+        entry = verifier.cached_entry(digest, now)
+        if entry is not None:
+            cache = "hit"
+        else:
+            cache = "miss"
             try:
-                claims = await verifier.verify_uncached(token, digest, now)
+                entry = await verifier.verify_uncached_entry(token, digest, now)
             except JoseError as exc:
                 trace.add(
                     "authorizer",
@@ -112,7 +153,25 @@ class HttpJwtAuthorizer:
                     error=exc.description,
                 )
                 raise unauthorized(exc.description, invalid_token_header(exc.description)) from None
-        base: dict[str, Any] = {"authorizer": self.name, "type": "JWT", "cache": "hit" if hit else "miss"}
-        scopes = check_scopes(claims, match.route.config.authorization_scopes, base, trace)
-        trace.add("authorizer", "allow", **base, sub=str(claims.get("sub")))
-        return AuthorizerOutcome(kind="jwt", claims=claims, scopes=scopes)
+        grant = entry.derived
+        if not isinstance(grant, TokenGrant):
+            grant = entry.derived = TokenGrant(entry.claims)
+        required = self._route_scopes(match)
+        if required is None:
+            outcome = grant.unscoped
+        elif required[1].isdisjoint(grant.scope_set):  # any-of: none of the route's scopes
+            names = " ".join(required[0])
+            trace.add(
+                "authorizer",
+                "deny",
+                authorizer=self.name,
+                type="JWT",
+                cache=cache,
+                check="scope",
+                required=names,
+            )
+            raise insufficient_scope(required[0], f"the token has none of the scopes {names}")
+        else:
+            outcome = grant.scoped
+        trace.add("authorizer", "allow", authorizer=self.name, type="JWT", cache=cache, sub=grant.sub)
+        return outcome

@@ -44,9 +44,10 @@ from gatehold.gateway.events import (
     request_authorizer_event_v1,
     request_authorizer_event_v2,
     token_authorizer_event,
+    uuid4_text,
 )
 from gatehold.gateway.model import AuthorizerOutcome, DecisionTrace, GatewayRequest, RouteMatch
-from gatehold.runtime.contract import Invoker, new_invocation_id
+from gatehold.runtime.contract import Invoker
 
 log = logging.getLogger("gatehold.authorizers")
 
@@ -213,7 +214,11 @@ class LambdaAuthorizer:
         event = self._event(request, match, arn, values)
         started = time.perf_counter()
         res = await self.invoker.invoke(
-            self.function, event, request_id=new_invocation_id(), deadline_s=self.deadline_s
+            # Lambda's own request id: a fresh UUID, as Lambda assigns
+            self.function,
+            event,
+            request_id=uuid4_text(),
+            deadline_s=self.deadline_s,
         )
         latency = int(res.duration_ms or (time.perf_counter() - started) * 1000)
         failure: GatewayError | None = None

@@ -9,7 +9,7 @@ malformed result REST 502 / HTTP 500.
 from __future__ import annotations
 
 from gatehold.config.models import LambdaIntegration
-from gatehold.gateway.events import proxy_event_v1, proxy_event_v2
+from gatehold.gateway.events import proxy_event_v1, proxy_event_v2, uuid4_text
 from gatehold.gateway.model import AuthorizerOutcome, CompiledApi, GatewayRequest, GatewayResponse, RouteMatch
 from gatehold.gateway.responses import (
     integration_failure,
@@ -17,7 +17,7 @@ from gatehold.gateway.responses import (
     map_response_v1,
     map_response_v2,
 )
-from gatehold.runtime.contract import Invoker, new_invocation_id
+from gatehold.runtime.contract import Invoker
 
 REST_TIMEOUT_CAP_S = 29.0
 HTTP_TIMEOUT_CAP_S = 30.0
@@ -50,8 +50,10 @@ class LambdaProxyIntegration:
                 binary_media_types=self.binary_media_types,
                 api_key=request.api_key,
             )
+        # Lambda's own request id for the invocation: a fresh UUID, as Lambda assigns (the same
+        # as runtime.contract.new_invocation_id, without uuid4()'s getrandom() syscall and object)
         result = await self.invoker.invoke(
-            self.function, event, request_id=new_invocation_id(), deadline_s=self.deadline_s
+            self.function, event, request_id=uuid4_text(), deadline_s=self.deadline_s
         )
         if result.integration_timeout:
             raise integration_timeout(self.api_type, f"function {self.function} did not answer in time")
