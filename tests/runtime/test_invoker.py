@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gatehold.runtime import LambdaInvoker
 from tests.runtime.conftest import MakeInvoker
 from tests.runtime.support import error_type, probe
 
@@ -244,3 +245,86 @@ async def test_quick_calls_of_one_loop_turn_behind_a_slow_one_are_not_held_up(
 
     await asyncio.gather(call("slow", 1.0), call("fast-1", 0), call("fast-2", 0))
     assert (sorted(finished[:2]), finished[2]) == (["fast-1", "fast-2"], "slow")
+
+
+async def warm(invoker: LambdaInvoker, *names: str) -> None:
+    """A few quick runs each, so that thread mode takes its quick way (runs batched per loop turn)."""
+    for name in names:
+        for i in range(3):
+            assert (await invoker.invoke(name, {"seconds": 0, "n": i}, request_id=f"warm-{i}")).error is None
+
+
+@pytest.mark.parametrize(
+    "callers", [pytest.param(2, id="two"), pytest.param(50, id="fifty"), pytest.param(400, id="four-hundred")]
+)
+async def test_concurrent_calls_each_get_their_own_answer(make_invoker: MakeInvoker, callers: int) -> None:
+    """Thread mode runs the calls of one loop turn back to back on one thread (threads.py): each caller
+    still gets its own answer, context and environment, and a fresh copy of the event, even when two
+    functions share the batch."""
+    invoker = make_invoker(
+        {
+            "a": probe("whoami", environment={"TABLE": "A"}),
+            "b": probe("whoami", environment={"TABLE": "B"}),
+        }
+    )
+    await warm(invoker, "a", "b")
+    shared = {"n": -1}
+    events = [{"n": n} for n in range(callers)]
+    results = await asyncio.gather(
+        *(invoker.invoke("ab"[n % 2], events[n], request_id=f"req-{n}") for n in range(callers)),
+        invoker.invoke("a", shared, request_id="req-shared"),
+    )
+    assert [r.payload for r in results] == [
+        *({"n": n, "request_id": f"req-{n}", "table": "AB"[n % 2]} for n in range(callers)),
+        {"n": -1, "request_id": "req-shared", "table": "A"},
+    ]
+    assert events == [{"n": n} for n in range(callers)]
+    assert shared == {"n": -1}
+
+
+@pytest.mark.parametrize("isolation", MODES)
+async def test_timeouts_of_calls_batched_with_quick_ones(make_invoker: MakeInvoker, isolation: str) -> None:
+    """One loop turn's calls share a thread in thread mode; the one that runs past its function timeout
+    or the caller's deadline gets its own answer, and the quick ones theirs."""
+    invoker = make_invoker({"fn": probe("sleep", timeout=0.5)}, isolation=isolation)
+    await warm(invoker, "fn")
+    results = await asyncio.gather(
+        invoker.invoke("fn", {"seconds": 0}, request_id="quick-1"),
+        invoker.invoke("fn", {"seconds": 2}, request_id="past-timeout"),
+        invoker.invoke("fn", {"seconds": 0}, request_id="quick-2"),
+        invoker.invoke("fn", {"seconds": 2}, request_id="past-deadline", deadline_s=0.2),
+        invoker.invoke("fn", {"seconds": 0}, request_id="quick-3"),
+    )
+    assert [(r.payload, error_type(r), r.integration_timeout) for r in results] == [
+        ({"slept": 0}, None, False),
+        (None, "Sandbox.Timedout", False),
+        ({"slept": 0}, None, False),
+        (None, None, True),
+        ({"slept": 0}, None, False),
+    ]
+    assert (await invoker.invoke("fn", {"seconds": 0}, request_id="after")).payload == {"slept": 0}
+
+
+async def test_reserved_concurrency_bounds_runs_at_once_in_thread_mode(make_invoker: MakeInvoker) -> None:
+    invoker = make_invoker({"fn": probe("overlap", reserved_concurrency=2)})
+    event = {"key": "reserved-2", "seconds": 0.05}
+    results = await asyncio.gather(*(invoker.invoke("fn", event, request_id=f"r{i}") for i in range(8)))
+    assert [r.payload for r in results][-1] == 2
+    assert all(r.payload in (1, 2) for r in results)
+
+
+async def test_a_caller_cancelled_while_queued_for_reserved_concurrency_frees_nothing_it_did_not_hold(
+    make_invoker: MakeInvoker,
+) -> None:
+    invoker = make_invoker({"fn": probe("overlap", reserved_concurrency=1)})
+    event = {"key": "reserved-1", "seconds": 0.2}
+    running = asyncio.create_task(invoker.invoke("fn", event, request_id="running"))
+    await asyncio.sleep(0.05)
+    queued = asyncio.create_task(invoker.invoke("fn", event, request_id="queued"))
+    await asyncio.sleep(0.05)
+    queued.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await queued
+    after = [invoker.invoke("fn", event, request_id=f"after-{i}") for i in range(3)]
+    results = await asyncio.gather(running, *after)
+    assert [r.payload for r in results] == [1, 1, 1, 1]  # never two at once

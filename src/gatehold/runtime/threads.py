@@ -39,6 +39,7 @@ import os
 import select
 import threading
 import time
+from collections import deque
 from typing import Any, Final
 
 import orjson
@@ -50,14 +51,18 @@ from gatehold.runtime.handler import Handler, InitError, add_code_path, call_han
 
 Outcome = tuple[str | None, LambdaError | None]
 
-# A run shorter than this makes the next call wait for its answer without the event loop; the same
-# value bounds how long the loop may wait (module docstring). ``poll`` counts in milliseconds.
+# A run shorter than this keeps its function on the quick way; the same value bounds how long the
+# loop waits for one handler (module docstring).
 QUICK_S: Final = 0.001
-_EXPIRED: Final = (None, None)  # the sentinel a timer delivers; never a real outcome
+# However quick each call, the loop stops waiting for a batch after this long and goes on serving.
+BATCH_WAIT_S: Final = 0.005
+_EXPIRED: Final[Outcome] = (None, None)  # what a timer delivers; never a real outcome (identity)
+_LOOP: Final = "loop"  # the two claims on a batch's last word (_Batch.claim)
+_THREAD: Final = "thread"
 
 
 class _Worker:
-    """One pool thread: its pipes and the job it runs next (``None`` asks it to stop)."""
+    """One pool thread: its pipes and the batch it runs next (``None`` asks it to stop)."""
 
     __slots__ = ("answer_r", "answer_w", "job", "poller", "wake_r", "wake_w")
 
@@ -69,14 +74,15 @@ class _Worker:
         self.job: _Batch | None = None
 
     def wait_answer(self, timeout_s: float) -> bool:
-        """On the caller's thread: ``True`` when the answer byte came within ``timeout_s``."""
-        if self.poller.poll(timeout_s * 1000):
+        """On the loop's thread: ``True`` when the answer byte came within ``timeout_s`` (the GIL is
+        released meanwhile)."""
+        if self.poller.poll(timeout_s * 1000.0):
             os.read(self.answer_r, 1)
             return True
         return False
 
     def take_answer(self) -> None:
-        """On the caller's thread: the answer byte is written or about to be (it finished)."""
+        """On the loop's thread: the batch is finished and its answer byte written or about to be."""
         os.read(self.answer_r, 1)
 
     def close(self) -> None:
@@ -85,53 +91,220 @@ class _Worker:
                 os.close(fd)
 
 
+class _Call:
+    """One invocation: what the pool thread needs, its outcome, and (once the caller has to wait for
+    it) the future the caller awaits and the timer bounding that wait."""
+
+    __slots__ = (
+        "deadline_ms",
+        "event_json",
+        "expires",
+        "future",
+        "loop",
+        "outcome",
+        "request_id",
+        "sandbox",
+        "timer",
+    )
+
+    def __init__(
+        self,
+        sandbox: ThreadSandbox,
+        loop: asyncio.AbstractEventLoop,
+        event_json: bytes,
+        request_id: str,
+        deadline_ms: int,
+        expires: float,
+    ) -> None:
+        self.sandbox = sandbox
+        self.loop = loop
+        self.event_json = event_json
+        self.request_id = request_id
+        self.deadline_ms = deadline_ms  # the context's epoch deadline (function timeout)
+        self.expires = expires  # loop.time() past which the caller stops waiting
+        self.outcome: Outcome | None = None  # set by the pool thread
+        self.future: asyncio.Future[Outcome] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+
+    def awaitable(self) -> asyncio.Future[Outcome]:
+        """On the loop's thread: the future the caller awaits (made once)."""
+        future = self.future
+        if future is None:
+            future = self.future = self.loop.create_future()
+        return future
+
+    def arm(self) -> None:
+        """On the loop's thread: the caller now waits for the pool thread; bound that wait."""
+        if self.timer is None:
+            self.timer = self.loop.call_at(self.expires, _expire, self.awaitable())
+
+    def deliver(self) -> None:
+        """On the loop's thread, once ``outcome`` is set."""
+        future = self.future
+        if future is not None and not future.done():
+            future.set_result(self.outcome)  # type: ignore[arg-type]
+
+    def deliver_threadsafe(self) -> None:
+        """On the pool thread, when the loop no longer waits for the batch."""
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            self.loop.call_soon_threadsafe(self.deliver)
+
+
+def _expire(future: asyncio.Future[Outcome]) -> None:
+    if not future.done():
+        future.set_result(_EXPIRED)
+
+
+class _Batch:
+    """Calls run in order on one pool thread, without a lock: the GIL makes ``deque.popleft`` and
+    ``list.append`` atomic.
+
+    * ``queue``: the calls not started yet. The thread takes them one by one; when the loop stops
+      waiting, it takes back the rest the same way, so each call is run exactly once.
+    * ``claim``: who has the last word. The thread appends :data:`_THREAD` when it has run every call
+      it took, the loop :data:`_LOOP` when it stops waiting; whoever comes first decides. Thread
+      first: it writes its answer byte and the loop delivers every outcome. Loop first: the thread
+      writes nothing, and delivers each outcome it still produces with ``call_soon_threadsafe`` (a
+      call may be delivered twice; the second is a no-op).
+    * ``call_started``: when the thread started its current call (``perf_counter``), so that the
+      loop can tell a slow call from a long batch of quick ones.
+    """
+
+    __slots__ = ("call_started", "calls", "claim", "queue")
+
+    def __init__(self, calls: list[_Call]) -> None:
+        self.calls = calls
+        self.queue = deque(calls)
+        self.claim: list[str] = []
+        self.call_started = time.perf_counter()
+
+    def run(self) -> None:
+        """On the pool thread."""
+        queue, claim = self.queue, self.claim
+        while True:
+            try:
+                call = queue.popleft()
+            except IndexError:
+                return
+            self.call_started = time.perf_counter()
+            call.outcome = call.sandbox.run(call.event_json, call.request_id, call.deadline_ms)
+            if claim:  # the loop stopped waiting: deliver it ourselves
+                call.deliver_threadsafe()
+
+    def answer(self, worker: _Worker) -> None:
+        """On the pool thread, after :meth:`run`: the answer byte, unless the loop stopped waiting."""
+        claim = self.claim
+        claim.append(_THREAD)
+        if claim[0] is _THREAD:
+            os.write(worker.answer_w, b"\0")
+
+
 class ThreadPool:
     """Daemon threads started on demand, parked when idle; ``close`` stops the idle ones.
 
-    Quick calls (:meth:`enqueue`) are collected during one turn of the event loop and run back to
-    back on one thread (a :class:`_Batch`): one wake-up and one answer for all the requests a turn
-    read. The loop waits for the batch's answer for at most :data:`QUICK_S`; past that it takes back
-    the calls the thread has not started and hands them to another thread, so a call that turned
-    slow holds up no other.
+    Quick calls (:meth:`quick`) run at once or with the other quick calls of the same loop turn, on
+    one thread, while the loop waits (module docstring); :meth:`alone` gives a call a thread of its
+    own and returns at once.
     """
 
     def __init__(self) -> None:
         self._idle: list[_Worker] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # _idle, _closed, _count: pool threads touch them too
         self._closed = False
         self._count = 0
-        self._pending: list[_Call] = []
-        self._turn_marked = False
+        self._pending: list[_Call] = []  # this turn's batch, flushed at the end of the turn
+        self._turn_marked = False  # a call of this turn already ran at once
+        self._batching = False  # the last batch held several calls: batch the first call too
 
-    def first_in_turn(self, loop: asyncio.AbstractEventLoop) -> bool:
-        """On the loop's thread: is this the first quick call of this loop turn? (The first one is
-        answered at once; the ones after it in the same turn are batched.)"""
+    # -- the loop's side ---------------------------------------------------------------------
+
+    def quick(self, call: _Call) -> bool:
+        """On the loop's thread: run ``call`` at once (``True``: ``call.outcome`` is there) or with
+        the rest of this loop turn's calls (``False``: await ``call.future``)."""
+        if self._pending or self._batching:
+            self._add(call)
+            return False
         if self._turn_marked:
+            self._add(call)
             return False
         self._turn_marked = True
-        loop.call_soon(self._unmark)
-        return True
+        call.loop.call_soon(self._end_turn)
+        return self._run_batch(_Batch([call]))
 
-    def _unmark(self) -> None:
+    def alone(self, call: _Call) -> None:
+        """On the loop's thread: run ``call`` on a thread of its own; await ``call.future``."""
+        call.awaitable()
+        batch = _Batch([call])
+        batch.claim.append(_LOOP)  # nobody waits: the thread delivers
+        self._submit(batch)
+        call.arm()
+
+    def _end_turn(self) -> None:
         self._turn_marked = False
 
-    def run_now(self, call: _Call) -> bool:
-        """On the loop's thread: run ``call`` alone and wait up to :data:`QUICK_S` for it; ``True``
-        when ``call.outcome`` is there, else the thread delivers it to ``call.future`` later."""
-        batch = _Batch([call], detached=False)
-        self.submit(batch)
-        worker = batch.worker
-        assert worker is not None
-        if worker.wait_answer(QUICK_S):
-            return True
-        with batch.mutex:
-            finished = batch.finished
-            batch.detached = not finished
-        if finished:
-            worker.take_answer()
-        return finished
+    def _add(self, call: _Call) -> None:
+        if self._closed:
+            raise RuntimeError("the Lambda runtime is closed")
+        call.awaitable()
+        if not self._pending:
+            call.loop.call_soon(self._flush)
+        self._pending.append(call)
 
-    def submit(self, batch: _Batch) -> None:
+    def _flush(self) -> None:
+        calls, self._pending = self._pending, []
+        self._batching = len(calls) > 1
+        try:
+            done = self._run_batch(_Batch(calls))
+        except RuntimeError as exc:  # closed meanwhile
+            for call in calls:
+                future = call.awaitable()
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        if done:
+            for call in calls:
+                call.deliver()
+
+    def _run_batch(self, batch: _Batch) -> bool:
+        """Hand ``batch`` to a thread and wait for it: ``True`` when every outcome is there, else the
+        outcomes come through the calls' futures."""
+        worker = self._submit(batch)
+        waited_until = time.perf_counter() + BATCH_WAIT_S
+        while True:
+            if worker.wait_answer(max(0.0, QUICK_S - (time.perf_counter() - batch.call_started))):
+                return True
+            now = time.perf_counter()
+            if now - batch.call_started >= QUICK_S or now >= waited_until:
+                return self._stop_waiting(batch, worker, now)
+
+    def _stop_waiting(self, batch: _Batch, worker: _Worker, now: float) -> bool:
+        """The loop goes on serving: take back the calls not started, hand them to other threads."""
+        for call in batch.calls:
+            call.awaitable()  # before the claim: the thread may deliver as soon as it sees it
+        batch.claim.append(_LOOP)
+        if batch.claim[0] is _THREAD:  # it finished meanwhile
+            worker.take_answer()
+            return True
+        slow = now - batch.call_started >= QUICK_S
+        taken: list[_Call] = []
+        with contextlib.suppress(IndexError):
+            while True:
+                taken.append(batch.queue.popleft())
+        for call in batch.calls[: len(batch.calls) - len(taken)]:  # the ones the thread took
+            if call.outcome is not None:
+                call.deliver()
+            else:
+                if slow:  # this one is the slow call: its function stops taking the quick way
+                    call.sandbox.quick = False
+                call.arm()
+        for call in taken:
+            if call.sandbox.quick:
+                self._add(call)  # with the next turn's batch
+            else:
+                self.alone(call)
+        return False
+
+    def _submit(self, batch: _Batch) -> _Worker:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the Lambda runtime is closed")
@@ -142,48 +315,11 @@ class ThreadPool:
                 threading.Thread(
                     target=self._loop, args=(worker,), name=f"gatehold-lambda-{self._count}", daemon=True
                 ).start()
-        batch.worker = worker
         worker.job = batch
         os.write(worker.wake_w, b"\0")
+        return worker
 
-    def enqueue(self, call: _Call) -> None:
-        """On the loop's thread: run ``call`` with the other quick calls of this loop turn."""
-        if self._closed:
-            raise RuntimeError("the Lambda runtime is closed")
-        if not self._pending:
-            call.loop.call_soon(self._flush)
-        self._pending.append(call)
-
-    def _flush(self) -> None:
-        calls, self._pending = self._pending, []
-        batch = _Batch(calls, detached=False)
-        try:
-            self.submit(batch)
-        except RuntimeError as exc:
-            for call in calls:
-                if not call.future.done():
-                    call.future.set_exception(exc)
-            return
-        worker = batch.worker
-        assert worker is not None
-        if worker.wait_answer(QUICK_S):
-            for call in calls:
-                call.deliver()
-            return
-        with batch.mutex:
-            finished = batch.finished
-            if not finished:
-                batch.detached = True
-                done = [call for call in calls[: batch.next] if call.finished]
-                rest = calls[batch.next :]
-                del calls[batch.next :]
-        if finished:
-            worker.take_answer()
-            done, rest = calls, []
-        for call in done:
-            call.deliver()
-        for call in rest:  # to another thread, on the next turn
-            self.enqueue(call)
+    # -- the pool threads' side ----------------------------------------------------------------
 
     def _loop(self, worker: _Worker) -> None:
         try:
@@ -198,7 +334,7 @@ class ThreadPool:
                     closed = self._closed
                     if not closed:
                         self._idle.append(worker)
-                batch.answer()
+                batch.answer(worker)
                 if closed:
                     return
         finally:
@@ -213,95 +349,38 @@ class ThreadPool:
             os.write(worker.wake_w, b"\0")
 
 
-def _deliver(future: asyncio.Future[Outcome], outcome: Outcome) -> None:
-    if not future.done():
-        future.set_result(outcome)
+class _Reserved:
+    """``reserved_concurrency``: at most ``limit`` invocations at a time, first come first served
+    (an ``asyncio.Semaphore`` without its coroutine calls on the free path)."""
 
+    __slots__ = ("free", "waiters")
 
-class _Call:
-    """One invocation: what the pool thread needs, and the future its caller awaits."""
+    def __init__(self, limit: int) -> None:
+        self.free = limit
+        self.waiters: deque[asyncio.Future[None]] = deque()
 
-    __slots__ = (
-        "deadline_ms",
-        "event_json",
-        "finished",
-        "future",
-        "loop",
-        "outcome",
-        "request_id",
-        "sandbox",
-    )
+    async def wait(self) -> None:
+        """Called when ``free`` is 0 (or others wait): returns holding a slot."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters.append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():  # handed a slot, then cancelled
+                self.release()
+            else:
+                with contextlib.suppress(ValueError):
+                    self.waiters.remove(future)
+            raise
 
-    def __init__(
-        self,
-        sandbox: ThreadSandbox,
-        loop: asyncio.AbstractEventLoop,
-        event_json: bytes,
-        request_id: str,
-        deadline_ms: int,
-    ) -> None:
-        self.sandbox = sandbox
-        self.loop = loop
-        self.event_json = event_json
-        self.request_id = request_id
-        self.deadline_ms = deadline_ms
-        self.finished = False  # set under the batch's mutex
-        self.future: asyncio.Future[Outcome] = loop.create_future()
-        self.outcome: Outcome = _EXPIRED
-
-    def run(self) -> None:
-        """On the pool thread."""
-        self.outcome = self.sandbox.run(self.event_json, self.request_id, self.deadline_ms)
-
-    def deliver(self) -> None:
-        """On the loop's thread."""
-        _deliver(self.future, self.outcome)
-
-    def deliver_threadsafe(self) -> None:
-        """On the pool thread."""
-        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
-            self.loop.call_soon_threadsafe(_deliver, self.future, self.outcome)
-
-
-class _Batch:
-    """Calls run in order on one pool thread. While the loop waits (not ``detached``) the thread
-    answers once through its answer pipe and the loop delivers; once ``detached`` the thread delivers
-    each call itself (``call_soon_threadsafe``). ``mutex`` guards ``calls``, ``next``, ``detached``,
-    ``finished`` and each call's ``finished``."""
-
-    __slots__ = ("calls", "detached", "finished", "mutex", "next", "worker")
-
-    def __init__(self, calls: list[_Call], *, detached: bool) -> None:
-        self.calls = calls
-        self.next = 0
-        self.detached = detached
-        self.finished = False
-        self.mutex = threading.Lock()
-        self.worker: _Worker | None = None
-
-    def run(self) -> None:
-        """On the pool thread."""
-        while True:
-            with self.mutex:
-                if self.next >= len(self.calls):
-                    return
-                call = self.calls[self.next]
-                self.next += 1
-            call.run()
-            with self.mutex:
-                call.finished = True
-                detached = self.detached
-            if detached:
-                call.deliver_threadsafe()
-
-    def answer(self) -> None:
-        """On the pool thread, after :meth:`run`."""
-        with self.mutex:
-            self.finished = True
-            detached = self.detached
-        if not detached:
-            assert self.worker is not None
-            os.write(self.worker.answer_w, b"\0")
+    def release(self) -> None:
+        waiters = self.waiters
+        while waiters:
+            future = waiters.popleft()
+            if not future.done():
+                future.set_result(None)  # the slot goes straight to the next in line
+                return
+        self.free += 1
 
 
 class ThreadSandbox:
@@ -314,8 +393,8 @@ class ThreadSandbox:
         self._pool = pool
         self._handler: Handler | None = None
         self._init_lock = threading.Lock()
-        self._limit = asyncio.Semaphore(spec.concurrency) if spec.concurrency else None
-        self._quick = False  # did the last run take less than QUICK_S? (the first one imports)
+        self._reserved = _Reserved(spec.concurrency) if spec.concurrency else None
+        self.quick = False  # did the last run take less than QUICK_S? (the first one imports)
         # the context's per-function fields, computed once
         self._context_fields = (
             spec.name,
@@ -352,41 +431,45 @@ class ThreadSandbox:
         except BaseException as exc:  # KeyboardInterrupt & co.: report it, keep the thread
             return None, errors.error_from_exception(exc, exc.__traceback__, request_id)
         finally:
-            self._quick = time.perf_counter() - started < QUICK_S
+            self.quick = time.perf_counter() - started < QUICK_S
 
     async def invoke(self, event: Any, request_id: str, deadline_s: float | None) -> Outcome | None:
         """The outcome (Lambda's timeout error past ``timeout``), or ``None`` when ``deadline_s`` passed
         first (integration timeout). Either way a late handler keeps its thread until it returns."""
-        if self._limit is None:
+        reserved = self._reserved
+        if reserved is None:
             return await self._invoke(event, request_id, deadline_s)
-        async with self._limit:
+        if reserved.free and not reserved.waiters:
+            reserved.free -= 1
+        else:
+            await reserved.wait()
+        try:
             return await self._invoke(event, request_id, deadline_s)
+        finally:
+            reserved.release()
 
     async def _invoke(self, event: Any, request_id: str, deadline_s: float | None) -> Outcome | None:
         loop = asyncio.get_running_loop()
-        event_json = orjson.dumps(event)
+        event_json = orjson.dumps(event)  # the handler's own copy is parsed from this
         timeout = self.spec.timeout
         integration_first = deadline_s is not None and deadline_s < timeout
         limit = deadline_s if deadline_s is not None and integration_first else timeout
-        started = time.perf_counter()
-        call = _Call(self, loop, event_json, request_id, int(time.time() * 1000 + timeout * 1000))
-        if self._quick and limit > QUICK_S:
-            if self._pool.first_in_turn(loop):
-                if self._pool.run_now(call):
-                    return call.outcome
-            else:
-                self._pool.enqueue(call)
+        started = loop.time()
+        deadline_ms = int(time.time() * 1000 + timeout * 1000)
+        call = _Call(self, loop, event_json, request_id, deadline_ms, started + limit)
+        if self.quick and limit > QUICK_S:
+            if self._pool.quick(call):
+                return call.outcome
         else:
-            self._pool.submit(_Batch([call], detached=True))
-        future = call.future
-        expiry = loop.call_later(limit, _deliver, future, _EXPIRED)
+            self._pool.alone(call)
+        future = call.awaitable()
         try:
             outcome = await future
         finally:
-            expiry.cancel()
+            if call.timer is not None:
+                call.timer.cancel()
         if outcome is not _EXPIRED:
             return outcome
         if integration_first:
             return None
-        elapsed = time.perf_counter() - started
-        return None, errors.timeout_error(request_id, elapsed, errors.utcnow())
+        return None, errors.timeout_error(request_id, loop.time() - started, errors.utcnow())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 import time
 from typing import Any
 
@@ -74,3 +75,25 @@ def sleep_or_exit(event: Any, context: Any) -> dict[str, float]:
     if event.get("exit"):
         os._exit(1)
     return sleep(event, context)
+
+
+def whoami(event: Any, context: Any) -> dict[str, Any]:
+    """The caller's marker, the invocation's request id and the function's environment, as seen here."""
+    event["seen"] = True  # the caller's object must not change
+    return {"n": event["n"], "request_id": context.aws_request_id, "table": os.environ.get("TABLE")}
+
+
+_RUNNING: dict[str, list[int]] = {}  # per event["key"]: [running now, most at once]
+_RUNNING_LOCK = threading.Lock()
+
+
+def overlap(event: Any, context: Any) -> int:
+    """Sleeps ``seconds``; returns how many invocations with this ``key`` ran at once, at most, so far."""
+    with _RUNNING_LOCK:
+        running = _RUNNING.setdefault(event["key"], [0, 0])
+        running[0] += 1
+        running[1] = max(running)
+    time.sleep(event["seconds"])
+    with _RUNNING_LOCK:
+        running[0] -= 1
+        return running[1]
