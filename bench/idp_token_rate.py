@@ -10,6 +10,15 @@ httpx clients for D seconds and prints tokens/s and latency percentiles.
 
 ``--tool wrk`` drives the POSTs with wrk and a small Lua script (the load generator then costs far
 less CPU than httpx, which matters on a small machine); the default is httpx with asyncio.
+
+``--in-process`` needs no server and no socket: it calls the ASGI app directly with S7's request
+(``client_secret_post`` in the form, audience https://unicorns-api) and times every RS256 signature
+inside it (a thin wrapper around the cached key object), so it prints CPU µs per token and, the
+signature's own time subtracted call by call, the identity provider's own work per token without
+the HTTP server. ``--cold`` signs once more between tokens (untimed), evicting the CPU caches as in
+a server where the previous request was a signature too.
+
+    .venv/bin/python bench/idp_token_rate.py --in-process [--cold] [--rounds 5] [--tokens 2000]
 """
 
 from __future__ import annotations
@@ -133,6 +142,109 @@ def run_wrk(url: str, concurrency: int, duration: float) -> None:
         raise RuntimeError("some token requests failed")
 
 
+def in_process(rounds: int, tokens: int, cold: bool) -> None:
+    """The ASGI app driven without an event loop (client credentials never really await)."""
+    import dataclasses
+    from typing import Any
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from gatehold.cli.common import example_config_path
+    from gatehold.config import load_config
+    from gatehold.idp.app import create_idp_app, startup
+
+    data_dir = Path(tempfile.mkdtemp(prefix="idp-bench-"))
+    url = "http://localhost:9000"
+    variables = {"idp_url": url, "spa_url": "http://localhost:3000", "gateway_url": "http://localhost:8000"}
+    loaded = load_config(example_config_path(), variables={**variables, "data_dir": str(data_dir)})
+    app = create_idp_app(loaded, public_url=url, data_dir=data_dir)
+    asyncio.run(startup(app))  # type: ignore[arg-type]
+    body = (
+        b"grant_type=client_credentials&client_id=demo-m2m&client_secret="
+        + SECRET.encode()
+        + b"&audience=https%3A%2F%2Funicorns-api"
+    )
+    headers = [
+        (b"host", b"127.0.0.1:9000"),
+        (b"content-type", b"application/x-www-form-urlencoded"),
+        (b"content-length", b"%d" % len(body)),
+    ]
+    request = {"type": "http.request", "body": body, "more_body": False}
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return request
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    class TimedKey:
+        """The real key object; only the time spent in ``sign`` is added up."""
+
+        def __init__(self, key: Any) -> None:
+            self.key, self.ns = key, 0
+
+        def sign(self, data: bytes, pad: Any, alg: Any) -> bytes:
+            t0 = time.process_time_ns()
+            out: bytes = self.key.sign(data, pad, alg)
+            self.ns += time.process_time_ns() - t0
+            return out
+
+    keys = app.state.idp.keys
+    real = keys.current.private_key
+    timed = TimedKey(real)
+    keys._current = dataclasses.replace(keys.current, private_key=timed)
+    keys._checked_at = float("inf")  # no key reload during the run (it would undo the wrapper)
+    pad, alg, msg = padding.PKCS1v15(), hashes.SHA256(), b"e" * 600
+
+    def one() -> None:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/oauth/token",
+            "raw_path": b"/oauth/token",
+            "root_path": "",
+            "query_string": b"",
+            "headers": headers,
+            "client": ("127.0.0.1", 5000),
+            "server": ("127.0.0.1", 9000),
+            "state": {},
+        }
+        coro = app(scope, receive, send)
+        try:
+            coro.send(None)
+        except StopIteration:
+            return
+        raise RuntimeError("the token endpoint awaited something real")
+
+    def round_(n: int) -> tuple[float, float]:
+        """(µs per token, µs of it outside the signature)."""
+        timed.ns = total = 0
+        for _ in range(n):
+            if cold:
+                real.sign(msg, pad, alg)
+            t0 = time.process_time_ns()
+            one()
+            total += time.process_time_ns() - t0
+        return total / n / 1e3, (total - timed.ns) / n / 1e3
+
+    round_(200)
+    if set(statuses) != {200}:
+        raise RuntimeError(f"statuses {set(statuses)}")
+    results = [round_(tokens) for _ in range(rounds)]
+    own = sorted(r[1] for r in results)
+    print(
+        f"in process{' (cold)' if cold else ''}: {statistics.median(r[0] for r in results):.1f} µs per "
+        f"token; the identity provider's own work (signature excluded) {statistics.median(own):.1f} µs "
+        f"(rounds: {', '.join(f'{d:.1f}' for d in own)})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -141,11 +253,18 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--tool", choices=["httpx", "wrk"], default="httpx")
+    parser.add_argument("--in-process", action="store_true", help="call the ASGI app directly (no server)")
+    parser.add_argument("--cold", action="store_true", help="with --in-process: a signature between tokens")
+    parser.add_argument("--rounds", type=int, default=5, help="with --in-process")
+    parser.add_argument("--tokens", type=int, default=2000, help="with --in-process: tokens per round")
     parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve is not None:
         serve(args.serve, Path(args.data_dir))
+        return
+    if args.in_process:
+        in_process(args.rounds, args.tokens, args.cold)
         return
     server = None
     url = args.url

@@ -345,3 +345,137 @@ def test_cors_on_token_responses(
     assert r.headers["vary"] == "Origin"
     assert r.headers["cache-control"] == "no-store"
     assert r.headers["pragma"] == "no-cache"
+
+
+STREAMING = "https://StreamingResourceServer"
+BASIC_CHALLENGE = 'Basic realm="gatehold"'
+AUTH_FAILED = {"error": "invalid_client", "error_description": "client authentication failed"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "body", "challenge"),
+    [
+        pytest.param({"auth": ("demo-m2m", "wrong")}, 401, AUTH_FAILED, True, id="wrong-secret-basic"),
+        pytest.param(
+            {"data": {"client_id": "demo-m2m", "client_secret": "wrong"}},
+            401,
+            AUTH_FAILED,
+            False,
+            id="wrong-secret-post",
+        ),
+        pytest.param(
+            {"data": {"client_id": "demo-m2m", "client_secret": M2M_SECRET + "x"}},
+            401,
+            AUTH_FAILED,
+            False,
+            id="secret-with-a-suffix",
+        ),
+        pytest.param({"auth": ("nobody", M2M_SECRET)}, 401, AUTH_FAILED, True, id="unknown-client-basic"),
+        pytest.param(
+            {"data": {"client_id": "nobody", "client_secret": M2M_SECRET}},
+            401,
+            AUTH_FAILED,
+            False,
+            id="unknown-client-post",
+        ),
+        pytest.param({"data": {"client_id": "demo-m2m"}}, 401, AUTH_FAILED, False, id="no-secret"),
+        pytest.param({}, 401, AUTH_FAILED, False, id="no-client"),
+        pytest.param(
+            {"data": {"client_id": "demo-spa", "client_secret": "x"}},
+            401,
+            AUTH_FAILED,
+            False,
+            id="secret-for-a-public-client",
+        ),
+        pytest.param(
+            {"data": {"client_id": "demo-spa"}},
+            403,
+            {
+                "error": "unauthorized_client",
+                "error_description": "the client may not use the client_credentials grant",
+            },
+            False,
+            id="public-client",
+        ),
+        pytest.param(
+            {"auth": ("demo-m2m", M2M_SECRET), "data": {"audience": ""}},
+            403,
+            {"error": "access_denied", "error_description": "no audience: pass the API identifier as 'audience'"},
+            False,
+            id="no-audience",
+        ),
+        pytest.param(
+            {"auth": ("demo-m2m", M2M_SECRET), "data": {"audience": "https://nowhere"}},
+            403,
+            {"error": "access_denied", "error_description": "Service not found: https://nowhere"},
+            False,
+            id="unknown-audience",
+        ),
+        pytest.param(
+            {"auth": ("demo-m2m", M2M_SECRET), "data": {"audience": STREAMING}},
+            403,
+            {"error": "access_denied", "error_description": f"Client is not authorized to access {STREAMING!r}."},
+            False,
+            id="ungranted-audience",
+        ),
+        pytest.param(
+            {"auth": ("demo-m2m", M2M_SECRET), "data": {"resource": PETSTORE}},
+            400,
+            {"error": "invalid_request", "error_description": "audience and resource name different APIs"},
+            False,
+            id="audience-and-resource-differ",
+        ),
+    ],
+)
+def test_client_credentials_refusals_exactly(
+    idp: IdpServer, kwargs: dict[str, object], status: int, body: dict[str, str], challenge: bool
+) -> None:
+    """Every refusal's status, body and headers, as Auth0's wording (the fast path must not change them)."""
+    data = {"grant_type": "client_credentials", "audience": UNICORNS}
+    data.update(kwargs.pop("data", {}))  # type: ignore[arg-type]
+    r = httpx.post(idp.url + "/oauth/token", data=data, **kwargs)  # type: ignore[arg-type]
+    assert (r.status_code, r.json()) == (status, body)
+    assert r.headers.get("www-authenticate") == (BASIC_CHALLENGE if challenge else None)
+    assert (r.headers["cache-control"], r.headers["pragma"]) == ("no-store", "no-cache")
+    assert r.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("audience", "scope", "granted", "permissions"),
+    [
+        pytest.param(UNICORNS, None, "read:unicorn list:unicorns", ["read:unicorn", "list:unicorns"], id="rbac"),
+        pytest.param(UNICORNS, "list:unicorns", "list:unicorns", ["list:unicorns"], id="rbac-subset"),
+        pytest.param(UNICORNS, "nothing:granted", "", [], id="rbac-nothing-granted"),
+        pytest.param(PETSTORE, "read:pets read:pets", "read:pets", None, id="no-rbac-repeated-scope"),
+        pytest.param("https://auth0-jwt-authorizer", None, "", None, id="empty-grant"),
+    ],
+)
+def test_client_credentials_token_exactly(
+    idp: IdpServer, audience: str, scope: str | None, granted: str, permissions: list[str] | None
+) -> None:
+    """The whole response and every claim of the access token, in Auth0's order."""
+    data = {"grant_type": "client_credentials", "audience": audience, **({"scope": scope} if scope else {})}
+    first, second = (
+        httpx.post(idp.url + "/oauth/token", data=data, auth=("demo-m2m", M2M_SECRET)) for _ in range(2)
+    )
+    body = first.json()
+    assert list(body) == ["access_token", "token_type", "expires_in", "scope"]
+    assert (body["token_type"], body["expires_in"], body["scope"]) == ("Bearer", 86400, granted)
+    assert first.headers["content-length"] == str(len(first.content))
+    claims = verify(idp, body["access_token"], audience)
+    expected: dict[str, object] = {
+        "iss": idp.issuer,
+        "sub": "demo-m2m@clients",
+        "aud": audience,
+        "iat": claims["iat"],
+        "exp": claims["iat"] + 86400,  # type: ignore[operator]
+        "azp": "demo-m2m",
+        "scope": granted,
+        "jti": claims["jti"],
+        "gty": "client-credentials",
+    }
+    if permissions is not None:
+        expected["permissions"] = permissions
+    assert list(claims.items()) == list(expected.items())
+    assert len(str(claims["jti"])) == 22  # 128 random bits, base64url
+    assert verify(idp, second.json()["access_token"], audience)["jti"] != claims["jti"]

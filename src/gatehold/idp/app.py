@@ -17,9 +17,10 @@ Routes (Auth0's paths)::
     GET,POST  /oidc/logout                        oidc_logout (OIDC end_session_endpoint)
 
 ``POST /oauth/token`` is the one hot path (client credentials: thousands of tokens/s). It is
-dispatched before Starlette's middleware stack and router, straight to CORS + the endpoint, which
-saves ≈ 10 µs a token; everything else (including ``OPTIONS``/``GET`` on ``/oauth/token``: the
-preflight and the 405) goes through the ordinary stack.
+dispatched before Starlette's middleware stack and router, straight to the endpoint, which adds
+the CORS headers itself (``TokenEndpoint(cors_origins=…)``); this saves ≈ 10 µs a token.
+Everything else (including ``OPTIONS``/``GET`` on ``/oauth/token``: the preflight and the 405)
+goes through the ordinary stack.
 """
 
 from __future__ import annotations
@@ -142,10 +143,10 @@ def create_idp_app(
         finally:
             await shutdown(app)
 
-    token = TokenEndpoint(idp)
-
     def cors_origins() -> frozenset[str]:
         return idp.t.cors_origins
+
+    token = TokenEndpoint(idp)  # behind the middleware stack (IdpCors)
 
     routes = [
         Route("/oauth/token", token, methods=["POST"]),
@@ -159,7 +160,7 @@ def create_idp_app(
         Route("/oidc/logout", end_session, methods=["GET", "POST"]),
     ]
     app = IdentityProviderApp(
-        token=IdpCors(token, origins=cors_origins),
+        token=TokenEndpoint(idp, cors_origins=cors_origins),  # the shortcut: CORS in the endpoint
         routes=routes,
         middleware=[Middleware(IdpCors, origins=cors_origins)],
         lifespan=lifespan,

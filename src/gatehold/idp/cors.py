@@ -24,6 +24,7 @@ PUBLIC_PATHS = frozenset({"/.well-known/openid-configuration", "/.well-known/jwk
 ALLOW_HEADERS = "Auth0-Client, Content-Type, DPoP, Authorization"
 MAX_AGE = "86400"
 RawHeaders = list[tuple[bytes, bytes]]
+VARY_ORIGIN = (b"vary", b"Origin")
 
 
 def with_cors_headers(headers: RawHeaders, *, vary: bool, allow: str | None) -> RawHeaders:
@@ -40,6 +41,14 @@ def with_cors_headers(headers: RawHeaders, *, vary: bool, allow: str | None) -> 
         out = [(k, v) for k, v in out if k != b"access-control-allow-origin"]
         out.append((b"access-control-allow-origin", allow.encode("latin-1")))
     return out
+
+
+def credentialed_headers(origin: str | None, origins: frozenset[str]) -> RawHeaders:
+    """What :class:`IdpCors` adds to a response of a credentialed path that had no ``Vary`` or
+    ``Access-Control-Allow-Origin`` of its own (the token endpoint's shortcut uses it directly)."""
+    if origin is not None and origin.rstrip("/") in origins:
+        return [VARY_ORIGIN, (b"access-control-allow-origin", origin.encode("latin-1"))]
+    return [VARY_ORIGIN]
 
 
 class IdpCors:

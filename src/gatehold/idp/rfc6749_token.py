@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import unquote_plus
 
 import orjson
@@ -33,6 +34,7 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from gatehold import metrics
+from gatehold.idp.cors import credentialed_headers
 from gatehold.idp.errors import (
     InvalidClient,
     InvalidRequest,
@@ -53,6 +55,10 @@ _RESPONSE_HEADERS = (
     (b"pragma", b"no-cache"),
     (b"content-type", b"application/json"),
 )
+# Fields that never carry a secret: their percent-decoded form is remembered (LRU), since the same
+# few values (``audience=https%3A%2F%2F…``) come back on every request. Secrets are decoded afresh.
+PUBLIC_FIELDS = frozenset({"grant_type", "audience", "resource", "scope", "client_id", "redirect_uri"})
+_unquote_public: Callable[[str], str] = functools.lru_cache(maxsize=1024)(unquote_plus)
 
 
 def parse_params(content_type: str, body: bytes) -> dict[str, str]:
@@ -96,16 +102,17 @@ def parse_params(content_type: str, body: bytes) -> dict[str, str]:
 def parse_form(text: str) -> dict[str, str]:
     """``application/x-www-form-urlencoded`` (URL Standard §5.1), as ``urllib.parse.parse_qsl(text,
     keep_blank_values=True)`` reads it, without calling ``unquote_plus`` on the fields that have
-    no ``%`` or ``+`` (most of them: ``grant_type=client_credentials``), which halves its cost."""
+    no ``%`` or ``+`` (most of them: ``grant_type=client_credentials``), which halves its cost;
+    names and :data:`PUBLIC_FIELDS` values are decoded through a small cache."""
     out: dict[str, str] = {}
     for field in text.split("&"):
         if not field:
             continue
         name, _, value = field.partition("=")
         if "%" in name or "+" in name:
-            name = unquote_plus(name)
+            name = _unquote_public(name)
         if "%" in value or "+" in value:
-            value = unquote_plus(value)
+            value = _unquote_public(value) if name in PUBLIC_FIELDS else unquote_plus(value)
         if name in out:
             raise InvalidRequest(f"parameter {name!r} is repeated (RFC 6749 §3.2)")
         out[name] = value
@@ -172,32 +179,50 @@ def _audience(params: dict[str, str]) -> str | None:
 
 
 async def send_json(
-    send: Send, status: int, body: Mapping[str, object], headers: Mapping[str, str] | None = None
+    send: Send,
+    status: int,
+    body: Mapping[str, object],
+    headers: Mapping[str, str] | None = None,
+    raw_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    """A token or error response (RFC 6749 §5.1, §5.2): JSON, ``no-store``, plus ``headers``."""
+    """A token or error response (RFC 6749 §5.1, §5.2): JSON, ``no-store``, plus ``headers`` and
+    ``raw_headers`` (already encoded: CORS), in one ``http.response.start``."""
     content = orjson.dumps(body)
     raw = [*_RESPONSE_HEADERS, (b"content-length", b"%d" % len(content))]
     if headers:
         raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    if raw_headers:
+        raw += raw_headers
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": content})
 
 
 class TokenEndpoint:
-    """``POST /oauth/token`` (ASGI)."""
+    """``POST /oauth/token`` (ASGI).
 
-    def __init__(self, idp: IdentityProvider) -> None:
+    With ``cors_origins`` it also does what :class:`~gatehold.idp.cors.IdpCors` does for a POST
+    (``Vary: Origin``, the allowed origin echoed), reading ``Origin`` in the same pass over the
+    headers: the app's shortcut calls it without the middleware in front.
+    """
+
+    def __init__(
+        self, idp: IdentityProvider, *, cors_origins: Callable[[], frozenset[str]] | None = None
+    ) -> None:
         self.idp = idp
+        self.cors_origins = cors_origins
         # labelled counter children resolved once (prometheus_client's labels() costs a few µs)
         self.issued = {g: metrics.TOKENS_ISSUED.labels(grant_type=g) for g in GRANT_TYPES}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        content_type = authorization = None
+        content_type = authorization = origin = None
         for name, value in scope["headers"]:  # ASGI: names are lower-case; the first one counts
             if name == b"content-type":
                 content_type = content_type if content_type is not None else value.decode("latin-1")
             elif name == b"authorization":
                 authorization = authorization if authorization is not None else value.decode("latin-1")
+            elif name == b"origin":
+                origin = origin if origin is not None else value.decode("latin-1")
+        cors = credentialed_headers(origin, self.cors_origins()) if self.cors_origins else None
         try:
             body = await read_body(receive)
             if body is None:
@@ -206,10 +231,10 @@ class TokenEndpoint:
         except OAuthError as err:
             if err.status >= 500:
                 log.error("token endpoint: %s", err.description)
-            await send_json(send, err.status, err.body(), err.headers)
+            await send_json(send, err.status, err.body(), err.headers, cors)
             return
         self.issued[grant_type].inc()
-        await send_json(send, 200, response)
+        await send_json(send, 200, response, None, cors)
 
     async def grant(self, params: dict[str, str], authorization: str | None) -> tuple[str, TokenResponse]:
         idp = self.idp

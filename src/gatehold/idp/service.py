@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gatehold.config.models import TenantConfig
 from gatehold.idp.attempts import LoginAttempts
+from gatehold.idp.client_credentials import M2MGrant, compile_grants
 from gatehold.idp.errors import (
     AccessDenied,
     InvalidClient,
@@ -31,6 +32,7 @@ from gatehold.idp.errors import (
     InvalidRequest,
     InvalidScope,
     InvalidToken,
+    OAuthError,
     UnauthorizedClient,
 )
 from gatehold.idp.hooks import Hook, load_hooks, run_hooks
@@ -38,7 +40,6 @@ from gatehold.idp.keys import KeyRing
 from gatehold.idp.rfc7636 import verify as verify_pkce
 from gatehold.idp.scopes import (
     OFFLINE_ACCESS,
-    client_credentials_scopes,
     parse_scope,
     user_scopes,
 )
@@ -91,6 +92,7 @@ class IdentityProvider:
         self.keys = KeyRing(store)
         self.signer = Signer(self.keys)
         self.tenant: Tenant | None = None
+        self.m2m: dict[tuple[str, str], M2MGrant] = {}  # compiled client grants (client_credentials)
         self.post_login: list[Hook] = []
         self.credentials_exchange: list[Hook] = []
         self.attempts = LoginAttempts()
@@ -103,7 +105,9 @@ class IdentityProvider:
             if apply:
                 self._apply_if_changed()
             self.keys.load()
-        self.tenant = Tenant.load(self.store, self.config)
+        tenant = Tenant.load(self.store, self.config)
+        self.m2m = compile_grants(self.issuer, tenant.clients, tenant.apis, tenant.grants)
+        self.tenant = tenant
         code_path = None
         if self.config.hooks.code_path:
             code_path = (self.base_dir or Path.cwd()) / self.config.hooks.code_path
@@ -164,49 +168,47 @@ class IdentityProvider:
     def client_credentials(
         self, client_id: str, audience: str | None, scope: str | None, *, now: int
     ) -> TokenResponse:
+        """An access token for an authenticated client (RFC 6749 §4.4.3); no store access."""
+        grant = self.m2m.get((client_id, audience or ""))
+        if grant is None:
+            raise self._client_credentials_refusal(client_id, audience)
+        plan = grant.plan(scope)
+        self.keys.refresh_if_stale()
+        jti = secrets.token_urlsafe(16)
+        if self.credentials_exchange or grant.signing_alg != "RS256":
+            scopes, extra = plan.scopes, {}
+            if self.credentials_exchange:
+                event = {
+                    "client": {"client_id": client_id, "name": self.t.clients[client_id].name},
+                    "resource_server": {"identifier": grant.audience},
+                    "transaction": {"requested_scopes": parse_scope(scope)},
+                    "request": {},
+                }
+                outcome = run_hooks(self.credentials_exchange, event, list(scopes))
+                scopes, extra = outcome.scopes, outcome.access_claims
+            claims = grant.claims(scopes, now=now, jti=jti, extra=extra)
+            access_token = self.signer.for_api(claims, self.t.apis[grant.audience])
+            granted = " ".join(scopes)
+        else:
+            access_token = self.signer.rs256_payload(plan.payload(now, jti))
+            granted = plan.scope
+        return {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": grant.lifetime,
+            "scope": granted,
+        }
+
+    def _client_credentials_refusal(self, client_id: str, audience: str | None) -> OAuthError:
+        """Why client credentials are refused for this pair, checked in Auth0's order."""
         client = self.t.clients[client_id]
         if "client_credentials" not in client.grant_types or client.secret_hash is None:
-            raise UnauthorizedClient("the client may not use the client_credentials grant")
+            return UnauthorizedClient("the client may not use the client_credentials grant")
         if not audience:
-            raise AccessDenied("no audience: pass the API identifier as 'audience'")
-        api = self.t.apis.get(audience)
-        if api is None:
-            raise AccessDenied(f"Service not found: {audience}")
-        grant = self.t.grants.get((client_id, audience))
-        if grant is None:
-            raise AccessDenied(f"Client is not authorized to access {audience!r}.")
-        scopes = client_credentials_scopes(parse_scope(scope), grant.scope)
-        extra: dict[str, Any] = {}
-        if self.credentials_exchange:
-            event = {
-                "client": {"client_id": client.client_id, "name": client.name},
-                "resource_server": {"identifier": audience},
-                "transaction": {"requested_scopes": parse_scope(scope)},
-                "request": {},
-            }
-            outcome = run_hooks(self.credentials_exchange, event, scopes)
-            scopes, extra = outcome.scopes, outcome.access_claims
-        permissions = scopes if api.enforce_policies and api.token_dialect == "access_token_authz" else None
-        self.keys.refresh_if_stale()
-        claims = access_token_claims(
-            issuer=self.issuer,
-            sub=f"{client_id}@clients",
-            audience=audience,
-            client_id=client_id,
-            scopes=scopes,
-            now=now,
-            lifetime=api.token_lifetime,
-            jti=secrets.token_urlsafe(16),
-            gty="client-credentials",
-            permissions=permissions,
-            extra=extra,
-        )
-        return {
-            "access_token": self.signer.for_api(claims, api),
-            "token_type": "Bearer",
-            "expires_in": api.token_lifetime,
-            "scope": " ".join(scopes),
-        }
+            return AccessDenied("no audience: pass the API identifier as 'audience'")
+        if audience not in self.t.apis:
+            return AccessDenied(f"Service not found: {audience}")
+        return AccessDenied(f"Client is not authorized to access {audience!r}.")
 
     # -- users ---------------------------------------------------------------------------------
 

@@ -133,8 +133,12 @@ class Signer:
 
     def rs256(self, claims: dict[str, Any]) -> str:
         """``BASE64URL(header) . BASE64URL(claims) . BASE64URL(RS256 signature)`` (RFC 7515 §3.1)."""
+        return self.rs256_payload(orjson.dumps(claims, option=orjson.OPT_NON_STR_KEYS))
+
+    def rs256_payload(self, payload: bytes) -> str:
+        """:meth:`rs256` of claims already serialised as JSON (RFC 7519 §7.1: the JWS payload)."""
         key = self.keyring.current
-        signing_input = key.jws_header + b"." + b64url(orjson.dumps(claims, option=orjson.OPT_NON_STR_KEYS))
+        signing_input = key.jws_header + b"." + b64url(payload)
         signature = key.private_key.sign(signing_input, _PKCS1V15, _SHA256)
         return (signing_input + b"." + b64url(signature)).decode("ascii")
 
