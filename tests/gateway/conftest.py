@@ -1,5 +1,7 @@
-"""The gateway under test: a GatewayApp (tests/gateway/gateway.yaml) under uvicorn on a free loopback
-port, with the real in-process Lambda runtime, and a small upstream HTTP server for HTTP proxies."""
+"""The gateway under test: a GatewayApp (tests/gateway/gateway.yaml) served by the gateway's own HTTP/1.1
+server (:class:`~gatehold.gateway.http1.GatewayHttpServer`, as ``gatehold up`` serves it) on a free
+loopback port, with the real in-process Lambda runtime, and a small upstream HTTP server (uvicorn) for
+HTTP proxies."""
 
 from __future__ import annotations
 
@@ -17,10 +19,13 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+import uvloop
 
 from gatehold.config import load_config
 from gatehold.gateway.app import GatewayApp
+from gatehold.gateway.http1 import GatewayHttpServer
 from gatehold.runtime import build_invoker
+from gatehold.runtime.invoker import LambdaInvoker
 
 HERE = Path(__file__).parent
 
@@ -66,6 +71,68 @@ class ServerThread:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+class GatewayServerThread:
+    """:class:`GatewayHttpServer` serving ``app`` on 127.0.0.1:<free port> in a background thread with
+    its own uvloop loop (``options``: ``keep_alive_timeout``, ``graceful_timeout``). ``stop()`` is the
+    graceful shutdown ``gatehold up`` does on SIGTERM; the server closes ``app`` when it stops."""
+
+    def __init__(self, app: GatewayApp, **options: float) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.sock.setblocking(False)
+        self.port = int(self.sock.getsockname()[1])
+        self.server = GatewayHttpServer(app, **options)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            uvloop.run(self.server.serve(sockets=[self.sock]))
+        except BaseException as exc:  # reported by __enter__ / stop
+            self.error = exc
+        finally:
+            self.sock.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> GatewayServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError(f"gateway server did not start: {self.error!r}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Graceful shutdown; returns once the server has stopped (raises what it raised)."""
+        self.server.should_exit = True
+        self.thread.join(30)
+        if self.thread.is_alive():
+            raise RuntimeError("gateway server did not stop")
+        if self.error is not None:
+            raise self.error
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def gateway_app(upstream: ServerThread) -> tuple[GatewayApp, LambdaInvoker]:
+    """A GatewayApp for tests/gateway/gateway.yaml with the real Lambda runtime (close the invoker
+    with :func:`close_invoker`)."""
+    loaded = load_config(HERE / "gateway.yaml", variables={"upstream_url": upstream.url})
+    invoker = build_invoker(loaded)
+    return GatewayApp(loaded, invoker), invoker
+
+
+def close_invoker(invoker: LambdaInvoker) -> None:
+    with contextlib.suppress(Exception):
+        asyncio.run(invoker.aclose())
 
 
 async def upstream_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -136,13 +203,10 @@ def upstream() -> Iterator[ServerThread]:
 
 @pytest.fixture(scope="session")
 def gateway(upstream: ServerThread) -> Iterator[Gateway]:
-    loaded = load_config(HERE / "gateway.yaml", variables={"upstream_url": upstream.url})
-    invoker = build_invoker(loaded)
-    app = GatewayApp(loaded, invoker)
-    with ServerThread(app) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+    app, invoker = gateway_app(upstream)
+    with GatewayServerThread(app) as server, httpx.Client(base_url=server.url, timeout=10) as client:
         yield Gateway(server.url, client)
-    with contextlib.suppress(Exception):
-        asyncio.run(invoker.aclose())
+    close_invoker(invoker)
 
 
 def event_of(response: httpx.Response) -> dict[str, Any]:

@@ -115,11 +115,11 @@ class InvalidHeader(ValueError):
 def response_head(status: int, headers: list[tuple[str, str]], framing: str) -> bytes:
     """Status line and header block, ``framing`` being the ``Content-Length``/``Transfer-Encoding``
     and ``Connection`` lines, ``\\r\\n``-terminated. Raises :class:`InvalidHeader`."""
-    lines = "".join(
-        [f"{name}: {value}\r\n" for name, value in headers if name.lower() not in _SERVER_HEADERS]
-    )
-    # every CR/LF in ``lines`` must be one of the terminators just added; NUL is never valid
-    if lines.count("\n") != lines.count("\r\n") or lines.count("\r") != lines.count("\r\n") or "\0" in lines:
+    written = [f"{name}: {value}\r\n" for name, value in headers if name.lower() not in _SERVER_HEADERS]
+    lines = "".join(written)
+    # every CR and LF in ``lines`` must be one of the terminators just added (a CRLF pair inside a
+    # name or value is an injected header line too); NUL is never valid
+    if lines.count("\n") != len(written) or lines.count("\r") != len(written) or "\0" in lines:
         raise InvalidHeader("a response header contains CR, LF or NUL")
     return b"".join(
         (_STATUS_LINES.get(status) or _status_line(status), _DATE.line(), lines.encode(), framing.encode())
@@ -133,6 +133,17 @@ def _full_response(
     if status in _NO_BODY_STATUSES:
         return response_head(status, headers, connection), b""
     return response_head(status, headers, f"Content-Length: {len(body)}\r\n{connection}"), body
+
+
+def _body_framing(headers: list[tuple[str, str]]) -> bytes:
+    """The ``Content-Length`` or ``Transfer-Encoding`` line of a request with a body, else ``b""``."""
+    for name, value in headers:
+        lname = name.lower()
+        if lname == "transfer-encoding":
+            return b"Transfer-Encoding: chunked\r\n"
+        if lname == "content-length" and value.strip() not in ("", "0"):
+            return f"Content-Length: {value.strip()}\r\n".encode("latin-1")
+    return b""
 
 
 class _Request:
@@ -172,6 +183,8 @@ class GatewayProtocol(asyncio.Protocol):
         self._target = b""
         self._headers: list[tuple[str, str]] = []
         self._head_size = 0
+        self._in_head = False  # between on_message_begin and on_headers_complete
+        self._head_seen = 0  # bytes of an unfinished head received so far; -1: it began in this read
         self._body: list[bytes] = []
         self._body_size = 0
         # the connection
@@ -181,6 +194,7 @@ class GatewayProtocol(asyncio.Protocol):
         self._reading_paused = False
         self._writable: asyncio.Event | None = None  # set while the transport accepts writes
         self._refusal: bytes | None = None  # a server-level answer owed after the one in flight
+        self._upgraded: _Request | None = None  # an Upgrade request whose body is still to be parsed
         self.idle_since: float | None = None  # loop time; None while a request is being read or answered
 
     # -- connection ---------------------------------------------------------------------------------
@@ -234,12 +248,32 @@ class GatewayProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.idle_since = None
+        if self._refusal is not None:
+            return  # a refused request: nothing after it is read
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            pass  # served as plain HTTP/1.1 (module docstring); what follows is not parsed
+        except httptools.HttpParserUpgrade as upgrade:
+            self._after_upgrade(data[upgrade.args[0] :])
+            return
         except httptools.HttpParserError:
             self._refuse(_HEAD_TOO_LARGE if self._head_size > MAX_HEAD_BYTES else _BAD_REQUEST)
+            return
+        if self._in_head:
+            # the parser keeps an unfinished header line to itself: count what the head took so far
+            # (all of this read when the head began before it), so an endless one is refused too
+            self._head_seen = self._head_size if self._head_seen < 0 else self._head_seen + len(data)
+            if self._head_seen > MAX_HEAD_BYTES:
+                self._refuse(_HEAD_TOO_LARGE)
+
+    def _after_upgrade(self, rest: bytes) -> None:
+        """An ``Upgrade`` (or ``CONNECT``) request is served as plain HTTP/1.1 (module docstring), but
+        httptools stops at the end of its head, body unread: what follows is its body, if it declared
+        one, then the next requests. The body is parsed behind a head that frames it the same way."""
+        held = self._upgraded
+        if held is not None:
+            rest = b"POST / HTTP/1.1\r\n" + _body_framing(held.headers) + b"\r\n" + rest
+        if rest:
+            self.data_received(rest)
 
     def _refuse(self, answer: bytes) -> None:
         """Answer ``answer`` (after the responses owed to the requests before it, if any) and close."""
@@ -254,12 +288,16 @@ class GatewayProtocol(asyncio.Protocol):
         self._target = b""
         self._headers = []
         self._head_size = 0
+        self._in_head = True
+        self._head_seen = -1
         self._body = []
         self._body_size = 0
 
     def on_url(self, url: bytes) -> None:
         self._target += url
         self._head_size += len(url)
+        if self._head_size > MAX_HEAD_BYTES:
+            raise InvalidHeader("request head too large")  # feed_data raises HttpParserCallbackError
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._head_size += len(name) + len(value)
@@ -268,6 +306,7 @@ class GatewayProtocol(asyncio.Protocol):
         self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
+        self._in_head = False
         for name, value in self._headers:
             if (
                 len(name) == 6
@@ -286,14 +325,21 @@ class GatewayProtocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         parser = self.parser
         body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
-        request = _Request(
-            parser.get_method().decode("latin-1"),
-            self._target,
-            self._headers,
-            body,
-            parser.should_keep_alive(),
-            parser.get_http_version(),
-        )
+        if self._upgraded is not None:  # the body of an Upgrade request (_after_upgrade)
+            request, self._upgraded = self._upgraded, None
+            request.body = body
+        else:
+            request = _Request(
+                parser.get_method().decode("latin-1"),
+                self._target,
+                self._headers,
+                body,
+                parser.should_keep_alive(),
+                parser.get_http_version(),
+            )
+            if parser.should_upgrade() and _body_framing(request.headers):
+                self._upgraded = request  # its body follows (_after_upgrade)
+                return
         if self._busy:
             self._queue.append(request)
             if len(self._queue) >= MAX_PIPELINED and self.transport is not None:
