@@ -1,4 +1,5 @@
-"""Authorizers inside the real gateway (GatewayApp under uvicorn, the real Lambda runtime), over HTTP.
+"""Authorizers inside the real gateway (GatewayApp served by the gateway's own HTTP/1.1 server, the
+real Lambda runtime), over HTTP.
 
 Exact statuses, bodies and headers as a client sees them; the decision trace in the debug header.
 """
@@ -14,16 +15,16 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gatehold.config import LoadedConfig, parse_config
 from gatehold.gateway.app import GatewayApp
+from gatehold.gateway.http1 import GatewayHttpServer
 from gatehold.runtime import build_invoker
+from tests.edge.conftest import loopback_socket
 from tests.jose.hostile import HOSTILE
 from tests.jose.support import FakeIssuer, claims_for, segment
-from tests.stackctl import free_port
 
 HERE = Path(__file__).parent
 AUD = "https://unicorns-api"
@@ -37,25 +38,18 @@ Serve = Callable[[dict[str, Any]], Awaitable[httpx.AsyncClient]]
 
 @pytest.fixture
 async def serve() -> AsyncIterator[Serve]:
-    started: list[tuple[uvicorn.Server, asyncio.Task[None], Any, httpx.AsyncClient]] = []
+    started: list[tuple[GatewayHttpServer, asyncio.Task[None], Any, httpx.AsyncClient]] = []
 
     async def start(apis: dict[str, Any]) -> httpx.AsyncClient:
         text = yaml.safe_dump({"functions": FUNCTIONS, "apis": apis, "gateway": {"debug_headers": True}})
         config, lines = parse_config(text, file=str(HERE / "gatehold.yaml"))
         loaded = LoadedConfig(config=config, path=HERE / "gatehold.yaml", lines=lines)
         invoker = build_invoker(loaded)
-        port = free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(
-                GatewayApp(loaded, invoker),
-                host="127.0.0.1",
-                port=port,
-                log_level="warning",
-                lifespan="on",
-                loop="none",
-            )
-        )
-        task = asyncio.create_task(server.serve())
+        sock = loopback_socket()
+        port = int(sock.getsockname()[1])
+        server = GatewayHttpServer(GatewayApp(loaded, invoker))
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        task.add_done_callback(lambda _: sock.close())
         for _ in range(500):
             if server.started or task.done():
                 break

@@ -1,4 +1,6 @@
-"""Fixtures for the edge tests: a real GatewayApp under uvicorn on a free loopback port.
+"""Fixtures for the edge tests: a real GatewayApp served by the gateway's own HTTP/1.1 server
+(:class:`~gatehold.gateway.http1.GatewayHttpServer`, as ``gatehold up`` serves it) on a free loopback
+port, in the test's event loop.
 
 ``serve_gateway(apis, functions=..., gateway=...)`` builds the configuration as if read from
 tests/edge/gatehold.yaml (so ``code_path: handlers`` finds tests/edge/handlers), the real Lambda
@@ -10,19 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import yaml
 
 from gatehold.config import LoadedConfig, parse_config
 from gatehold.gateway.app import GatewayApp
+from gatehold.gateway.http1 import GatewayHttpServer
 from gatehold.runtime import build_invoker
-from tests.stackctl import free_port
 
 HERE = Path(__file__).parent
 
@@ -64,7 +66,9 @@ def load(apis: dict[str, Any], *, gateway: dict[str, Any] | None = None) -> Load
 
 
 class ServedGateway:
-    def __init__(self, app: GatewayApp, port: int, server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+    def __init__(
+        self, app: GatewayApp, port: int, server: GatewayHttpServer, task: asyncio.Task[None]
+    ) -> None:
         self.app = app
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
@@ -76,6 +80,15 @@ class ServedGateway:
 
 
 ServeGateway = Callable[..., Awaitable[ServedGateway]]
+
+
+def loopback_socket() -> socket.socket:
+    """A listening socket on 127.0.0.1:<free port>, as ``gatehold up`` hands its servers."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
 
 
 @pytest.fixture
@@ -93,11 +106,11 @@ async def serve_gateway() -> AsyncIterator[ServeGateway]:
         app = GatewayApp(loaded, invoker)
         if setup is not None:
             setup(app)
-        port = free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", loop="none")
-        )
-        task = asyncio.create_task(server.serve())
+        sock = loopback_socket()
+        port = int(sock.getsockname()[1])
+        server = GatewayHttpServer(app)
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        task.add_done_callback(lambda _: sock.close())
         for _ in range(500):
             if server.started or task.done():
                 break
