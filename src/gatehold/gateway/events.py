@@ -205,21 +205,61 @@ def _v2_query(query_string: str) -> dict[str, str] | None:
     return out or None
 
 
-def _v2_headers(request: GatewayRequest) -> tuple[dict[str, str], list[str] | None]:
-    """Lowercased headers with duplicates comma-joined; ``Cookie`` headers split on ``; `` into
-    ``cookies`` (§3.6) and left out of ``headers`` (that absence is UNVERIFIED)."""
+class HeaderView:
+    """A request's headers as HTTP APIs read them (§3.6): lowercase names with repeats joined by
+    ``,`` (the 2.0 event's ``headers``), ``Cookie`` headers split on ``; `` into ``cookies`` and left
+    out of ``headers`` (that absence is UNVERIFIED), and the last ``User-Agent`` value.
+
+    Built once per request (:func:`header_view`; :func:`add_forwarding_headers` builds it in its own
+    pass) and shared by the header identity sources and the event builders, which copy it into
+    events. It stays valid while ``request.headers`` is the same list with the same length (the
+    pipeline never changes the headers after :func:`add_forwarding_headers`)."""
+
+    __slots__ = ("cookies", "headers", "length", "source", "user_agent")
+
+    def __init__(
+        self,
+        source: list[tuple[str, str]],
+        headers: dict[str, str],
+        cookies: list[str] | None,
+        user_agent: str | None,
+    ) -> None:
+        self.source = source
+        self.length = len(source)
+        self.headers = headers
+        self.cookies = cookies
+        self.user_agent = user_agent
+
+
+def header_view(request: GatewayRequest) -> HeaderView:
+    """The request's :class:`HeaderView`, built on first use."""
+    view: HeaderView | None = request.header_view
+    source = request.headers
+    if view is not None and view.source is source and view.length == len(source):
+        return view
     headers: dict[str, str] = {}
     cookies: list[str] | None = None
-    for name, value in request.headers:
+    user_agent = None
+    for name, value in source:
         lname = name.lower()
         if lname == "cookie":
             if cookies is None:
                 cookies = []
             cookies.extend(c for c in value.split("; ") if c)
             continue
+        if lname == "user-agent":
+            user_agent = value  # the last one, as request.header() reads it
         prior = headers.get(lname)
         headers[lname] = value if prior is None else f"{prior},{value}"
-    return headers, cookies
+    view = request.header_view = HeaderView(source, headers, cookies, user_agent)
+    return view
+
+
+def _v2_headers(request: GatewayRequest) -> tuple[dict[str, str], list[str] | None]:
+    """The 2.0 event's ``headers`` and ``cookies`` (:class:`HeaderView`), the event's own copies."""
+    view = header_view(request)
+    cookies = view.cookies
+    return dict(view.headers), (None if cookies is None else list(cookies))
 
 
 def _body_v1_rest(request: GatewayRequest, binary_media_types: Sequence[str]) -> tuple[str | None, bool]:
@@ -292,28 +332,48 @@ _FORWARDING_HEADERS = frozenset(
 def add_forwarding_headers(request: GatewayRequest) -> None:
     """Add ``X-Amzn-Trace-Id`` and ``X-Forwarded-For/-Port/-Proto`` as API Gateway does before
     authorizers and integrations see the request (§2.1, §3.6 examples); replaces client values,
-    except that a client ``X-Forwarded-For`` is kept and the source IP appended."""
+    except that a client ``X-Forwarded-For`` is kept and the source IP appended.
+
+    The same pass builds the request's :class:`HeaderView` (HTTP API events read it)."""
     forwarded_for = None
     replaced = False
-    for name, value in request.headers:  # one pass: the client's X-Forwarded-For, and any to replace
+    lower: dict[str, str] = {}
+    cookies: list[str] | None = None
+    user_agent = None
+    for name, value in request.headers:  # one pass: forwarding headers to replace, and the view
         lname = name.lower()
         if lname in _FORWARDING_HEADERS:
             replaced = True
             if lname == "x-forwarded-for":
                 forwarded_for = value
+            continue
+        if lname == "cookie":
+            if cookies is None:
+                cookies = []
+            cookies.extend(c for c in value.split("; ") if c)
+            continue
+        if lname == "user-agent":
+            user_agent = value
+        prior = lower.get(lname)
+        lower[lname] = value if prior is None else f"{prior},{value}"
     sec = request.time_epoch_ms // 1000
-    added = [
-        ("X-Amzn-Trace-Id", f"Root=1-{sec:08x}-{_random_bits(96):024x}"),
-        (
-            "X-Forwarded-For",
-            f"{forwarded_for}, {request.source_ip}" if forwarded_for else request.source_ip,
-        ),
-        ("X-Forwarded-Port", str(request.server_port)),
-        ("X-Forwarded-Proto", request.scheme),
-    ]
+    trace_id = f"Root=1-{sec:08x}-{_random_bits(96):024x}"
+    source_ip = request.source_ip
+    forwarded = f"{forwarded_for}, {source_ip}" if forwarded_for else source_ip
+    port = str(request.server_port)
+    scheme = request.scheme
     if replaced:
         request.headers = [(n, v) for n, v in request.headers if n.lower() not in _FORWARDING_HEADERS]
-    request.headers.extend(added)
+    headers = request.headers
+    headers.append(("X-Amzn-Trace-Id", trace_id))
+    headers.append(("X-Forwarded-For", forwarded))
+    headers.append(("X-Forwarded-Port", port))
+    headers.append(("X-Forwarded-Proto", scheme))
+    lower["x-amzn-trace-id"] = trace_id
+    lower["x-forwarded-for"] = forwarded
+    lower["x-forwarded-port"] = port
+    lower["x-forwarded-proto"] = scheme
+    request.header_view = HeaderView(headers, lower, cookies, user_agent)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -441,7 +501,7 @@ def request_context_v2(
         "path": match.stage_path,
         "protocol": request.protocol,
         "sourceIp": request.source_ip,
-        "userAgent": request.header("user-agent") or "",  # choice: a string even without one
+        "userAgent": header_view(request).user_agent or "",  # choice: a string even without one
     }
     context["requestId"] = request.request_id
     context["routeKey"] = match.route.route_key
@@ -460,23 +520,10 @@ def proxy_event_v2(
 ) -> dict[str, Any]:
     """Lambda proxy event, payload format 2.0 (§3.6): absent parts are omitted, never null.
 
-    The same event as :func:`_v2_headers` + :func:`request_context_v2` build, written flat (one
-    pass over the headers, which also finds ``User-Agent``): this is the per-request hot path of
-    every HTTP API Lambda route."""
-    headers: dict[str, str] = {}
-    cookies: list[str] | None = None
-    user_agent = ""  # choice: a string even without one
-    for name, value in request.headers:
-        lname = name.lower()
-        if lname == "cookie":
-            if cookies is None:
-                cookies = []
-            cookies.extend(c for c in value.split("; ") if c)
-            continue
-        if lname == "user-agent":
-            user_agent = value  # the last one, as request.header() reads it
-        prior = headers.get(lname)
-        headers[lname] = value if prior is None else f"{prior},{value}"
+    The same event as :func:`_v2_headers` + :func:`request_context_v2` build, written flat (the
+    headers from the request's :class:`HeaderView`): the per-request hot path of every HTTP API
+    Lambda route."""
+    view = header_view(request)
     route_key = match.route.route_key
     stage_path = match.stage_path
     query_string = request.query_string
@@ -492,7 +539,7 @@ def proxy_event_v2(
         "path": stage_path,
         "protocol": request.protocol,
         "sourceIp": request.source_ip,
-        "userAgent": user_agent,
+        "userAgent": view.user_agent or "",  # choice: a string even without one
     }
     context["requestId"] = request.request_id
     context["routeKey"] = route_key
@@ -505,9 +552,9 @@ def proxy_event_v2(
         "rawPath": stage_path,
         "rawQueryString": query_string,
     }
-    if cookies:
-        event["cookies"] = cookies
-    event["headers"] = headers
+    if view.cookies:
+        event["cookies"] = list(view.cookies)
+    event["headers"] = dict(view.headers)  # the event's own copy
     if query_string:
         query = _v2_query(query_string)
         if query is not None:

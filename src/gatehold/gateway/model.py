@@ -38,6 +38,9 @@ class GatewayRequest:
     scheme: str = "http"
     server_port: int = 80
     api_key: str | None = None  # set by the usage-plan step: identity.apiKey / apiKeyId in events
+    # the lowercase view of ``headers`` that HTTP API events and header identity sources read, built
+    # once per request by gatehold.gateway.events.header_view (not a constructor argument)
+    header_view: Any = field(default=None, init=False, repr=False, compare=False)
 
     def header(self, name: str) -> str | None:
         """The last value of header ``name`` (case-insensitive), or None."""

@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from gatehold.errors import GatewayError
-from gatehold.gateway.authorizers.identity import IdentitySource, header_values, resolve
+from gatehold.gateway.authorizers.identity import IdentitySource, resolve
 from gatehold.gateway.authorizers.outcomes import forbidden, unauthorized
-from gatehold.gateway.events import stringify_claim
+from gatehold.gateway.events import header_view, stringify_claim
 from gatehold.gateway.model import AuthorizerOutcome, DecisionTrace, GatewayRequest, RouteMatch
 from gatehold.jose import JoseError, JwtVerifier, token_scopes
 from gatehold.jose.cache import token_digest
@@ -93,14 +93,16 @@ class HttpJwtAuthorizer:
         self.identity_source = identity_source
         self.verifier = verifier
         self.account_id = account_id
-        self._header = identity_source.lower_name if identity_source.part == "header" else None
+        # a header source other than Cookie is read from the request's HeaderView (repeats joined by
+        # commas, as the generic resolver does for HTTP APIs)
+        header = identity_source.lower_name if identity_source.part == "header" else None
+        self._header = header if header != "cookie" else None
         # per route key: the route's authorization_scopes and their set, or None (no scopes)
         self._required: dict[str, tuple[tuple[str, ...], frozenset[str]] | None] = {}
 
     def _token(self, request: GatewayRequest, match: RouteMatch) -> str | None:
         if self._header is not None:  # the common case, without the generic resolver
-            found = header_values(request, self._header)
-            return ",".join(found) if found else None
+            return header_view(request).headers.get(self._header)
         values, missing = resolve(
             (self.identity_source,), request, match, account_id=self.account_id, join_repeats=True
         )
