@@ -135,8 +135,41 @@ def close_invoker(invoker: LambdaInvoker) -> None:
         asyncio.run(invoker.aclose())
 
 
+#: ``/big``: the body the upstream streams (8 MB, in 64 KB chunks)
+BIG_BODY = bytes(range(256)) * (32 * 1024)
+#: what the upstream's ``/endless`` streams saw: "stopped" once its client (the gateway) went away
+ENDLESS_EVENTS: list[str] = []
+
+
+async def _stream_routes(path: str, receive: Any, send: Any) -> bool:
+    """``/big``, ``/endless`` and ``/broken`` (True when ``path`` was one of them)."""
+    start = {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]}
+    if path == "/big":
+        await send(start)
+        for offset in range(0, len(BIG_BODY), 65536):
+            await send(
+                {"type": "http.response.body", "body": BIG_BODY[offset : offset + 65536], "more_body": True}
+            )
+        await send({"type": "http.response.body", "body": b""})
+        return True
+    if path == "/endless":  # until the client disconnects
+        await send(start)
+        disconnected = asyncio.ensure_future(receive())
+        while not disconnected.done():
+            await send({"type": "http.response.body", "body": b"tick\n", "more_body": True})
+            await asyncio.sleep(0.01)
+        ENDLESS_EVENTS.append("stopped")
+        return True
+    if path == "/broken":  # part of a body, then the connection drops (no terminating chunk)
+        await send(start)
+        await send({"type": "http.response.body", "body": b"partial,", "more_body": True})
+        raise RuntimeError("upstream broke mid-body (on purpose)")
+    return False
+
+
 async def upstream_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """Echoes what it received as JSON; ``/slow`` answers after 2 s; ``/stream`` sends three chunks."""
+    """Echoes what it received as JSON; ``/slow`` answers after 2 s; ``/stream`` sends three chunks;
+    ``/big``, ``/endless``, ``/broken``: :func:`_stream_routes`."""
     if scope["type"] != "http":
         return
     body = b""
@@ -146,6 +179,8 @@ async def upstream_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if not message.get("more_body"):
             break
     path = scope["path"]
+    if await _stream_routes(path, receive, send):
+        return
     if path == "/slow":
         await asyncio.sleep(2)
     if path == "/stream":

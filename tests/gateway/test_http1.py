@@ -17,7 +17,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.gateway.conftest import GatewayServerThread, ServerThread, close_invoker, gateway_app
+from tests.gateway.conftest import (
+    BIG_BODY,
+    ENDLESS_EVENTS,
+    GatewayServerThread,
+    ServerThread,
+    close_invoker,
+    gateway_app,
+)
 
 KEEP_ALIVE_TIMEOUT = 1.5
 #: a generous bound for anything the server does "soon" (never a timing assertion)
@@ -700,6 +707,43 @@ def test_streamed_proxy_response_arrives_complete(served: GatewayServerThread) -
     assert proxied.json()["body"] == "proxied"
 
 
+def test_slow_reader_gets_a_large_streamed_body_complete(served: GatewayServerThread) -> None:
+    """8 MB from the upstream to a client that reads late: writing waits for the client (flow
+    control) and nothing is lost."""
+    with connect(served) as conn:
+        conn.send(request("GET", "/rest/test/upstream/big"))
+        time.sleep(0.5)  # not reading yet: the server's writes back up
+        response = conn.response()
+        assert response.body == BIG_BODY
+        conn.send(request("GET", "/rest/test/fixed"))
+        assert conn.response().body == b"a fixed body"
+
+
+def test_client_gone_mid_stream_releases_the_upstream(served: GatewayServerThread) -> None:
+    """An endless upstream stream (server-sent events, say) ends when the client goes away."""
+    ENDLESS_EVENTS.clear()
+    conn = connect(served)
+    conn.send(request("GET", "/rest/test/upstream/endless"))
+    while b"tick" not in conn.buffer:
+        conn._more()
+    conn.sock.close()
+    _wait_until(lambda: ENDLESS_EVENTS, "the upstream's stream to its client (the gateway) closed")
+    assert_serves(served)
+
+
+def test_upstream_failing_mid_body_cuts_the_response(served: GatewayServerThread) -> None:
+    """The head is out: the only honest signal left is an incomplete body (no terminating chunk)
+    and the close; no second response inside the first."""
+    with connect(served) as conn:
+        conn.send(request("GET", "/rest/test/upstream/broken"))
+        conn._until_eof()
+    head, _, body = conn.buffer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"\r\nTransfer-Encoding: chunked\r\n" in head
+    assert body in (b"", b"8\r\npartial,\r\n")
+    assert_serves(served)
+
+
 def test_httpx_client_over_the_server(served: GatewayServerThread) -> None:
     with httpx.Client(base_url=served.url, timeout=PATIENCE) as client:
         streamed = client.get("/rest/test/upstream/stream")
@@ -818,6 +862,14 @@ def _wait_until(condition: Any, what: str) -> None:
         time.sleep(0.02)
 
 
+def refused(server: GatewayServerThread) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
 def test_graceful_shutdown(stoppable: GatewayServerThread) -> None:
     """In flight: finishes, says ``Connection: close``, closes. Idle keep-alive: closed. New
     connections: refused. The server stops."""
@@ -831,14 +883,7 @@ def test_graceful_shutdown(stoppable: GatewayServerThread) -> None:
     stoppable.server.should_exit = True
     assert idle.closed()
 
-    def refused() -> bool:
-        try:
-            socket.create_connection(("127.0.0.1", stoppable.port), timeout=1).close()
-        except ConnectionRefusedError:
-            return True
-        return False
-
-    _wait_until(refused, "new connections refused")
+    _wait_until(lambda: refused(stoppable), "new connections refused")
     response = slow.response()
     assert response.status == 200
     assert response.json()["path"] == "/slow"
@@ -847,6 +892,23 @@ def test_graceful_shutdown(stoppable: GatewayServerThread) -> None:
     stoppable.stop()
     idle.sock.close()
     slow.sock.close()
+
+
+def test_graceful_shutdown_lets_a_request_being_read_finish(stoppable: GatewayServerThread) -> None:
+    """A client half-way through sending its request when the server stops gets its answer."""
+    with connect(stoppable) as conn:
+        conn.send(request("POST", "/rest/test/binary", [*OCTETS, ("Content-Length", "11")]) + b"hello")
+        _wait_until(
+            lambda: any(c.idle_since is None for c in stoppable.server.connections), "the request being read"
+        )
+        stoppable.server.should_exit = True
+        _wait_until(lambda: refused(stoppable), "new connections refused")
+        conn.send(b" world")
+        response = conn.response()
+        assert (response.status, response.body) == (200, b"hello world")
+        assert response.header("connection") == "close"
+        assert conn.closed()
+    stoppable.stop()
 
 
 def test_shutdown_while_a_pipeline_is_queued(stoppable: GatewayServerThread) -> None:

@@ -42,14 +42,49 @@ import logging
 import socket
 import time
 from collections import deque
-from typing import Final, cast
+from typing import Any, Final, Protocol, cast
 
 import httptools
 
-from gatehold.gateway.app import MAX_PAYLOAD_BYTES, Answer, GatewayApp
+from gatehold.gateway.app import MAX_PAYLOAD_BYTES
 from gatehold.gateway.integrations.base import StreamedResponse
+from gatehold.gateway.model import GatewayResponse
 
 log = logging.getLogger("gatehold.gateway.http")
+
+
+class ResponderAnswer(Protocol):
+    """A response to write; ``done()`` once it is written (access log, metrics)."""
+
+    response: GatewayResponse | StreamedResponse
+
+    def done(self) -> None: ...
+
+
+class Responder(Protocol):
+    """What the server serves: :class:`~gatehold.gateway.app.GatewayApp`, or an ASGI app through
+    :class:`gatehold.asgi_bridge.AsgiResponder`."""
+
+    async def startup(self) -> None: ...
+
+    async def respond(
+        self,
+        method: str,
+        full_path: str,
+        query_string: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        *,
+        source_ip: str,
+        protocol: str = ...,
+        scheme: str = ...,
+        server: tuple[str, int] | None = ...,
+    ) -> ResponderAnswer: ...
+
+    def invalid_response(self, answer: Any) -> GatewayResponse: ...
+
+    async def aclose(self) -> None: ...
+
 
 #: request line + headers; past this the request gets 431 and the connection closes
 MAX_HEAD_BYTES: Final = 64 * 1024
@@ -238,8 +273,9 @@ class GatewayProtocol(asyncio.Protocol):
             self.transport.close()
 
     def shutdown(self) -> None:
-        """Server shutdown: close now when idle, else after the response in flight."""
-        if not self._busy:
+        """Server shutdown: close now when idle, else after the response to the request in flight
+        or being read."""
+        if not self._busy and self.idle_since is not None:
             self.close()
         else:
             self._closing = True
@@ -359,7 +395,7 @@ class GatewayProtocol(asyncio.Protocol):
     async def _answer(self, request: _Request) -> None:
         target = request.target
         path, _, query = target.partition(b"?")
-        answer: Answer | None = None
+        answer: ResponderAnswer | None = None
         try:
             answer = await self.app.respond(
                 request.method,
@@ -384,7 +420,7 @@ class GatewayProtocol(asyncio.Protocol):
                 answer.done()
         self._next(request.keep_alive)
 
-    async def _write(self, answer: Answer, request: _Request) -> None:
+    async def _write(self, answer: ResponderAnswer, request: _Request) -> None:
         transport = self.transport
         assert transport is not None
         response = answer.response
@@ -425,13 +461,15 @@ class GatewayProtocol(asyncio.Protocol):
         try:
             transport.write(response_head(response.status, response.headers, framing))
             async for chunk in response.body:
-                if chunk and not no_body and not transport.is_closing():
+                if transport.is_closing():
+                    break  # the client is gone: stop reading the upstream (it may never end)
+                if chunk and not no_body:
                     transport.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
                     await self._drain()
             if chunked and not transport.is_closing():
                 transport.write(b"0\r\n\r\n")
-        except (OSError, InvalidHeader) as exc:
-            log.warning("streamed response interrupted: %s", exc)
+        except Exception as exc:  # the head may be out: an incomplete body and the close say it
+            log.warning("streamed response interrupted: %r", exc)
             self.close()
         finally:
             await response.aclose()
@@ -456,14 +494,14 @@ class GatewayProtocol(asyncio.Protocol):
 
 
 class GatewayHttpServer:
-    """Serves a :class:`~gatehold.gateway.app.GatewayApp` on listening sockets.
+    """Serves a :class:`Responder` (the gateway, or an ASGI app) on listening sockets.
 
     It has the face :func:`gatehold.server.serve` expects of a uvicorn ``Server``: ``serve(sockets)``
     runs until ``should_exit``; ``started``; ``force_exit`` skips the grace period.
     """
 
     def __init__(
-        self, app: GatewayApp, *, keep_alive_timeout: float = 30.0, graceful_timeout: float = 10.0
+        self, app: Responder, *, keep_alive_timeout: float = 30.0, graceful_timeout: float = 10.0
     ) -> None:
         self.app = app
         self.keep_alive_timeout = keep_alive_timeout
@@ -484,6 +522,7 @@ class GatewayHttpServer:
 
     async def start(self, sockets: list[socket.socket]) -> None:
         self._loop = asyncio.get_running_loop()
+        await self.app.startup()
         for sock in sockets:
             server = await self._loop.create_server(
                 lambda: GatewayProtocol(self),
