@@ -2,9 +2,10 @@
 
 No client authentication, no claims, no parameters: what ``POST /oauth/token`` would cost if the
 identity provider's own work were free. Served by :func:`gatehold.server.serve` the way ``gatehold
-up`` serves its listeners (uvicorn + httptools on uvloop, the same settings).
+up`` serves the identity provider (the gateway's HTTP/1.1 server running the ASGI app), or under
+uvicorn + httptools on uvloop with ``uvicorn`` as the second argument.
 
-    python -m bench.apps.sign_floor PORT
+    python -m bench.apps.sign_floor PORT [http1|uvicorn]
 """
 
 from __future__ import annotations
@@ -54,4 +55,6 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 if __name__ == "__main__":
     port = int(sys.argv[1])
-    server.run(server.serve([server.Listener("sign-floor", app, port, lifespan="off")], host="127.0.0.1"))
+    kind = sys.argv[2] if len(sys.argv) > 2 else "http1"
+    listener = server.Listener("sign-floor", app, port, lifespan="off", server=kind)
+    server.run(server.serve([listener], host="127.0.0.1"))

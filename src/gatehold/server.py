@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 
 import uvicorn
 
+from gatehold.asgi_bridge import AsgiResponder
 from gatehold.gateway.app import GatewayApp
 from gatehold.gateway.http1 import GatewayHttpServer
 from gatehold.gateway.http_protocol import CasePreservingHttpToolsProtocol
@@ -56,6 +57,9 @@ class Listener:
     app: ASGIApp
     port: int
     lifespan: str = "auto"
+    #: "uvicorn", or "http1": the gateway's own HTTP/1.1 server running the ASGI app through
+    #: :class:`gatehold.asgi_bridge.AsgiResponder` (whole bodies, no streaming: the identity provider)
+    server: str = "uvicorn"
 
 
 @dataclass
@@ -186,6 +190,9 @@ def _server_for(lst: Listener, *, host: str, graceful_timeout: float) -> _Server
     """The gateway's own HTTP/1.1 server for a :class:`GatewayApp`, uvicorn for any other ASGI app."""
     if isinstance(lst.app, GatewayApp):
         return GatewayHttpServer(lst.app, graceful_timeout=graceful_timeout)
+    if lst.server == "http1":
+        responder = AsgiResponder(lst.app, lifespan=lst.lifespan != "off")
+        return GatewayHttpServer(responder, graceful_timeout=graceful_timeout)
     return _Server(
         _uvicorn_config(
             lst.app, host=host, port=lst.port, lifespan=lst.lifespan, graceful_timeout=graceful_timeout

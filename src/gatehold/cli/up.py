@@ -162,7 +162,9 @@ async def _run(
     )
     listeners = [
         Listener("gateway", gateway, opts.gateway_port, lifespan="off"),
-        Listener("idp", idp, opts.idp_port, lifespan="on"),
+        # the gateway's HTTP/1.1 server, not uvicorn: the token endpoint's cost is mostly the
+        # server's (BENCHMARKS.md, S7); the rest of the provider runs unchanged as an ASGI app
+        Listener("idp", idp, opts.idp_port, lifespan="on", server="http1"),
     ]
 
     spa_problem = None

@@ -331,6 +331,9 @@ class GatewayApp:
             record.integration_latency_ms / 1000 if record.integration_latency_ms is not None else None,
         )
 
+    async def startup(self) -> None:
+        """Nothing to start: everything is built in ``__init__`` (the server calls it before serving)."""
+
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()

@@ -1,0 +1,184 @@
+"""An ASGI app behind the gateway's HTTP/1.1 server (:mod:`gatehold.gateway.http1`).
+
+``gatehold up`` serves the identity provider this way, so that its token endpoint does not pay
+uvicorn's per-request protocol and ASGI cost (BENCHMARKS.md, S7): the server parses the request,
+:class:`AsgiResponder` runs the app with an ASGI scope (HTTP spec 2.4: lowercase header names,
+``path`` percent-decoded, ``raw_path`` as sent), gives it the whole body in one
+``http.request`` message, collects its response and hands it back as one
+:class:`~gatehold.gateway.model.GatewayResponse`, which the server writes in one ``write``.
+
+What it does not do, because the apps it serves (the identity provider) do not need it: streaming
+a response as it is produced (the body is collected first), WebSockets, HTTP trailers. The app's
+lifespan runs at :meth:`AsgiResponder.startup` / :meth:`AsgiResponder.aclose`, as uvicorn's
+``lifespan="on"`` does, and its state is copied into each request's ``scope["state"]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import unquote
+
+from gatehold.gateway.integrations.base import StreamedResponse
+from gatehold.gateway.model import GatewayResponse
+
+log = logging.getLogger("gatehold.server")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[
+    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
+]
+
+_ASGI = {"version": "3.0", "spec_version": "2.4"}
+_SERVER_ERROR = GatewayResponse(
+    500, [("Content-Type", "text/plain; charset=utf-8")], b"Internal Server Error"
+)
+
+
+class AsgiAnswer:
+    """What :meth:`AsgiResponder.respond` returns: the collected response (``done`` is a no-op:
+    the app logs for itself)."""
+
+    __slots__ = ("response",)
+
+    def __init__(self, response: GatewayResponse) -> None:
+        self.response: GatewayResponse | StreamedResponse = response
+
+    def done(self) -> None:
+        pass
+
+
+class AsgiResponder:
+    """``AsgiResponder(app)``: the face :class:`~gatehold.gateway.http1.GatewayHttpServer` expects
+    (``respond``, ``invalid_response``, ``aclose``) for an ASGI ``app``."""
+
+    def __init__(self, app: ASGIApp, *, lifespan: bool = True) -> None:
+        self.app = app
+        self.lifespan = lifespan
+        self.state: dict[str, Any] = {}
+        self._lifespan_task: asyncio.Task[None] | None = None
+        self._lifespan_inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self._lifespan_outbox: asyncio.Queue[Message] = asyncio.Queue()
+
+    # -- lifespan -----------------------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        """Run the app's lifespan startup; raises ``RuntimeError`` when the app reports a failure."""
+        if not self.lifespan:
+            return
+        scope = {"type": "lifespan", "asgi": _ASGI, "state": self.state}
+
+        async def run() -> None:
+            try:
+                await self.app(scope, self._lifespan_inbox.get, self._lifespan_outbox.put)
+            except Exception as exc:  # an app without lifespan support raises on the scope type
+                await self._lifespan_outbox.put({"type": "gatehold.lifespan.error", "error": exc})
+
+        self._lifespan_task = asyncio.create_task(run())
+        await self._lifespan_inbox.put({"type": "lifespan.startup"})
+        message = await self._lifespan_outbox.get()
+        if message["type"] == "lifespan.startup.failed":
+            raise RuntimeError(f"application startup failed: {message.get('message', '')}")
+        if message["type"] == "gatehold.lifespan.error":
+            log.debug("ASGI app without lifespan: %s", message["error"])
+            self._lifespan_task = None
+
+    async def aclose(self) -> None:
+        """Run the app's lifespan shutdown (after the server has drained its connections)."""
+        task, self._lifespan_task = self._lifespan_task, None
+        if task is None or task.done():
+            return
+        await self._lifespan_inbox.put({"type": "lifespan.shutdown"})
+        try:
+            message = await asyncio.wait_for(self._lifespan_outbox.get(), 10)
+        except TimeoutError:
+            task.cancel()
+            return
+        if message["type"] == "lifespan.shutdown.failed":
+            log.error("application shutdown failed: %s", message.get("message", ""))
+
+    # -- requests -------------------------------------------------------------------------------------
+
+    async def respond(
+        self,
+        method: str,
+        full_path: str,
+        query_string: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        *,
+        source_ip: str,
+        protocol: str = "HTTP/1.1",
+        scheme: str = "http",
+        server: tuple[str, int] | None = None,
+    ) -> AsgiAnswer:
+        """Run the app for one request and collect its response."""
+        scope = {
+            "type": "http",
+            "asgi": _ASGI,
+            "http_version": protocol[5:],
+            "method": method,
+            "scheme": scheme,
+            "path": unquote(full_path),
+            "raw_path": full_path.encode("latin-1"),
+            "query_string": query_string.encode("latin-1"),
+            "root_path": "",
+            "headers": [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in headers],
+            "client": (source_ip, 0),
+            "server": server,
+            "state": self.state.copy(),
+        }
+        received = False
+        finished = asyncio.Event()
+
+        async def receive() -> Message:
+            nonlocal received
+            if not received:
+                received = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await finished.wait()  # the client is gone only once the response is out
+            return {"type": "http.disconnect"}
+
+        status = 0
+        out_headers: list[tuple[str, str]] = []
+        chunks: list[bytes] = []
+
+        async def send(message: Message) -> None:
+            nonlocal status
+            kind = message["type"]
+            if kind == "http.response.start":
+                status = message["status"]
+                out_headers.extend(
+                    (n.decode("latin-1"), v.decode("latin-1")) for n, v in message.get("headers", ())
+                )
+            elif kind == "http.response.body":
+                chunk = message.get("body", b"")
+                if chunk:
+                    chunks.append(chunk)
+
+        try:
+            await self.app(scope, receive, send)
+        except Exception:
+            log.exception("ASGI application error")
+            if not status:
+                return AsgiAnswer(
+                    GatewayResponse(_SERVER_ERROR.status, list(_SERVER_ERROR.headers), _SERVER_ERROR.body)
+                )
+        finally:
+            finished.set()
+        if not status:
+            log.error("ASGI application returned without a response")
+            return AsgiAnswer(
+                GatewayResponse(_SERVER_ERROR.status, list(_SERVER_ERROR.headers), _SERVER_ERROR.body)
+            )
+        return AsgiAnswer(
+            GatewayResponse(status, out_headers, chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        )
+
+    def invalid_response(self, answer: object) -> GatewayResponse:
+        """A response header the server cannot write (CR, LF or NUL): 500."""
+        log.error("ASGI application sent a header with CR, LF or NUL")
+        return GatewayResponse(_SERVER_ERROR.status, list(_SERVER_ERROR.headers), _SERVER_ERROR.body)
