@@ -14,7 +14,9 @@ The trailing slash is ignored here too (observed: aws-powertools/powertools-lamb
 HTTP APIs route on the percent-decoded path and report it decoded (``rawPath``, 1.0 ``path``,
 ``pathParameters``): :func:`http_api_path`. REST APIs keep the encoding as sent (§2.1).
 
-A fully static path is found with one dict lookup; only paths with variables walk the tree.
+A fully static path is found with one dict lookup; only paths with variables walk the tree. A match
+without path parameters is remembered per (method, path), bounded: the next request for it costs one
+lookup and shares the :class:`RouteMatch` (nothing in the pipeline changes a match).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from gatehold.errors import GatewayError, GatewayResponseType
 from gatehold.gateway.model import CompiledApi, CompiledRoute, RouteMatch
 
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+MAX_REMEMBERED_MATCHES = 4096  # per API; the request paths are the client's, so the memory is bounded
 
 
 def stable_id(text: str, length: int = 10) -> str:
@@ -134,6 +137,7 @@ class ApiRouter:
         self._stages = {name: _StageTable(name, cfg) for name, cfg in stages.items() if name != "$default"}
         default = stages.get("$default")
         self._default_stage = _StageTable("$default", default) if default is not None else None
+        self._matches: dict[tuple[str, str], RouteMatch] = {}  # matches without path parameters
 
     def _add(self, route: CompiledRoute) -> None:
         if route.route_key == "$default":
@@ -176,9 +180,16 @@ class ApiRouter:
 
         Raises :class:`GatewayError` with AWS's response for "no stage" and "no route".
         """
-        if self._is_rest:
-            return self._match_rest(method, path)
-        return self._match_http(method, path)
+        key = (method, path)
+        found = self._matches.get(key)
+        if found is not None:
+            return found
+        found = self._match_rest(method, path) if self._is_rest else self._match_http(method, path)
+        if found.path_parameters is None:
+            if len(self._matches) >= MAX_REMEMBERED_MATCHES:
+                self._matches.clear()
+            self._matches[key] = found
+        return found
 
     def _split_stage(self, path: str) -> tuple[_StageTable | None, str]:
         # path is "/stage/rest..." or "/stage" or "/"
