@@ -142,7 +142,7 @@ ENDLESS_EVENTS: list[str] = []
 
 
 async def _stream_routes(path: str, receive: Any, send: Any) -> bool:
-    """``/big``, ``/endless`` and ``/broken`` (True when ``path`` was one of them)."""
+    """``/big``, ``/endless``, ``/no-content`` and ``/broken`` (True when ``path`` was one of them)."""
     start = {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]}
     if path == "/big":
         await send(start)
@@ -160,6 +160,10 @@ async def _stream_routes(path: str, receive: Any, send: Any) -> bool:
             await asyncio.sleep(0.01)
         ENDLESS_EVENTS.append("stopped")
         return True
+    if path == "/no-content":  # a 204 that states its (zero) length
+        await send({"type": "http.response.start", "status": 204, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+        return True
     if path == "/broken":  # part of a body, then the connection drops (no terminating chunk)
         await send(start)
         await send({"type": "http.response.body", "body": b"partial,", "more_body": True})
@@ -169,7 +173,7 @@ async def _stream_routes(path: str, receive: Any, send: Any) -> bool:
 
 async def upstream_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """Echoes what it received as JSON; ``/slow`` answers after 2 s; ``/stream`` sends three chunks;
-    ``/big``, ``/endless``, ``/broken``: :func:`_stream_routes`."""
+    ``/big``, ``/endless``, ``/no-content``, ``/broken``: :func:`_stream_routes`."""
     if scope["type"] != "http":
         return
     body = b""

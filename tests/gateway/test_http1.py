@@ -390,6 +390,30 @@ def test_expect_100_continue(served: GatewayServerThread, target: str, name: str
     assert (response.status, response.body) == (200, b"hello")
 
 
+def test_expect_100_continue_from_an_http_1_0_client_is_ignored(served: GatewayServerThread) -> None:
+    """RFC 9110 §10.1.1: a server MUST ignore a 100-continue expectation in an HTTP/1.0 request."""
+    raw = request("POST", "/rest/test/binary", [*OCTETS, ("Expect", "100-continue")], b"hello", version="1.0")
+    with connect(served) as conn:
+        conn.send(raw)
+        response = conn.response()
+    assert (response.status, response.body) == (200, b"hello")
+
+
+def test_expect_100_continue_behind_a_request_in_flight(served: GatewayServerThread) -> None:
+    """Pipelined behind a slow request, the ``100 Continue`` comes once that one is answered (not
+    in the middle of its response)."""
+    head = request(
+        "POST", "/rest/test/binary", [*OCTETS, ("Content-Length", "5"), ("Expect", "100-continue")]
+    )
+    with connect(served) as conn:
+        conn.send(request("GET", "/rest/test/slow") + head)
+        assert conn.response().status == 504
+        assert conn.response().head == b"HTTP/1.1 100 Continue"
+        conn.send(b"hello")
+        response = conn.response()
+    assert (response.status, response.body) == (200, b"hello")
+
+
 # -- server-level refusals ----------------------------------------------------------------------------
 
 
@@ -413,6 +437,10 @@ def test_expect_100_continue(served: GatewayServerThread, target: str, name: str
             b"POST /rest/test/any HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", id="bad-chunk-size"
         ),
         pytest.param(b"GET /rest/test/fixed HTTP/1.1\r\nHost: a\x00b\r\n\r\n", id="nul-in-header"),
+        pytest.param(
+            b"POST /rest/test/any HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+            id="two-content-lengths",
+        ),
     ],
 )
 def test_malformed_request_is_400_and_closed(served: GatewayServerThread, raw: bytes) -> None:
@@ -562,6 +590,7 @@ def test_head_has_no_body_but_the_get_length(
             id="rest-lambda-304",
         ),
         pytest.param(request("DELETE", "/rest/test/any"), 204, id="rest-mock-204"),
+        pytest.param(request("GET", "/rest/test/upstream/no-content"), 204, id="http-proxy-204-with-length"),
     ],
 )
 def test_no_body_status_has_neither_body_nor_length(
@@ -644,6 +673,28 @@ def test_integration_failure_for_a_bad_header_has_one_request_id(served: Gateway
         response = conn.response()
     assert response.status == 502
     assert len(response.values("x-amzn-RequestId")) == 1
+
+
+@pytest.mark.parametrize(
+    ("target", "status", "expected_status", "body"),
+    [
+        pytest.param("/rest/test/respond", 100, 502, REST_502, id="rest-100"),
+        pytest.param("/rest/test/respond", 101, 502, REST_502, id="rest-101"),
+        pytest.param("/http/respond", 103, 500, HTTP_500, id="http-103"),
+        pytest.param("/http/respond", 199, 500, HTTP_500, id="http-199"),
+    ],
+)
+def test_interim_status_from_a_function_is_the_integration_failure(
+    served: GatewayServerThread, target: str, status: int, expected_status: int, body: bytes
+) -> None:
+    """A 1xx is an interim response on the wire: written as the final one, the client would wait for
+    another. The server cannot write it, so the request gets the API's integration failure."""
+    with connect(served) as conn:
+        conn.send(respond(target, {"statusCode": status, "body": "original"}))
+        response = conn.response()
+        assert (response.status, response.body) == (expected_status, body)
+        conn.send(request("GET", "/rest/test/fixed"))
+        assert conn.response().body == b"a fixed body"
 
 
 def test_header_names_are_written_as_spelled(served: GatewayServerThread) -> None:

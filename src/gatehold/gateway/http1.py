@@ -17,16 +17,18 @@ gateway's front door needs and nothing else:
   pipelined ones wait in a short queue (reading pauses when it is full). HTTP/1.0 and
   ``Connection: close`` close after the response. Idle connections close after
   :attr:`GatewayHttpServer.keep_alive_timeout` (API Gateway closes idle connections too).
-* ``Expect: 100-continue`` is answered with ``100 Continue`` before the body is read.
+* ``Expect: 100-continue`` is answered with ``100 Continue`` before the body is read (after the
+  response in flight, when the request is pipelined; never to HTTP/1.0, RFC 9110 §10.1.1).
 * **Responses** go out in one ``write``: status line, the gateway's headers with the names as the
   gateway spelled them (``x-amzn-RequestId``, a function's ``tesT-Multi``), ``Date``,
   ``Content-Length`` and ``Connection``, then the body. A header name or value with CR, LF or NUL
-  (a Lambda function's, say) is never written: the request gets the API's integration failure.
+  (a Lambda function's, say) is never written, nor is a 1xx status as the final one: the request
+  gets the API's integration failure.
   Streamed (HTTP proxy) bodies are written as they arrive, with their ``Content-Length`` or chunked,
   and writing waits while the client reads slowly (transport flow control).
 * **Graceful shutdown** (:meth:`GatewayHttpServer.shutdown`): stop accepting, close idle
-  connections, let in-flight requests finish (their response says ``Connection: close``), then
-  abort what is left after the grace period.
+  connections, let in-flight requests and those being read finish (their response says
+  ``Connection: close``), then abort what is left after the grace period.
 
 Upgrade requests (``Upgrade: h2c``, WebSocket) are served as plain HTTP/1.1 requests, as API Gateway
 REST and HTTP APIs do: they have no WebSocket support on those endpoints.
@@ -144,12 +146,15 @@ _DATE: Final = _DateHeader()
 
 
 class InvalidHeader(ValueError):
-    """A response header name or value that cannot be written (CR, LF or NUL in it)."""
+    """A response head that cannot be written: CR, LF or NUL in a header name or value, or a 1xx
+    (interim) status as the final one."""
 
 
 def response_head(status: int, headers: list[tuple[str, str]], framing: str) -> bytes:
     """Status line and header block, ``framing`` being the ``Content-Length``/``Transfer-Encoding``
     and ``Connection`` lines, ``\\r\\n``-terminated. Raises :class:`InvalidHeader`."""
+    if status < 200:  # an interim status as the final one: the client would wait for another
+        raise InvalidHeader(f"status {status} is not a final status")
     written = [f"{name}: {value}\r\n" for name, value in headers if name.lower() not in _SERVER_HEADERS]
     lines = "".join(written)
     # every CR and LF in ``lines`` must be one of the terminators just added (a CRLF pair inside a
@@ -219,6 +224,8 @@ class GatewayProtocol(asyncio.Protocol):
         self._headers: list[tuple[str, str]] = []
         self._head_size = 0
         self._in_head = False  # between on_message_begin and on_headers_complete
+        self._in_message = False  # between on_message_begin and on_message_complete
+        self._continue_owed = False  # a 100 Continue held back while a response was in flight
         self._head_seen = 0  # bytes of an unfinished head received so far; -1: it began in this read
         self._body: list[bytes] = []
         self._body_size = 0
@@ -325,6 +332,7 @@ class GatewayProtocol(asyncio.Protocol):
         self._headers = []
         self._head_size = 0
         self._in_head = True
+        self._in_message = True
         self._head_seen = -1
         self._body = []
         self._body_size = 0
@@ -348,10 +356,13 @@ class GatewayProtocol(asyncio.Protocol):
                 len(name) == 6
                 and name.lower() == "expect"
                 and value.lower() == "100-continue"
+                and self.parser.get_http_version() != "1.0"  # ignored from HTTP/1.0 (RFC 9110 §10.1.1)
                 and self.transport is not None
-                and not self._busy
             ):
-                self.transport.write(_CONTINUE)
+                if self._busy:
+                    self._continue_owed = True  # not inside the response in flight: after it (_next)
+                else:
+                    self.transport.write(_CONTINUE)
 
     def on_body(self, body: bytes) -> None:
         if self._body_size <= MAX_PAYLOAD_BYTES:  # past the quota: drained, not kept (→ 413)
@@ -359,6 +370,7 @@ class GatewayProtocol(asyncio.Protocol):
             self._body_size += len(body)
 
     def on_message_complete(self) -> None:
+        self._in_message = self._continue_owed = False
         parser = self.parser
         body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
         if self._upgraded is not None:  # the body of an Upgrade request (_after_upgrade)
@@ -449,8 +461,13 @@ class GatewayProtocol(asyncio.Protocol):
     async def _write_streamed(self, response: StreamedResponse, connection: str, head_only: bool) -> None:
         transport = self.transport
         assert transport is not None
-        length = next((v for n, v in response.headers if n.lower() == "content-length"), None)
-        no_body = head_only or response.status in _NO_BODY_STATUSES
+        no_body_status = response.status in _NO_BODY_STATUSES
+        length = (
+            None
+            if no_body_status
+            else next((v for n, v in response.headers if n.lower() == "content-length"), None)
+        )
+        no_body = head_only or no_body_status
         if length is not None:
             framing = f"Content-Length: {length}\r\n{connection}"
         elif no_body:
@@ -490,7 +507,11 @@ class GatewayProtocol(asyncio.Protocol):
         if self._refusal is not None:  # the malformed request after those answered
             self._refuse(self._refusal)
             return
-        self.idle_since = self.loop.time()
+        if self._continue_owed and self.transport is not None:
+            self._continue_owed = False
+            self.transport.write(_CONTINUE)
+        if not self._in_message:  # not idle while the next request is being read
+            self.idle_since = self.loop.time()
 
 
 class GatewayHttpServer:
