@@ -400,7 +400,10 @@ AUTH_FAILED = {"error": "invalid_client", "error_description": "client authentic
         pytest.param(
             {"auth": ("demo-m2m", M2M_SECRET), "data": {"audience": ""}},
             403,
-            {"error": "access_denied", "error_description": "no audience: pass the API identifier as 'audience'"},
+            {
+                "error": "access_denied",
+                "error_description": "no audience: pass the API identifier as 'audience'",
+            },
             False,
             id="no-audience",
         ),
@@ -414,7 +417,10 @@ AUTH_FAILED = {"error": "invalid_client", "error_description": "client authentic
         pytest.param(
             {"auth": ("demo-m2m", M2M_SECRET), "data": {"audience": STREAMING}},
             403,
-            {"error": "access_denied", "error_description": f"Client is not authorized to access {STREAMING!r}."},
+            {
+                "error": "access_denied",
+                "error_description": f"Client is not authorized to access {STREAMING!r}.",
+            },
             False,
             id="ungranted-audience",
         ),
@@ -443,7 +449,9 @@ def test_client_credentials_refusals_exactly(
 @pytest.mark.parametrize(
     ("audience", "scope", "granted", "permissions"),
     [
-        pytest.param(UNICORNS, None, "read:unicorn list:unicorns", ["read:unicorn", "list:unicorns"], id="rbac"),
+        pytest.param(
+            UNICORNS, None, "read:unicorn list:unicorns", ["read:unicorn", "list:unicorns"], id="rbac"
+        ),
         pytest.param(UNICORNS, "list:unicorns", "list:unicorns", ["list:unicorns"], id="rbac-subset"),
         pytest.param(UNICORNS, "nothing:granted", "", [], id="rbac-nothing-granted"),
         pytest.param(PETSTORE, "read:pets read:pets", "read:pets", None, id="no-rbac-repeated-scope"),

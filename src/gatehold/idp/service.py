@@ -15,16 +15,15 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 import jwt
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gatehold.config.models import TenantConfig
 from gatehold.idp.attempts import LoginAttempts
-from gatehold.idp.client_credentials import M2MGrant, compile_grants
+from gatehold.idp.client_credentials import JtiSource, M2MGrant, compile_grants
 from gatehold.idp.errors import (
     AccessDenied,
     InvalidClient,
@@ -49,7 +48,6 @@ from gatehold.idp.tenant import (
     apply_tenant,
     hash_password,
     user_profile,
-    verify_client_secret,
     verify_password,
 )
 from gatehold.idp.tokens import Signer, access_token_claims, id_token_claims, profile_claims
@@ -70,8 +68,7 @@ class TokenResponse(TypedDict, total=False):
     refresh_token: str
 
 
-@dataclass(frozen=True)
-class ClientAuth:
+class ClientAuth(NamedTuple):
     """How the client presented itself at the token endpoint (RFC 6749 §2.3)."""
 
     client_id: str | None
@@ -93,6 +90,7 @@ class IdentityProvider:
         self.signer = Signer(self.keys)
         self.tenant: Tenant | None = None
         self.m2m: dict[tuple[str, str], M2MGrant] = {}  # compiled client grants (client_credentials)
+        self.new_jti = JtiSource()
         self.post_login: list[Hook] = []
         self.credentials_exchange: list[Hook] = []
         self.attempts = LoginAttempts()
@@ -152,14 +150,16 @@ class IdentityProvider:
         challenge = {"WWW-Authenticate": 'Basic realm="gatehold"'} if basic else {}
         if not auth.client_id:
             raise InvalidClient("client authentication failed", headers=challenge)
-        client = self.t.clients.get(auth.client_id)
+        tenant = self.t
+        client = tenant.clients.get(auth.client_id)
         if client is None:
             raise InvalidClient("client authentication failed", headers=challenge)
-        if client.secret_hash is None:
+        secret_hash = tenant.client_secrets.get(auth.client_id)
+        if secret_hash is None:  # a public client
             if auth.client_secret:
                 raise InvalidClient("client authentication failed", headers=challenge)
             return client
-        if not auth.client_secret or not verify_client_secret(client.secret_hash, auth.client_secret):
+        if not auth.client_secret or not secret_hash.verify(auth.client_secret):
             raise InvalidClient("client authentication failed", headers=challenge)
         return client
 
@@ -174,7 +174,7 @@ class IdentityProvider:
             raise self._client_credentials_refusal(client_id, audience)
         plan = grant.plan(scope)
         self.keys.refresh_if_stale()
-        jti = secrets.token_urlsafe(16)
+        jti = self.new_jti()
         if self.credentials_exchange or grant.signing_alg != "RS256":
             scopes, extra = plan.scopes, {}
             if self.credentials_exchange:

@@ -54,15 +54,31 @@ def hash_client_secret(secret: str) -> str:
     return f"sha256${salt}${hashlib.sha256((salt + secret).encode()).hexdigest()}"
 
 
+@dataclass(frozen=True)
+class ClientSecretHash:
+    """A stored ``sha256$<salt>$<hex digest>`` client-secret hash, parsed once (tenant load)."""
+
+    salt: bytes
+    digest: bytes | None  # None: not a hash this version writes, which matches no secret
+
+    @classmethod
+    def parse(cls, stored: str) -> ClientSecretHash:
+        scheme, _, rest = stored.partition("$")
+        salt, sep, hexdigest = rest.partition("$")
+        try:
+            digest = bytes.fromhex(hexdigest) if scheme == "sha256" and sep else None
+        except ValueError:
+            digest = None
+        return cls(salt.encode(), digest)
+
+    def verify(self, presented: str) -> bool:
+        """SHA-256 of salt + secret, compared in constant time (:func:`hmac.compare_digest`)."""
+        actual = hashlib.sha256(self.salt + presented.encode()).digest()
+        return self.digest is not None and hmac.compare_digest(actual, self.digest)
+
+
 def verify_client_secret(stored: str, presented: str) -> bool:
-    try:
-        scheme, salt, expected = stored.split("$", 2)
-    except ValueError:
-        return False
-    if scheme != "sha256":
-        return False
-    actual = hashlib.sha256((salt + presented).encode()).hexdigest()
-    return hmac.compare_digest(actual, expected)
+    return ClientSecretHash.parse(stored).verify(presented)
 
 
 def hash_password(password: str) -> str:
@@ -207,6 +223,7 @@ class Tenant:
 
     apis: dict[str, ApiRow]
     clients: dict[str, ClientRow]
+    client_secrets: dict[str, ClientSecretHash]  # confidential clients only
     grants: dict[tuple[str, str], ClientGrantRow]
     connections: dict[str, ConnectionRow]
     cors_origins: frozenset[str]
@@ -221,6 +238,11 @@ class Tenant:
         return cls(
             apis={a.identifier: a for a in store.apis()},
             clients=clients,
+            client_secrets={
+                c.client_id: ClientSecretHash.parse(c.secret_hash)
+                for c in clients.values()
+                if c.secret_hash is not None
+            },
             grants={(g.client_id, g.audience): g for g in store.client_grants()},
             connections={c.name: c for c in store.connections()},
             cors_origins=frozenset(origins),
