@@ -11,6 +11,11 @@ What it does not do, because the apps it serves (the identity provider) do not n
 a response as it is produced (the body is collected first), WebSockets, HTTP trailers. The app's
 lifespan runs at :meth:`AsgiResponder.startup` / :meth:`AsgiResponder.aclose`, as uvicorn's
 ``lifespan="on"`` does, and its state is copied into each request's ``scope["state"]``.
+
+An app may also offer *shortcuts*: ``app.http1_shortcuts()`` returning ``{(method, path): handler}``,
+``await handler(headers, body) -> (status, headers, body)`` with headers as the client wrote them.
+A request for exactly that method and path (no query string) skips the ASGI scope and messages.
+The identity provider's ``POST /oauth/token`` is one: its cost is the cost of S7.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ log = logging.getLogger("gatehold.server")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
+Shortcut = Callable[[list[tuple[str, str]], bytes], Awaitable[tuple[int, list[tuple[str, str]], bytes]]]
 ASGIApp = Callable[
     [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
 ]
@@ -58,6 +64,8 @@ class AsgiResponder:
     def __init__(self, app: ASGIApp, *, lifespan: bool = True) -> None:
         self.app = app
         self.lifespan = lifespan
+        offer = getattr(app, "http1_shortcuts", None)
+        self.shortcuts: dict[tuple[str, str], Shortcut] = dict(offer()) if callable(offer) else {}
         self.state: dict[str, Any] = {}
         self._lifespan_task: asyncio.Task[None] | None = None
         self._lifespan_inbox: asyncio.Queue[Message] = asyncio.Queue()
@@ -116,6 +124,11 @@ class AsgiResponder:
         server: tuple[str, int] | None = None,
     ) -> AsgiAnswer:
         """Run the app for one request and collect its response."""
+        if self.shortcuts and not query_string:
+            shortcut = self.shortcuts.get((method, full_path))
+            if shortcut is not None:
+                status, out, content = await shortcut(headers, body)
+                return AsgiAnswer(GatewayResponse(status, out, content))
         scope = {
             "type": "http",
             "asgi": _ASGI,

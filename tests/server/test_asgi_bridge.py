@@ -158,3 +158,40 @@ def test_app_without_lifespan_support_still_serves() -> None:
     with GatewayServerThread(AsgiResponder(bare)) as server:  # type: ignore[arg-type]
         response = httpx.get(server.url + "/")
         assert (response.status_code, response.content) == (204, b"")
+
+
+class WithShortcut:
+    """An ASGI app that also offers ``POST /fast`` as a shortcut (as the identity provider offers
+    ``POST /oauth/token``)."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise ValueError("no lifespan here")
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"x-via", b"asgi")]})
+        await send({"type": "http.response.body", "body": scope["path"].encode()})
+
+    def http1_shortcuts(self) -> dict[tuple[str, str], Any]:
+        async def fast(
+            headers: list[tuple[str, str]], body: bytes
+        ) -> tuple[int, list[tuple[str, str]], bytes]:
+            agent = next(v for n, v in headers if n.lower() == "x-client")
+            return 201, [("X-Via", "shortcut")], body + b"|" + agent.encode()
+
+        return {("POST", "/fast"): fast}
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "expected"),
+    [
+        pytest.param("POST", "/fast", (201, "shortcut", b"payload|Me"), id="shortcut"),
+        pytest.param("POST", "/fast?x=1", (200, "asgi", b"/fast"), id="query string: the app"),
+        pytest.param("GET", "/fast", (200, "asgi", b"/fast"), id="other method: the app"),
+        pytest.param("POST", "/other", (200, "asgi", b"/other"), id="other path: the app"),
+    ],
+)
+def test_shortcuts_answer_exactly_their_method_and_path(
+    method: str, target: str, expected: tuple[int, str, bytes]
+) -> None:
+    with GatewayServerThread(AsgiResponder(WithShortcut())) as server:  # type: ignore[arg-type]
+        response = httpx.request(method, server.url + target, content=b"payload", headers={"X-Client": "Me"})
+        assert (response.status_code, response.headers["x-via"], response.content) == expected
