@@ -424,7 +424,7 @@ def _headers(scope: Scope) -> list[tuple[str, str]]:
 
 def _host(headers: list[tuple[str, str]], server: Any) -> str:
     for name, value in headers:
-        if name.lower() == "host":
+        if len(name) == 4 and name.lower() == "host":
             return value
     if server:
         return f"{server[0]}:{server[1]}"
