@@ -328,3 +328,25 @@ async def test_a_caller_cancelled_while_queued_for_reserved_concurrency_frees_no
     after = [invoker.invoke("fn", event, request_id=f"after-{i}") for i in range(3)]
     results = await asyncio.gather(running, *after)
     assert [r.payload for r in results] == [1, 1, 1, 1]  # never two at once
+
+
+async def test_a_caller_invoking_in_a_tight_loop_does_not_keep_the_loop(make_invoker: MakeInvoker) -> None:
+    """Thread mode runs a quick call at once, without a turn of the event loop, and lets the same task
+    do so a few times in a row (an authorizer, then the integration); past that the task's next call
+    waits for the end of the turn like any other, so another task gets its turn meanwhile."""
+    invoker = make_invoker({"fn": probe("echo")})
+    await invoker.invoke("fn", {}, request_id="warm-1")
+    await invoker.invoke("fn", {}, request_id="warm-2")
+    finished: list[str] = []
+
+    async def tight_loop() -> None:
+        for i in range(100):
+            assert (await invoker.invoke("fn", {"i": i}, request_id=f"loop-{i}")).payload == {"i": i}
+        finished.append("tight loop")
+
+    async def one_call() -> None:
+        assert (await invoker.invoke("fn", {"one": 1}, request_id="one")).payload == {"one": 1}
+        finished.append("one call")
+
+    await asyncio.gather(tight_loop(), one_call())
+    assert finished == ["one call", "tight loop"]

@@ -56,6 +56,9 @@ Outcome = tuple[str | None, LambdaError | None]
 QUICK_S: Final = 0.001
 # However quick each call, the loop stops waiting for a batch after this long and goes on serving.
 BATCH_WAIT_S: Final = 0.005
+# One task may run this many calls at once in a row (an authorizer, then the integration) before its
+# next call waits for the end of the turn like the others, so that it cannot keep the loop to itself.
+RUNS_PER_TURN: Final = 8
 _EXPIRED: Final[Outcome] = (None, None)  # what a timer delivers; never a real outcome (identity)
 _LOOP: Final = "loop"  # the two claims on a batch's last word (_Batch.claim)
 _THREAD: Final = "thread"
@@ -69,20 +72,39 @@ class _Worker:
     def __init__(self) -> None:
         self.wake_r, self.wake_w = os.pipe()
         self.answer_r, self.answer_w = os.pipe()
+        os.set_blocking(self.answer_r, False)
         self.poller = select.poll()
         self.poller.register(self.answer_r, select.POLLIN)
         self.job: _Batch | None = None
 
     def wait_answer(self, timeout_s: float) -> bool:
         """On the loop's thread: ``True`` when the answer byte came within ``timeout_s`` (the GIL is
-        released meanwhile)."""
+        released meanwhile).
+
+        Most often the thread has already answered: writing its wake byte gave it the CPU at once
+        (the kernel preempts the waker, and ``os.write`` had released the GIL). Else ``sched_yield``
+        gives it the CPU when it shares this one. Only then does the loop sleep in ``poll`` with a
+        timeout, whose timer costs as much as the rest of the hand-off on this machine (a VM)."""
+        answer_r = self.answer_r
+        try:
+            os.read(answer_r, 1)
+            return True
+        except BlockingIOError:
+            pass
+        os.sched_yield()
+        try:
+            os.read(answer_r, 1)
+            return True
+        except BlockingIOError:
+            pass
         if self.poller.poll(timeout_s * 1000.0):
-            os.read(self.answer_r, 1)
+            os.read(answer_r, 1)
             return True
         return False
 
     def take_answer(self) -> None:
         """On the loop's thread: the batch is finished and its answer byte written or about to be."""
+        self.poller.poll()
         os.read(self.answer_r, 1)
 
     def close(self) -> None:
@@ -179,15 +201,20 @@ class _Batch:
         self.call_started = time.perf_counter()
 
     def run(self) -> None:
-        """On the pool thread."""
-        queue, claim = self.queue, self.claim
-        while True:
+        """On the pool thread. A function whose run took less than :data:`QUICK_S` is ``quick``."""
+        queue, claim, clock = self.queue, self.claim, time.perf_counter
+        started = clock()
+        while queue:
             try:
                 call = queue.popleft()
-            except IndexError:
+            except IndexError:  # the loop took the rest back
                 return
-            self.call_started = time.perf_counter()
-            call.outcome = call.sandbox.run(call.event_json, call.request_id, call.deadline_ms)
+            self.call_started = started
+            sandbox = call.sandbox
+            call.outcome = sandbox.run(call.event_json, call.request_id, call.deadline_ms)
+            ended = clock()
+            sandbox.quick = ended - started < QUICK_S
+            started = ended
             if claim:  # the loop stopped waiting: deliver it ourselves
                 call.deliver_threadsafe()
 
@@ -213,7 +240,8 @@ class ThreadPool:
         self._closed = False
         self._count = 0
         self._pending: list[_Call] = []  # this turn's batch, flushed at the end of the turn
-        self._turn_marked = False  # a call of this turn already ran at once
+        self._turn_runs = 0  # calls run at once in this loop turn ...
+        self._turn_task: object = None  # ... all by this task
         self._batching = False  # the last batch held several calls: batch the first call too
 
     # -- the loop's side ---------------------------------------------------------------------
@@ -224,11 +252,14 @@ class ThreadPool:
         if self._pending or self._batching:
             self._add(call)
             return False
-        if self._turn_marked:
-            self._add(call)
+        runs = self._turn_runs
+        if runs == 0:
+            call.loop.call_soon(self._end_turn)
+            self._turn_task = asyncio.current_task()
+        elif runs >= RUNS_PER_TURN or asyncio.current_task() is not self._turn_task:
+            self._add(call)  # another request's call: batch it with the rest of the turn
             return False
-        self._turn_marked = True
-        call.loop.call_soon(self._end_turn)
+        self._turn_runs = runs + 1
         return self._run_batch(_Batch([call]))
 
     def alone(self, call: _Call) -> None:
@@ -240,15 +271,18 @@ class ThreadPool:
         call.arm()
 
     def _end_turn(self) -> None:
-        self._turn_marked = False
+        self._turn_runs = 0
+        self._turn_task = None
 
     def _add(self, call: _Call) -> None:
         if self._closed:
             raise RuntimeError("the Lambda runtime is closed")
-        call.awaitable()
-        if not self._pending:
+        if call.future is None:
+            call.future = call.loop.create_future()
+        pending = self._pending
+        if not pending:
             call.loop.call_soon(self._flush)
-        self._pending.append(call)
+        pending.append(call)
 
     def _flush(self) -> None:
         calls, self._pending = self._pending, []
@@ -257,13 +291,15 @@ class ThreadPool:
             done = self._run_batch(_Batch(calls))
         except RuntimeError as exc:  # closed meanwhile
             for call in calls:
-                future = call.awaitable()
-                if not future.done():
-                    future.set_exception(exc)
+                failed = call.awaitable()
+                if not failed.done():
+                    failed.set_exception(exc)
             return
         if done:
             for call in calls:
-                call.deliver()
+                future = call.future
+                if future is not None and not future.done():
+                    future.set_result(call.outcome)  # type: ignore[arg-type]
 
     def _run_batch(self, batch: _Batch) -> bool:
         """Hand ``batch`` to a thread and wait for it: ``True`` when every outcome is there, else the
@@ -416,10 +452,9 @@ class ThreadSandbox:
     def run(self, event_json: bytes, request_id: str, deadline_ms: int) -> Outcome:
         """Runs on a pool thread, with this function's environment active."""
         environ.use(self.environment)
-        started = time.perf_counter()
         try:
             try:
-                handler = self._ensure_loaded()
+                handler = self._handler or self._ensure_loaded()
             except InitError as exc:
                 return None, exc.error
             context = LambdaContext(request_id, *self._context_fields, deadline_ms)
@@ -430,44 +465,38 @@ class ThreadSandbox:
             return None, errors.exit_error(request_id, code)
         except BaseException as exc:  # KeyboardInterrupt & co.: report it, keep the thread
             return None, errors.error_from_exception(exc, exc.__traceback__, request_id)
-        finally:
-            self.quick = time.perf_counter() - started < QUICK_S
 
     async def invoke(self, event: Any, request_id: str, deadline_s: float | None) -> Outcome | None:
         """The outcome (Lambda's timeout error past ``timeout``), or ``None`` when ``deadline_s`` passed
         first (integration timeout). Either way a late handler keeps its thread until it returns."""
         reserved = self._reserved
-        if reserved is None:
-            return await self._invoke(event, request_id, deadline_s)
-        if reserved.free and not reserved.waiters:
-            reserved.free -= 1
-        else:
-            await reserved.wait()
+        if reserved is not None:
+            if reserved.free and not reserved.waiters:
+                reserved.free -= 1
+            else:
+                await reserved.wait()
         try:
-            return await self._invoke(event, request_id, deadline_s)
+            loop = asyncio.get_running_loop()
+            event_json = orjson.dumps(event)  # the handler's own copy is parsed from this
+            timeout = self.spec.timeout
+            integration_first = deadline_s is not None and deadline_s < timeout
+            limit = deadline_s if deadline_s is not None and integration_first else timeout
+            started = loop.time()
+            deadline_ms = int(time.time() * 1000 + timeout * 1000)
+            call = _Call(self, loop, event_json, request_id, deadline_ms, started + limit)
+            if self.quick and limit > QUICK_S:
+                if self._pool.quick(call):
+                    return call.outcome
+            else:
+                self._pool.alone(call)
+            try:
+                outcome = await call.awaitable()
+            finally:
+                if call.timer is not None:
+                    call.timer.cancel()
         finally:
-            reserved.release()
-
-    async def _invoke(self, event: Any, request_id: str, deadline_s: float | None) -> Outcome | None:
-        loop = asyncio.get_running_loop()
-        event_json = orjson.dumps(event)  # the handler's own copy is parsed from this
-        timeout = self.spec.timeout
-        integration_first = deadline_s is not None and deadline_s < timeout
-        limit = deadline_s if deadline_s is not None and integration_first else timeout
-        started = loop.time()
-        deadline_ms = int(time.time() * 1000 + timeout * 1000)
-        call = _Call(self, loop, event_json, request_id, deadline_ms, started + limit)
-        if self.quick and limit > QUICK_S:
-            if self._pool.quick(call):
-                return call.outcome
-        else:
-            self._pool.alone(call)
-        future = call.awaitable()
-        try:
-            outcome = await future
-        finally:
-            if call.timer is not None:
-                call.timer.cancel()
+            if reserved is not None:
+                reserved.release()
         if outcome is not _EXPIRED:
             return outcome
         if integration_first:
