@@ -112,7 +112,7 @@ class GatewayServerThread:
     def stop(self) -> None:
         """Graceful shutdown; returns once the server has stopped (raises what it raised)."""
         self.server.should_exit = True
-        self.thread.join(30)
+        self.thread.join(self.server.graceful_timeout + 10)
         if self.thread.is_alive():
             raise RuntimeError("gateway server did not stop")
         if self.error is not None:
