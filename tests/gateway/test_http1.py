@@ -844,6 +844,26 @@ def test_upgrade_request_is_served_as_http_1_1(
         assert conn.response().body == b"a fixed body"
 
 
+@pytest.mark.parametrize(
+    ("target", "path", "query"),
+    [
+        pytest.param("http://127.0.0.1/rest/test/pets/1?x=1", "/pets/1", {"x": "1"}, id="absolute-form"),
+        pytest.param("HTTP://example.com:8080/rest/test/pets/2", "/pets/2", None, id="absolute-form-port"),
+        pytest.param("/rest/test/pets/3?x=3", "/pets/3", {"x": "3"}, id="origin-form"),
+    ],
+)
+def test_request_target_forms(
+    served: GatewayServerThread, target: str, path: str, query: dict[str, str] | None
+) -> None:
+    """RFC 9112 §3.2.2: a server MUST accept the absolute-form; the path is what follows the authority."""
+    with connect(served) as conn:
+        conn.send(request("GET", target))
+        response = conn.response()
+    assert response.status == 200, response.body
+    event = response.json()
+    assert (event["path"], event["queryStringParameters"]) == (path, query)
+
+
 def test_client_header_names_reach_a_payload_1_0_event_as_written(served: GatewayServerThread) -> None:
     """apigw-behaviour.md §2.1: payload 1.0 ``headers`` keep the client's spelling."""
     with connect(served) as conn:

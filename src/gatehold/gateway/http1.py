@@ -175,6 +175,17 @@ def _full_response(
     return response_head(status, headers, f"Content-Length: {len(body)}\r\n{connection}"), body
 
 
+def _origin_form(target: bytes) -> bytes:
+    """The path and query of an absolute-form target (``http://host:port/path?query``), which a
+    server MUST accept (RFC 9112 §3.2.2); ``*`` and anything else are left as they are."""
+    _, sep, rest = target.partition(b"://")
+    if not sep:
+        return target
+    start = min((i for i in (rest.find(b"/"), rest.find(b"?")) if i >= 0), default=len(rest))
+    origin = rest[start:]
+    return origin if origin.startswith(b"/") else b"/" + origin
+
+
 def _body_framing(headers: list[tuple[str, str]]) -> bytes:
     """The ``Content-Length`` or ``Transfer-Encoding`` line of a request with a body, else ``b""``."""
     for name, value in headers:
@@ -406,6 +417,8 @@ class GatewayProtocol(asyncio.Protocol):
 
     async def _answer(self, request: _Request) -> None:
         target = request.target
+        if target[:1] != b"/":
+            target = _origin_form(target)
         path, _, query = target.partition(b"?")
         answer: ResponderAnswer | None = None
         try:
