@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import logging
 import socket
 import time
 from collections.abc import Iterator
@@ -911,7 +912,7 @@ def test_idle_connection_is_closed_after_the_keep_alive_timeout(
 )
 @pytest.mark.parametrize("reset", [pytest.param(False, id="close"), pytest.param(True, id="reset")])
 def test_client_gone_mid_request_leaves_the_server_serving(
-    served: GatewayServerThread, partial: bytes, reset: bool
+    served: GatewayServerThread, partial: bytes, reset: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     conn = connect(served)
     conn.send(partial)
@@ -919,7 +920,14 @@ def test_client_gone_mid_request_leaves_the_server_serving(
         conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
     conn.sock.close()
     assert_serves(served)
+    _wait_until(lambda: not served.server.tasks, "the abandoned request answered into the void")
     assert served.thread.is_alive()
+    errors = [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.ERROR and r.name in ("asyncio", "gatehold.gateway.http")
+    ]
+    assert errors == []
 
 
 def _wait_until(condition: Any, what: str) -> None:
