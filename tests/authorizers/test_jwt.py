@@ -346,3 +346,31 @@ async def test_rest_jwt_cache_hit_for_either_issuer(
     assert (first.step["cache"], second.step["cache"]) == ("miss", "hit")
     write = await h.call("orders", "POST", "/prod/orders", bearer(token))
     assert write.status == 403  # scopes are checked per method even on a cache hit
+
+
+async def test_cached_token_meets_each_routes_scopes(h: Harness, issuer: FakeIssuer) -> None:
+    """A verified token's scopes are kept with it: every later route decides from the cache alone,
+    with the same answers as the first (uncached) request would give."""
+    token = issuer.token(claims_for(issuer.issuer, AUD, scope="openid read:unicorn"))
+    first = await h.call("unicorns", "GET", "/unicorn", bearer(token))
+    assert (first.status, first.step["cache"]) == (200, "miss")
+    for method, route, status, scopes in [
+        ("POST", "/wish", 200, None),
+        ("GET", "/unicorns", 403, None),
+        ("GET", "/unicorn", 200, ["openid", "read:unicorn"]),
+        ("POST", "/wish", 200, None),
+    ]:
+        result = await h.call("unicorns", method, route, bearer(token))
+        assert result.status == status, route
+        assert result.step["cache"] == "hit"
+        if status == 200:
+            assert result.outcome is not None
+            assert result.outcome.scopes == scopes
+            assert result.outcome.claims is not None
+            assert result.outcome.claims["sub"] == "auth0|user-1"
+        else:
+            assert result.body == FORBIDDEN
+            assert result.headers["www-authenticate"] == (
+                'Bearer scope="list:unicorns admin" error="insufficient_scope" '
+                'error_description="the token does not have the required scopes"'
+            )
