@@ -124,7 +124,14 @@ def _plain(result: Any) -> bool:
     """A small result made of exact JSON types only (a proxy response's shape), for which orjson writes
     what ``json.dumps`` writes once parsed back; anything else takes ``json.dumps``."""
     if type(result) is dict:
-        return len(result) <= 32 and all(type(k) is str and _plain_value(v) for k, v in result.items())
+        if len(result) > 32:
+            return False
+        for key, value in result.items():  # a loop, not all(genexpr): this runs on every invocation
+            if type(key) is not str:
+                return False
+            if type(value) not in _SCALARS and not _plain_value(value):
+                return False
+        return True
     return _plain_value(result)
 
 

@@ -77,20 +77,22 @@ class _Worker:
         self.poller.register(self.answer_r, select.POLLIN)
         self.job: _Batch | None = None
 
-    def wait_answer(self, timeout_s: float) -> bool:
-        """On the loop's thread: ``True`` when the answer byte came within ``timeout_s`` (the GIL is
-        released meanwhile).
-
-        Most often the thread has already answered: writing its wake byte gave it the CPU at once
-        (the kernel preempts the waker, and ``os.write`` had released the GIL). Else ``sched_yield``
-        gives it the CPU when it shares this one. Only then does the loop sleep in ``poll`` with a
-        timeout, whose timer costs as much as the rest of the hand-off on this machine (a VM)."""
-        answer_r = self.answer_r
+    def answered(self) -> bool:
+        """On the loop's thread: has the thread answered already? Most often it has: writing its wake
+        byte gave it the CPU at once (the kernel preempts the waker, and ``os.write`` had released
+        the GIL), so a non-blocking read finds the answer."""
         try:
-            os.read(answer_r, 1)
+            os.read(self.answer_r, 1)
             return True
         except BlockingIOError:
-            pass
+            return False
+
+    def wait_answer(self, timeout_s: float) -> bool:
+        """On the loop's thread: ``True`` when the answer byte came within ``timeout_s`` (the GIL is
+        released meanwhile). ``sched_yield`` first gives the thread the CPU when it shares this one;
+        only then does the loop sleep in ``poll`` with a timeout, whose timer costs as much as the
+        rest of the hand-off on this machine (a VM)."""
+        answer_r = self.answer_r
         os.sched_yield()
         try:
             os.read(answer_r, 1)
@@ -255,8 +257,8 @@ class ThreadPool:
         runs = self._turn_runs
         if runs == 0:
             call.loop.call_soon(self._end_turn)
-            self._turn_task = asyncio.current_task()
-        elif runs >= RUNS_PER_TURN or asyncio.current_task() is not self._turn_task:
+            self._turn_task = asyncio.current_task(call.loop)
+        elif runs >= RUNS_PER_TURN or asyncio.current_task(call.loop) is not self._turn_task:
             self._add(call)  # another request's call: batch it with the rest of the turn
             return False
         self._turn_runs = runs + 1
@@ -305,6 +307,8 @@ class ThreadPool:
         """Hand ``batch`` to a thread and wait for it: ``True`` when every outcome is there, else the
         outcomes come through the calls' futures."""
         worker = self._submit(batch)
+        if worker.answered():
+            return True
         waited_until = time.perf_counter() + BATCH_WAIT_S
         while True:
             if worker.wait_answer(max(0.0, QUICK_S - (time.perf_counter() - batch.call_started))):
