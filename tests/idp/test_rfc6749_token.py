@@ -485,5 +485,5 @@ def test_client_credentials_token_exactly(
     if permissions is not None:
         expected["permissions"] = permissions
     assert list(claims.items()) == list(expected.items())
-    assert len(str(claims["jti"])) == 22  # 128 random bits, base64url
+    assert len(str(claims["jti"])) == 22  # 132 random bits, base64url
     assert verify(idp, second.json()["access_token"], audience)["jti"] != claims["jti"]

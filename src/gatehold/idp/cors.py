@@ -43,10 +43,10 @@ def with_cors_headers(headers: RawHeaders, *, vary: bool, allow: str | None) -> 
     return out
 
 
-def credentialed_headers(origin: str | None, origins: frozenset[str]) -> RawHeaders:
+def credentialed_headers(origin: str | None, origins: Callable[[], frozenset[str]]) -> RawHeaders:
     """What :class:`IdpCors` adds to a response of a credentialed path that had no ``Vary`` or
     ``Access-Control-Allow-Origin`` of its own (the token endpoint's shortcut uses it directly)."""
-    if origin is not None and origin.rstrip("/") in origins:
+    if origin is not None and origin.rstrip("/") in origins():
         return [VARY_ORIGIN, (b"access-control-allow-origin", origin.encode("latin-1"))]
     return [VARY_ORIGIN]
 
