@@ -930,6 +930,32 @@ def test_client_gone_mid_request_leaves_the_server_serving(
     assert errors == []
 
 
+@pytest.mark.parametrize(
+    ("raw", "statuses"),
+    [
+        pytest.param(request("GET", "/rest/test/fixed"), [200], id="one-request"),
+        pytest.param(request("GET", "/rest/test/slow"), [504], id="slow-function"),
+        pytest.param(
+            request("GET", "/rest/test/slow")
+            + request("GET", "/rest/test/fixed")
+            + request("DELETE", "/rest/test/any"),
+            [504, 200, 204],
+            id="pipelined",
+        ),
+    ],
+)
+def test_client_half_close_still_gets_its_answers(
+    served: GatewayServerThread, raw: bytes, statuses: list[int]
+) -> None:
+    """A client that shuts down its sending side after its requests (``shutdown(SHUT_WR)``, some
+    netcat builds) gets every answer, then the close."""
+    with connect(served) as conn:
+        conn.send(raw)
+        conn.sock.shutdown(socket.SHUT_WR)
+        assert [conn.response().status for _ in statuses] == statuses
+        assert conn.closed()
+
+
 def _wait_until(condition: Any, what: str) -> None:
     deadline = time.monotonic() + PATIENCE
     while not condition():

@@ -15,7 +15,8 @@ gateway's front door needs and nothing else:
   answers ``413``.
 * **Keep-alive and pipelining**: requests on one connection are answered in order, one at a time;
   pipelined ones wait in a short queue (reading pauses when it is full). HTTP/1.0 and
-  ``Connection: close`` close after the response. Idle connections close after
+  ``Connection: close`` close after the response; a client that half-closes gets the answers it is
+  owed, then the close. Idle connections close after
   :attr:`GatewayHttpServer.keep_alive_timeout` (API Gateway closes idle connections too).
 * ``Expect: 100-continue`` is answered with ``100 Continue`` before the body is read (after the
   response in flight, when the request is pipelined; never to HTTP/1.0, RFC 9110 §10.1.1).
@@ -248,6 +249,7 @@ class GatewayProtocol(asyncio.Protocol):
         self._writable: asyncio.Event | None = None  # set while the transport accepts writes
         self._refusal: bytes | None = None  # a server-level answer owed after the one in flight
         self._upgraded: _Request | None = None  # an Upgrade request whose body is still to be parsed
+        self._client_done = False  # the client half-closed: answer what it sent, then close
         self.idle_since: float | None = None  # loop time; None while a request is being read or answered
 
     # -- connection ---------------------------------------------------------------------------------
@@ -271,6 +273,14 @@ class GatewayProtocol(asyncio.Protocol):
         self._closing = True
         if self._writable is not None:
             self._writable.set()  # a writer waiting on a slow client gives up (transport is closing)
+
+    def eof_received(self) -> bool | None:
+        """The client shut down its sending side: keep the connection open for the answers owed
+        (the one in flight, those queued), then close."""
+        if not self._busy:
+            return None  # nothing owed: the transport closes
+        self._client_done = True
+        return True
 
     def pause_writing(self) -> None:
         if self._writable is None:
@@ -519,6 +529,9 @@ class GatewayProtocol(asyncio.Protocol):
         self._busy = False
         if self._refusal is not None:  # the malformed request after those answered
             self._refuse(self._refusal)
+            return
+        if self._client_done:
+            self.close()
             return
         if self._continue_owed and self.transport is not None:
             self._continue_owed = False
