@@ -898,6 +898,29 @@ def test_idle_connection_is_closed_after_the_keep_alive_timeout(
     "partial",
     [
         pytest.param(b"GET /rest/test/fix", id="in-the-request-line"),
+        pytest.param(b"GET /rest/test/fixed HTTP/1.1\r\nHost: x\r\nX-Half: ", id="in-the-headers"),
+        pytest.param(
+            b"POST /rest/test/any HTTP/1.1\r\nContent-Length: 100\r\n\r\nonly ten..", id="in-the-body"
+        ),
+    ],
+)
+def test_request_stalled_past_the_keep_alive_timeout_is_408_and_closed(
+    served: GatewayServerThread, partial: bytes
+) -> None:
+    """A client that stops sending half-way through its request (gone without a FIN, or slowloris)
+    does not hold the connection forever: 408 and the close, like an idle one."""
+    with connect(served) as conn:
+        conn.send(partial)
+        response = conn.response()  # within PATIENCE (10 x the timeout); no timing assertion
+        assert (response.status, response.body) == (408, b"Request Timeout")
+        assert response.header("connection") == "close"
+        assert conn.closed()
+
+
+@pytest.mark.parametrize(
+    "partial",
+    [
+        pytest.param(b"GET /rest/test/fix", id="in-the-request-line"),
         pytest.param(b"POST /rest/test/any HTTP/1.1\r\nHost: x\r\nContent-Le", id="in-the-headers"),
         pytest.param(
             b"POST /rest/test/any HTTP/1.1\r\nContent-Length: 100\r\n\r\nonly ten..", id="in-the-body"

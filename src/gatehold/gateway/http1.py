@@ -17,7 +17,8 @@ gateway's front door needs and nothing else:
   pipelined ones wait in a short queue (reading pauses when it is full). HTTP/1.0 and
   ``Connection: close`` close after the response; a client that half-closes gets the answers it is
   owed, then the close. Idle connections close after
-  :attr:`GatewayHttpServer.keep_alive_timeout` (API Gateway closes idle connections too).
+  :attr:`GatewayHttpServer.keep_alive_timeout` (API Gateway closes idle connections too); a
+  request the client stops sending half-way for as long gets ``408`` and the close.
 * ``Expect: 100-continue`` is answered with ``100 Continue`` before the body is read (after the
   response in flight, when the request is pipelined; never to HTTP/1.0, RFC 9110 §10.1.1).
 * **Responses** go out in one ``write``: status line, the gateway's headers with the names as the
@@ -122,6 +123,7 @@ def _plain(status: int, text: str) -> bytes:
 
 _BAD_REQUEST: Final = _plain(400, "Bad Request")
 _HEAD_TOO_LARGE: Final = _plain(431, "Request Header Fields Too Large")
+_REQUEST_TIMEOUT: Final = _plain(408, "Request Timeout")
 _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
 _PROTOCOLS: Final = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
 
@@ -251,6 +253,9 @@ class GatewayProtocol(asyncio.Protocol):
         self._upgraded: _Request | None = None  # an Upgrade request whose body is still to be parsed
         self._client_done = False  # the client half-closed: answer what it sent, then close
         self.idle_since: float | None = None  # loop time; None while a request is being read or answered
+        # reads so far; the reads count and the loop time the idle sweep last saw them change
+        self.reads = self.swept_reads = 0
+        self.swept_at = 0.0
 
     # -- connection ---------------------------------------------------------------------------------
 
@@ -312,6 +317,7 @@ class GatewayProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.idle_since = None
+        self.reads += 1
         if self._refusal is not None:
             return  # a refused request: nothing after it is read
         try:
@@ -593,13 +599,21 @@ class GatewayHttpServer:
             await self.shutdown()
 
     def close_idle(self) -> None:
-        """Close connections idle for longer than :attr:`keep_alive_timeout` (checked each second,
-        rather than a timer per connection re-armed after every request)."""
-        limit = self.loop.time() - self.keep_alive_timeout
+        """Close connections idle for longer than :attr:`keep_alive_timeout`, and answer ``408`` and
+        close those that sent nothing for as long half-way through a request (checked each second,
+        rather than a timer per connection re-armed after every request or read)."""
+        now = self.loop.time()
+        limit = now - self.keep_alive_timeout
         for connection in list(self.connections):
             since = connection.idle_since
-            if since is not None and since < limit:
-                connection.close()
+            if since is not None:
+                if since < limit:
+                    connection.close()
+            elif not connection._busy:  # reading a request
+                if connection.reads != connection.swept_reads:
+                    connection.swept_reads, connection.swept_at = connection.reads, now
+                elif connection.swept_at < limit:
+                    connection._refuse(_REQUEST_TIMEOUT)
 
     async def shutdown(self) -> None:
         """Stop accepting, close idle connections, let in-flight requests finish (module docstring)."""
