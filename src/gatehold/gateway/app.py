@@ -280,12 +280,7 @@ class GatewayApp:
         _, response, trace = await self.handle(state, request, record)
 
         out = response.headers
-        if is_rest:
-            if not _has(out, "x-amzn-requestid"):
-                out.append(("x-amzn-RequestId", request_id))
-            out.append(("x-amz-apigw-id", extended_request_id(request_id)))
-        elif not _has(out, "apigw-requestid"):
-            out.append(("apigw-requestid", request_id))
+        _add_request_id_headers(out, is_rest, request_id)
         if self.debug_headers and trace.steps:
             out.append(("x-gatehold-trace", trace.summary()))
         return Answer(self, response, state, record, trace, full_path, started)
@@ -295,19 +290,15 @@ class GatewayApp:
         Lambda function may return) becomes the API's integration failure; the original is logged."""
         state, record = answer._state, answer._record
         api_type = state.api.type if state else "REST"
-        log.error("response header with CR, LF or NUL", extra={"requestId": record.request_id})
+        log.error("response the server cannot write", extra={"requestId": record.request_id})
         response = render(
-            integration_failure(api_type, "response header with CR, LF or NUL"),
+            integration_failure(api_type, "response header with CR, LF or NUL, or a 1xx status"),
             api=state.api if state else None,
             request=record.request,
             match=record.match,
             request_id=record.request_id,
         )
-        response.headers.append(
-            ("x-amzn-RequestId", record.request_id)
-            if api_type == "REST"
-            else ("apigw-requestid", record.request_id)
-        )
+        _add_request_id_headers(response.headers, api_type == "REST", record.request_id)
         return response
 
     def _record(
@@ -401,6 +392,18 @@ class Answer:
                     "authorizer": trace.summary() if trace.steps else None,
                 },
             )
+
+
+def _add_request_id_headers(out: list[tuple[str, str]], is_rest: bool, request_id: str) -> None:
+    """REST: ``x-amzn-RequestId`` (unless the response has one) and ``x-amz-apigw-id``; HTTP APIs:
+    ``apigw-requestid`` (§2.3, §3.7)."""
+    if is_rest:
+        if not _has(out, "x-amzn-requestid"):
+            out.append(("x-amzn-RequestId", request_id))
+        if not _has(out, "x-amz-apigw-id"):
+            out.append(("x-amz-apigw-id", extended_request_id(request_id)))
+    elif not _has(out, "apigw-requestid"):
+        out.append(("apigw-requestid", request_id))
 
 
 def _has(headers: list[tuple[str, str]], lname: str) -> bool:
