@@ -1,4 +1,5 @@
-"""Identity-provider fixtures: the IdP app under uvicorn on a free loopback port (no gateway).
+"""Identity-provider fixtures: the IdP app on a free loopback port (no gateway), served as `gatehold up`
+serves it: the gateway's HTTP/1.1 server running the ASGI app through `AsgiResponder`.
 
 `idp` is the example tenant (module scope); `idp_factory` starts more (own data dir, own config
 text, PostgreSQL URL) and stops them at the end, so restart tests can stop and start on one dir.
@@ -12,12 +13,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
-import uvicorn
+import uvloop
 
+from gatehold.asgi_bridge import AsgiResponder
 from gatehold.cli.common import example_config_path
 from gatehold.config import LoadedConfig, load_config
+from gatehold.gateway.http1 import GatewayHttpServer
 from gatehold.idp.app import create_idp_app
 from gatehold.idp.service import IdentityProvider
 
@@ -49,8 +53,9 @@ class IdpServer:
     config: Path | None = None
     database_url: str | None = None
     port: int = field(default_factory=free_port)
-    server: uvicorn.Server | None = None
+    server: GatewayHttpServer | None = None
     thread: threading.Thread | None = None
+    app: Any = None
 
     @property
     def url(self) -> str:
@@ -62,9 +67,8 @@ class IdpServer:
 
     @property
     def provider(self) -> IdentityProvider:
-        assert self.server is not None
-        app = self.server.config.app
-        idp: IdentityProvider = app.state.idp
+        assert self.app is not None
+        idp: IdentityProvider = self.app.state.idp
         return idp
 
     def start(self) -> IdpServer:
@@ -72,9 +76,23 @@ class IdpServer:
         app = create_idp_app(
             loaded, public_url=self.url, data_dir=self.data_dir, database_url=self.database_url
         )
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        # served as `gatehold up` serves it: the gateway's HTTP/1.1 server, the ASGI app through
+        # AsgiResponder (lifespan on), POST /oauth/token by its shortcut
+        self.app = app
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        sock.listen(128)
+        sock.setblocking(False)
+        server = self.server = GatewayHttpServer(AsgiResponder(app), graceful_timeout=5)
+
+        def run() -> None:
+            try:
+                uvloop.run(server.serve(sockets=[sock]))
+            finally:
+                sock.close()
+
+        self.thread = threading.Thread(target=run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:

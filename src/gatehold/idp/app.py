@@ -113,6 +113,12 @@ class IdentityProviderApp(Starlette):
         super().__init__(**kwargs)
         self.token = token
 
+    def http1_shortcuts(self) -> dict[tuple[str, str], Any]:
+        """``POST /oauth/token`` for :class:`gatehold.asgi_bridge.AsgiResponder`, which answers it
+        without ASGI (how ``gatehold up`` serves the identity provider)."""
+        respond = getattr(self.token, "respond", None)
+        return {("POST", "/oauth/token"): respond} if respond is not None else {}
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] == "http"

@@ -180,23 +180,24 @@ def _audience(params: dict[str, str]) -> str | None:
     return audience or resource or None
 
 
-async def send_json(
-    send: Send,
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, raw headers, body
+
+
+def json_answer(
     status: int,
     body: Mapping[str, object],
     headers: Mapping[str, str] | None = None,
     raw_headers: list[tuple[bytes, bytes]] | None = None,
-) -> None:
+) -> Answer:
     """A token or error response (RFC 6749 §5.1, §5.2): JSON, ``no-store``, plus ``headers`` and
-    ``raw_headers`` (already encoded: CORS), in one ``http.response.start``."""
+    ``raw_headers`` (already encoded: CORS)."""
     content = orjson.dumps(body)
     raw = [*_RESPONSE_HEADERS, (b"content-length", b"%d" % len(content))]
     if headers:
         raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
     if raw_headers:
         raw += raw_headers
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": content})
+    return status, raw, content
 
 
 class TokenEndpoint:
@@ -224,11 +225,45 @@ class TokenEndpoint:
                 authorization = authorization if authorization is not None else value.decode("latin-1")
             elif name == b"origin":
                 origin = origin if origin is not None else value.decode("latin-1")
-        cors = credentialed_headers(origin, self.cors_origins) if self.cors_origins else None
         try:
             body = await read_body(receive)
+        except OAuthError as err:
+            status, raw, content = self._refusal(err, origin)
+        else:
             if body is None:
                 return
+            status, raw, content = await self.answer(content_type, authorization, origin, body)
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": content})
+
+    async def respond(
+        self, headers: list[tuple[str, str]], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """The same endpoint for a server that read the request itself: headers as the client wrote
+        them, the whole body (:mod:`gatehold.asgi_bridge` shortcut, how ``gatehold up`` serves it)."""
+        content_type = authorization = origin = None
+        for name, value in headers:  # the first one counts
+            size = len(name)
+            if size == 12 and content_type is None and name.lower() == "content-type":
+                content_type = value
+            elif size == 13 and authorization is None and name.lower() == "authorization":
+                authorization = value
+            elif size == 6 and origin is None and name.lower() == "origin":
+                origin = value
+        status, raw, content = await self.answer(content_type, authorization, origin, body)
+        return status, [(n.decode("latin-1"), v.decode("latin-1")) for n, v in raw], content
+
+    def _refusal(self, err: OAuthError, origin: str | None) -> Answer:
+        if err.status >= 500:
+            log.error("token endpoint: %s", err.description)
+        cors = credentialed_headers(origin, self.cors_origins) if self.cors_origins else None
+        return json_answer(err.status, err.body(), err.headers, cors)
+
+    async def answer(
+        self, content_type: str | None, authorization: str | None, origin: str | None, body: bytes
+    ) -> Answer:
+        """The token response or the OAuth error for one request (RFC 6749 §5.1, §5.2)."""
+        try:
             params = parse_params(content_type or "", body)
             grant_type = params.get("grant_type")
             if not grant_type:
@@ -245,12 +280,10 @@ class TokenEndpoint:
             else:
                 response = await self.user_grant(grant_type, client.client_id, params, now)
         except OAuthError as err:
-            if err.status >= 500:
-                log.error("token endpoint: %s", err.description)
-            await send_json(send, err.status, err.body(), err.headers, cors)
-            return
+            return self._refusal(err, origin)
         self.issued[grant_type].inc()
-        await send_json(send, 200, response, None, cors)
+        cors = credentialed_headers(origin, self.cors_origins) if self.cors_origins else None
+        return json_answer(200, response, None, cors)
 
     async def user_grant(
         self, grant_type: str, client_id: str, params: dict[str, str], now: int
