@@ -145,23 +145,22 @@ class IdentityProvider:
     # -- clients (RFC 6749 §2.3, §3.2.1) -------------------------------------------------------
 
     def authenticate_client(self, auth: ClientAuth) -> ClientRow:
-        """The client, authenticated; a confidential client must prove its secret."""
+        """The client, authenticated; a confidential client must prove its secret, a public client
+        must not send one. Every failure is the same ``invalid_client`` (with a Basic challenge when
+        Basic was used, RFC 6749 §5.2)."""
+        tenant = self.t
+        client_id = auth.client_id or ""
+        client = tenant.clients.get(client_id) if client_id else None
+        if client is not None:
+            secret_hash = tenant.client_secrets.get(client_id)
+            if secret_hash is None:  # a public client
+                if not auth.client_secret:
+                    return client
+            elif auth.client_secret and secret_hash.verify(auth.client_secret):
+                return client
         basic = auth.method == "client_secret_basic"
         challenge = {"WWW-Authenticate": 'Basic realm="gatehold"'} if basic else {}
-        if not auth.client_id:
-            raise InvalidClient("client authentication failed", headers=challenge)
-        tenant = self.t
-        client = tenant.clients.get(auth.client_id)
-        if client is None:
-            raise InvalidClient("client authentication failed", headers=challenge)
-        secret_hash = tenant.client_secrets.get(auth.client_id)
-        if secret_hash is None:  # a public client
-            if auth.client_secret:
-                raise InvalidClient("client authentication failed", headers=challenge)
-            return client
-        if not auth.client_secret or not secret_hash.verify(auth.client_secret):
-            raise InvalidClient("client authentication failed", headers=challenge)
-        return client
+        raise InvalidClient("client authentication failed", headers=challenge)
 
     # -- client credentials (RFC 6749 §4.4) ----------------------------------------------------
 
