@@ -300,10 +300,11 @@ def raw_hello(cpus: str = SERVER_CPU) -> Iterator[tuple[str, Proc]]:
 
 
 @contextlib.contextmanager
-def gatehold_hello(cpus: str = SERVER_CPU) -> Iterator[tuple[str, Proc]]:
-    """S1 on the server Gatehold itself runs (gatehold.server.serve)."""
+def gatehold_hello(cpus: str = SERVER_CPU, kind: str = "uvicorn") -> Iterator[tuple[str, Proc]]:
+    """S1 on the server Gatehold itself runs (gatehold.server.serve): ``uvicorn`` as for the SPA and
+    admin apps, or ``http1``, the gateway's own server running the ASGI app (as for the IdP)."""
     port = free_port()
-    argv = [python_exe(), "-m", "bench.apps.serve_hello", str(port)]
+    argv = [python_exe(), "-m", "bench.apps.serve_hello", str(port), kind]
     with running(
         "gatehold-server-hello", argv, port, cpus=cpus, cwd=ROOT, env={"PYTHONPATH": str(ROOT)}
     ) as proc:
