@@ -6,29 +6,50 @@ Lambda's timeout error at once, but the handler keeps running on its thread unti
 its result is then discarded. That thread is not reused meanwhile (the pool starts another), and
 because pool threads are daemons a stuck handler never blocks interpreter exit.
 
-**The hand-off** (docs/runtime.md, "What an invocation costs in thread mode"). Each pool thread
-owns two pipes: it blocks reading one byte from its *wake* pipe for its next job and, when the loop
-waits for it, writes one byte to its *answer* pipe. ``os.read``/``os.write`` release the GIL around
-the system call, so the woken thread finds the GIL free: a round trip costs two thread switches,
-where a ``queue``/``threading.Lock`` hand-off costs five or six (the woken thread wakes while the
-other one still holds the GIL, sleeps again on the GIL, and is woken a second time). Two ways:
+**The hand-off** (docs/runtime.md, "What an invocation costs in thread mode"). The benchmark pins
+the server to one CPU, so handing a call to a pool thread and back is two context switches on that
+core, and on this machine (a KVM guest) each switch also costs the Python code around it its warm
+caches: a round trip costs ≈ 13-25 µs of CPU, more than all the rest of an invocation (the event
+copy, context, handler and marshalling: ≈ 10 µs). So the runtime makes as few round trips as it
+can, and adds as little as it can per call:
 
-* *quick*, when the function's previous run took less than :data:`QUICK_S`: the first quick call
-  of a loop turn goes to a thread at once and the loop waits for it (below); the ones after it in
-  the same turn are collected, and one callback at the end of the turn hands them all to one
-  thread, which runs them back to back; the loop waits for its answer with ``poll`` for at most
-  :data:`QUICK_S` (the GIL is released meanwhile) and completes their futures itself. Under load
-  that is one wake-up and one answer for all the requests a loop turn read. The handlers hold the
-  GIL while they compute, so the loop could not have run anyway; what it can lose is at most
-  :data:`QUICK_S` when a quick function turns slow. The loop then takes back the calls the thread has
-  not started, hands them to another thread, and the thread delivers the calls it still runs with
-  ``loop.call_soon_threadsafe``; the function takes the other way until a run is quick again.
-* *async*: a thread of its own, which completes the call's future with one
-  ``loop.call_soon_threadsafe``.
+* *pipes*: each pool thread blocks reading one byte from its *wake* pipe and answers with one byte
+  on its *answer* pipe. ``os.read``/``os.write`` release the GIL around the system call, so a woken
+  thread finds the GIL free: two switches per round trip (a ``queue``/``Lock`` hand-off costs five
+  or six: the woken thread wakes while the waker still holds the GIL).
+* *no timer while the loop waits*: writing the wake byte gives the woken thread the CPU at once
+  (the kernel preempts the waker, whose ``os.write`` had released the GIL), so when the loop runs
+  again the answer is usually there (> 99 % of round trips in ``bench/gateway_breakdown.py``) and a
+  non-blocking read takes it. Else ``sched_yield`` lets the thread run if it shares this CPU, and
+  only then does the loop sleep in ``poll`` with a timeout (whose kernel timer alone cost ≈ 8 µs
+  per round trip here).
+* *batches*: a function whose last run took less than :data:`QUICK_S` is *quick*. A quick call
+  runs at once while the loop waits for it, unless the calls of this loop turn are being collected:
+  once a call of the turn ran at once, the calls of *other* tasks in the same turn (other requests)
+  are collected, and one callback at the end of the turn hands them all to one thread, which runs
+  them back to back while the loop waits; the loop then completes their futures. When the last
+  batch held several calls (the loop is under concurrent load) the first call of a turn is
+  collected too, so a turn costs one round trip however many requests it read. The same task may
+  run :data:`RUNS_PER_TURN` calls at once in a row (an authorizer, then the integration) before
+  its next one waits like the others, so that no task keeps the loop to itself.
+* *bounded waits*: the loop waits for a batch as long as the call running has run less than
+  :data:`QUICK_S`, and :data:`BATCH_WAIT_S` at most for the whole batch. The handlers hold the GIL
+  while they compute, so the loop could not have run meanwhile anyway; what a handler that turns
+  slow (or never returns) can cost the loop is :data:`QUICK_S`, once. The loop then takes back the
+  calls the thread has not started (the slow function's to threads of their own, the others to the
+  next turn's batch), and the thread delivers what it still runs with ``call_soon_threadsafe``. A
+  function that is not quick takes that way from the start: a thread of its own per call, so
+  several invocations of one function run in parallel.
+* *nothing per call that a batch can share*: no lock (``deque.popleft`` and ``list.append`` are
+  atomic under the GIL: :class:`_Batch`), no timer unless the loop stops waiting for the call (then
+  one ``call_at`` at the call's expiry enforces the function timeout or the caller's deadline,
+  whichever comes first), ``reserved_concurrency`` as a counter with a FIFO of waiters
+  (:class:`_Reserved`), the context's per-function fields computed once per sandbox.
 
-Either way a ``call_later`` handle enforces the function timeout or the caller's deadline, whichever
-comes first, and several invocations of one function run in parallel threads, bounded by
-``reserved_concurrency`` when it is set.
+The handler's copy of the event is ``orjson.loads(orjson.dumps(event))``, one half on each side;
+measured on the ~1 KB 2.0 event it is the cheapest deep copy there is here (4-6 µs, against 6-7 µs
+for a Python copy of the dicts and lists that shares the strings, 9-10 µs for pickle and 24-45 µs
+for ``copy.deepcopy``) and it is Lambda's JSON boundary.
 """
 
 from __future__ import annotations
