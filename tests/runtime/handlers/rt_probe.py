@@ -97,3 +97,11 @@ def overlap(event: Any, context: Any) -> int:
     with _RUNNING_LOCK:
         running[0] -= 1
         return running[1]
+
+
+def spin(event: Any, context: Any) -> dict[str, Any]:
+    """Computes (holding the GIL) for ``seconds``: quick, but a batch of many adds up."""
+    until = time.perf_counter() + event["seconds"]
+    while time.perf_counter() < until:
+        pass
+    return {"n": event["n"], "request_id": context.aws_request_id}
