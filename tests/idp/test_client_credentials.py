@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import orjson
@@ -59,3 +60,18 @@ def test_jti_is_22_random_base64url_characters_unique_across_batches() -> None:
     ids = [new_jti() for _ in range(50)]
     assert all(re.fullmatch(r"[A-Za-z0-9_-]{22}", i) for i in ids)
     assert len(set(ids)) == len(ids)
+
+
+def test_a_forked_child_does_not_reuse_the_parents_batch() -> None:
+    new_jti = JtiSource()
+    new_jti()  # the parent now holds a batch
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next id, then leave without running pytest's teardown
+        os.write(write_end, new_jti().encode())
+        os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    child = os.read(read_end, 64).decode()
+    os.close(read_end)
+    assert child != new_jti()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +55,7 @@ class JtiSource:
         self._text = ""
         self._next = 0
         self._lock = threading.Lock()
-        os.register_at_fork(after_in_child=self._discard)
+        _JTI_SOURCES.add(self)
 
     def _discard(self) -> None:
         self._text, self._next = "", 0
@@ -66,6 +67,17 @@ class JtiSource:
                 self._text, start = b64url(os.urandom(18 * self._batch)).decode("ascii"), 0
             self._next = start + 24
             return self._text[start : start + 22]
+
+
+_JTI_SOURCES: weakref.WeakSet[JtiSource] = weakref.WeakSet()
+
+
+def _discard_batches_in_child() -> None:
+    for source in list(_JTI_SOURCES):
+        source._discard()
+
+
+os.register_at_fork(after_in_child=_discard_batches_in_child)
 
 
 @dataclass(frozen=True)
