@@ -146,7 +146,11 @@ class GatewayApp:
         match = record.match = state.router.match(request.method, request.path)
         if self.throttler is not None:
             await self.throttler.check(match)
-        outcome = await self.authorizers.authorize(request, match, trace)
+        outcome = (
+            await self.authorizers.authorize(request, match, trace)
+            if match.route.config.authorizer is not None
+            else None  # an open route: no coroutine to run
+        )
         record.authorizer = outcome
         if self.usage_plans is not None:
             api_key = await self.usage_plans.check(request, match, outcome)
