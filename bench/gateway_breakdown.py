@@ -1,9 +1,10 @@
-"""Where a gateway request's CPU goes, without an HTTP server: the ASGI app driven in process.
+"""Where a gateway request's CPU goes, without an HTTP server: the gateway driven in process.
 
     .venv/bin/python bench/gateway_breakdown.py [--requests 20000]    # one JSON line at the end
 
-Calls ``GatewayApp`` (bench/config/bench.yaml) directly with ASGI scopes on one event loop (uvloop)
-and reports CPU µs per request (``time.process_time``, so threads count) for:
+Calls ``GatewayApp.respond`` (bench/config/bench.yaml) directly, as the gateway's HTTP/1.1 server
+does, one request after another on one event loop (uvloop), and reports CPU µs per request
+(``time.process_time``, so threads count) for:
 
 * ``mock``: API mapping, route match, mock integration, response (the pipeline, no Lambda);
 * ``open lambda``: the same with the Lambda proxy integration (event 2.0, runtime hop, mapping);
@@ -13,7 +14,8 @@ and reports CPU µs per request (``time.process_time``, so threads count) for:
 * ``... inline handler (what-if)``: the same gateway with the handler called on the event loop (not
   Gatehold's runtime), to price the Lambda hop.
 
-The HTTP server's own share is S1's CPU per request (bench/run.py).
+The HTTP server's own share (parsing, response bytes) is in bench/http1_breakdown.py, which feeds
+the real protocol 50 connections at a time.
 """
 
 from __future__ import annotations
@@ -53,20 +55,23 @@ def scope(path: str, query: str, token: str | None) -> dict[str, Any]:
 
 
 async def drive(app: Any, scopes: list[dict[str, Any]]) -> tuple[float, int]:
-    """CPU µs per request over ``scopes``, and the last status."""
+    """CPU µs per request over ``scopes`` (what the requests are), and the last status."""
     status = 0
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
+    requests = [
+        (
+            sc["path"],
+            sc["query_string"].decode(),
+            [(k.decode().title(), v.decode()) for k, v in sc["headers"]],
+        )
+        for sc in scopes
+    ]
     t0 = time.process_time()
-    for sc in scopes:
-        await app(sc, receive, send)
+    for path, query, headers in requests:
+        answer = await app.respond(
+            "GET", path, query, list(headers), b"", source_ip="127.0.0.1", server=("127.0.0.1", 8000)
+        )
+        status = answer.response.status
+        answer.done()
     return (time.process_time() - t0) * 1e6 / len(scopes), status
 
 
