@@ -445,3 +445,16 @@ def http_get(
 
 def python_exe() -> str:
     return str(VENV_PY if VENV_PY.exists() else Path(sys.executable))
+
+
+def raw_sign(seconds: float) -> tuple[float, float | None]:
+    """S7's baseline: ``bench/raw_sign.py`` pinned to the server's CPU for ``seconds``; (signs per
+    second, CPU µs per sign), the shape of a :class:`Load` ``func``."""
+    out = subprocess.run(
+        ["taskset", "-c", SERVER_CPU, python_exe(), str(BENCH / "raw_sign.py"), str(seconds), "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    d = json.loads(out.stdout)
+    return float(d["signs_per_s"]), float(d["cpu_us_per_sign"])

@@ -17,28 +17,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
-import subprocess
 import sys
 import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BENCH, ROOT, SERVER_CPU, Load, WrkSpec, free_port, interleave, python_exe, running
+from bench.common import ROOT, Load, WrkSpec, free_port, interleave, python_exe, raw_sign, running
 
 M2M_ID, M2M_SECRET = "bench-m2m", "bench-m2m-secret-0123456789abcdef"  # bench/config/bench.yaml
-
-
-def raw_sign(seconds: float) -> tuple[float, float | None]:
-    out = subprocess.run(
-        ["taskset", "-c", SERVER_CPU, python_exe(), str(BENCH / "raw_sign.py"), str(seconds), "1"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    d = json.loads(out.stdout)
-    return float(d["signs_per_s"]), float(d["cpu_us_per_sign"])
 
 
 def main() -> None:

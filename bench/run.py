@@ -44,6 +44,7 @@ from bench.common import (
     interleave,
     log,
     python_exe,
+    raw_sign,
     rss_kb,
 )
 from bench.keys import Issuer
@@ -199,16 +200,6 @@ class Harness:
     def s7_baselines(self, stack: contextlib.ExitStack) -> list[Load]:
         if not self.want("S7"):
             return []
-
-        def raw_sign(seconds: float) -> tuple[float, float | None]:
-            out = subprocess.run(
-                ["taskset", "-c", SERVER_CPU, python_exe(), str(BENCH / "raw_sign.py"), str(seconds), "1"],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            d = json.loads(out.stdout)
-            return float(d["signs_per_s"]), float(d["cpu_us_per_sign"])
 
         loads = [Load("S7 raw RS256 sign (cryptography, 1 process)", func=raw_sign)]
         url, proc = stack.enter_context(targets.oauth2_mock_server())

@@ -39,9 +39,11 @@ ASGIApp = Callable[
 ]
 
 _ASGI = {"version": "3.0", "spec_version": "2.4"}
-_SERVER_ERROR = GatewayResponse(
-    500, [("Content-Type", "text/plain; charset=utf-8")], b"Internal Server Error"
-)
+
+
+def _server_error() -> GatewayResponse:
+    """500, as uvicorn answers an app that failed before its response started."""
+    return GatewayResponse(500, [("Content-Type", "text/plain; charset=utf-8")], b"Internal Server Error")
 
 
 class AsgiAnswer:
@@ -174,19 +176,14 @@ class AsgiResponder:
 
         try:
             await self.app(scope, receive, send)
-        except Exception:
+        except Exception:  # nothing is sent yet (the response is collected): a clean 500
             log.exception("ASGI application error")
-            if not status:
-                return AsgiAnswer(
-                    GatewayResponse(_SERVER_ERROR.status, list(_SERVER_ERROR.headers), _SERVER_ERROR.body)
-                )
+            return AsgiAnswer(_server_error())
         finally:
             finished.set()
         if not status:
             log.error("ASGI application returned without a response")
-            return AsgiAnswer(
-                GatewayResponse(_SERVER_ERROR.status, list(_SERVER_ERROR.headers), _SERVER_ERROR.body)
-            )
+            return AsgiAnswer(_server_error())
         return AsgiAnswer(
             GatewayResponse(status, out_headers, chunks[0] if len(chunks) == 1 else b"".join(chunks))
         )
@@ -194,4 +191,4 @@ class AsgiResponder:
     def invalid_response(self, answer: object) -> GatewayResponse:
         """A response header the server cannot write (CR, LF or NUL): 500."""
         log.error("ASGI application sent a header with CR, LF or NUL")
-        return GatewayResponse(_SERVER_ERROR.status, list(_SERVER_ERROR.headers), _SERVER_ERROR.body)
+        return _server_error()

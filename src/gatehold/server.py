@@ -38,7 +38,6 @@ import uvicorn
 from gatehold.asgi_bridge import AsgiResponder
 from gatehold.gateway.app import GatewayApp
 from gatehold.gateway.http1 import GatewayHttpServer
-from gatehold.gateway.http_protocol import CasePreservingHttpToolsProtocol
 
 log = logging.getLogger("gatehold.server")
 
@@ -133,13 +132,12 @@ def _uvicorn_config(
         log_level="warning",
         access_log=False,
         server_header=False,
-        # the gateway derives sourceIp itself; never let a client's X-Forwarded-For rewrite the peer
+        # never let a client's X-Forwarded-For rewrite the peer
         proxy_headers=False,
         timeout_graceful_shutdown=int(graceful_timeout),
         loop="none",  # the running loop: uvloop under run()
-        # httptools, keeping the client's header-name casing for payload 1.0 events (apigw §2.1)
-        http=CasePreservingHttpToolsProtocol,
-        # the gateway answers with its own Date; keep-alive as API Gateway does (it closes idle ones)
+        http="httptools",  # the ASGI listeners (SPA, admin); the gateway has its own server
+        # idle keep-alive connections closed after 30 s, as the gateway's own server does
         timeout_keep_alive=30,
         backlog=4096,
     )

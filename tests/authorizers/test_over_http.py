@@ -7,7 +7,6 @@ Exact statuses, bodies and headers as a client sees them; the decision trace in 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -22,7 +21,7 @@ from gatehold.config import LoadedConfig, parse_config
 from gatehold.gateway.app import GatewayApp
 from gatehold.gateway.http1 import GatewayHttpServer
 from gatehold.runtime import build_invoker
-from tests.edge.conftest import loopback_socket
+from tests.edge.conftest import serve_in_this_loop, stop_serving
 from tests.jose.hostile import HOSTILE
 from tests.jose.support import FakeIssuer, claims_for, segment
 
@@ -45,15 +44,7 @@ async def serve() -> AsyncIterator[Serve]:
         config, lines = parse_config(text, file=str(HERE / "gatehold.yaml"))
         loaded = LoadedConfig(config=config, path=HERE / "gatehold.yaml", lines=lines)
         invoker = build_invoker(loaded)
-        sock = loopback_socket()
-        port = int(sock.getsockname()[1])
-        server = GatewayHttpServer(GatewayApp(loaded, invoker))
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        task.add_done_callback(lambda _: sock.close())
-        for _ in range(500):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.01)
+        server, task, port = await serve_in_this_loop(GatewayApp(loaded, invoker))
         client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10)
         started.append((server, task, invoker, client))
         return client
@@ -61,9 +52,7 @@ async def serve() -> AsyncIterator[Serve]:
     yield start
     for server, task, invoker, client in started:
         await client.aclose()
-        server.should_exit = True
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, 10)
+        await stop_serving(server, task)
         await invoker.aclose()
 
 

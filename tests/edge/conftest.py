@@ -91,6 +91,29 @@ def loopback_socket() -> socket.socket:
     return sock
 
 
+async def serve_in_this_loop(app: GatewayApp) -> tuple[GatewayHttpServer, asyncio.Task[None], int]:
+    """``app`` on the gateway's HTTP/1.1 server in the test's own loop: the server, its task, its port."""
+    sock = loopback_socket()
+    port = int(sock.getsockname()[1])
+    server = GatewayHttpServer(app)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    task.add_done_callback(lambda _: sock.close())
+    for _ in range(500):
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.01)
+    if not server.started:
+        raise RuntimeError("gateway did not start")
+    return server, task, port
+
+
+async def stop_serving(server: GatewayHttpServer, task: asyncio.Task[None]) -> None:
+    """The graceful shutdown ``gatehold up`` does, waited for."""
+    server.should_exit = True
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(task, 10)
+
+
 @pytest.fixture
 async def serve_gateway() -> AsyncIterator[ServeGateway]:
     served: list[tuple[ServedGateway, Any]] = []
@@ -106,24 +129,12 @@ async def serve_gateway() -> AsyncIterator[ServeGateway]:
         app = GatewayApp(loaded, invoker)
         if setup is not None:
             setup(app)
-        sock = loopback_socket()
-        port = int(sock.getsockname()[1])
-        server = GatewayHttpServer(app)
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        task.add_done_callback(lambda _: sock.close())
-        for _ in range(500):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.01)
-        if not server.started:
-            raise RuntimeError("gateway did not start")
+        server, task, port = await serve_in_this_loop(app)
         s = ServedGateway(app, port, server, task)
         served.append((s, invoker))
         return s
 
     yield start
     for s, invoker in served:
-        s.server.should_exit = True
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(s.task, 10)
+        await stop_serving(s.server, s.task)
         await invoker.aclose()

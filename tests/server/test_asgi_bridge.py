@@ -195,3 +195,19 @@ def test_shortcuts_answer_exactly_their_method_and_path(
     with GatewayServerThread(AsgiResponder(WithShortcut())) as server:  # type: ignore[arg-type]
         response = httpx.request(method, server.url + target, content=b"payload", headers={"X-Client": "Me"})
         assert (response.status_code, response.headers["x-via"], response.content) == expected
+
+
+def test_an_app_failing_after_its_response_started_gets_a_clean_500() -> None:
+    """The bridge collects the response before anything is written: a failure half-way is a 500,
+    never a truncated 200."""
+
+    async def half(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise ValueError("no lifespan here")
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"part", "more_body": True})
+        raise RuntimeError("failed half-way")
+
+    with GatewayServerThread(AsgiResponder(half)) as server:  # type: ignore[arg-type]
+        response = httpx.get(server.url + "/")
+        assert (response.status_code, response.text) == (500, "Internal Server Error")

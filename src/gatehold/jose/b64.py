@@ -38,12 +38,7 @@ def b64url_decode(segment: bytes) -> bytes:
     """
     if not segment or segment.translate(None, ALPHABET):
         raise ValueError("not base64url")
-    rem = len(segment) % 4
-    if rem:
-        if rem == 1 or segment[-1] not in _CANONICAL_LAST[rem]:
-            raise ValueError("not canonical base64url")
-        segment = segment + _PAD[rem]
-    return binascii.a2b_base64(segment.translate(_TO_STD))
+    return decode_known_alphabet(segment)
 
 
 def decode_known_alphabet(segment: bytes) -> bytes:

@@ -62,18 +62,9 @@ class VerifiedTokenCache:
         return entry
 
     def get(self, digest: bytes, now: float, generation: int) -> dict[str, Any] | None:
-        """The claims of a live entry, or None (:meth:`entry` written out: the verifier's hit path)."""
-        if generation != self.generation:
-            self._entries.clear()
-            self.generation = generation
-            return None
-        entry = self._entries.get(digest)
-        if entry is None:
-            return None
-        if now >= entry.expires_at:
-            del self._entries[digest]
-            return None
-        return entry.claims
+        """The claims of a live entry, or None."""
+        entry = self.entry(digest, now, generation)
+        return None if entry is None else entry.claims
 
     def put(
         self, digest: bytes, expires_at: float, claims: dict[str, Any], generation: int
