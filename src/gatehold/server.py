@@ -109,6 +109,8 @@ class GatewayWorker:
     config_path: str | None
     variables: dict[str, str]
     log_level: str = "warning"
+    #: :class:`gatehold.importers.ImportOptions` as plain data (parameter overrides, aliases …)
+    import_options: dict[str, Any] = field(default_factory=dict)
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
@@ -408,9 +410,11 @@ async def _worker_main(spec: dict[str, Any]) -> None:
 
     from gatehold.cli.common import load_or_exit
     from gatehold.gateway.app import GatewayApp
+    from gatehold.importers import ImportOptions
     from gatehold.runtime import build_invoker
 
-    loaded = load_or_exit(spec["config_path"], spec["variables"])
+    options = ImportOptions.from_dict(spec.get("import_options") or {})
+    loaded = load_or_exit(spec["config_path"], spec["variables"], options)
     invoker = build_invoker(loaded)
     http_client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
     gateway = GatewayApp(loaded, invoker, http_client=http_client)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,6 +14,7 @@ import click
 from rich.console import Console
 
 from gatehold.config import ConfigError, LoadedConfig, load_config
+from gatehold.importers.base import ImportOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,16 +44,125 @@ def example_config_path() -> Path:
     return Path(str(resources.files("gatehold.examples").joinpath("gatehold.yaml")))
 
 
-def load_or_exit(path: str | Path | None, variables: Mapping[str, str]) -> LoadedConfig:
-    """Load the configuration, or print every problem as file:line: key: message and exit 2."""
+def load_or_exit(
+    path: str | Path | None, variables: Mapping[str, str], options: ImportOptions | None = None
+) -> LoadedConfig:
+    """Load the configuration (any format), or print every problem as file:line: key: message and
+    exit 2. ``options`` default to the import options given on this command line."""
     target = Path(path) if path else example_config_path()
+    if options is None:
+        options = current_import_options()
     try:
-        return load_config(target, variables=variables)
+        return load_config(target, variables=variables, options=options)
     except ConfigError as exc:
-        err_console.print(f"[bold red]Configuration error[/] in {target}:")
-        for problem in exc.problems:
-            err_console.print(f"  {problem}", markup=False)
+        print_problems(target, exc)
         sys.exit(2)
+
+
+def print_problems(target: str | Path | None, exc: ConfigError) -> None:
+    count = len(exc.problems)
+    err_console.print(
+        f"[bold red]Configuration error{'s' if count > 1 else ''}[/] in {target}"
+        + (f" ({count} problems)" if count > 1 else "")
+        + ":"
+    )
+    for problem in exc.problems:
+        err_console.print(f"  {problem}", markup=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# options for imported documents (SAM, CloudFormation, OpenAPI, serverless.yml)
+# --------------------------------------------------------------------------------------------------
+
+_IMPORT_OPTIONS = "gatehold.import_options"
+
+
+def current_import_options() -> ImportOptions:
+    """The import options of the command being run (defaults outside a command)."""
+    ctx = click.get_current_context(silent=True)
+    stored = ctx.meta.get(_IMPORT_OPTIONS) if ctx is not None else None
+    return stored if isinstance(stored, ImportOptions) else ImportOptions()
+
+
+def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        for word in item.split() if what == "parameter" else [item]:
+            key, sep, value = word.partition("=")
+            if not sep or not key:
+                raise click.BadParameter(f"{word!r} is not KEY=VALUE")
+            if what == "parameter" and key.startswith("ParameterKey="):
+                raise click.BadParameter(
+                    "write Key=Value (sam's ParameterKey=…,ParameterValue=… is not read)"
+                )
+            out[key] = value
+    return out
+
+
+def _store_import_option(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    current = ctx.meta.get(_IMPORT_OPTIONS, ImportOptions())
+    name = param.name
+    if name == "parameter_overrides":
+        current = replace(current, parameter_overrides=_pairs(value, "parameter"))
+    elif name == "ignore":
+        current = replace(current, ignore=tuple(value))
+    elif name == "issuer_alias":
+        current = replace(current, issuer_aliases=tuple(value))
+    elif name == "value":
+        current = replace(current, values=_pairs(value, "value"))
+    elif name == "stage" and value:
+        current = replace(current, stage=value)
+    elif name == "import_format" and value:
+        current = replace(current, format=value)
+    ctx.meta[_IMPORT_OPTIONS] = current
+
+
+def import_options(f: F) -> F:
+    """The options every command that loads a configuration takes for imported documents."""
+    opts = [
+        click.option(
+            "--format",
+            "import_format",
+            type=click.Choice(["auto", "gatehold", "sam", "cloudformation", "openapi", "serverless"]),
+            default="auto",
+            show_default=True,
+            help="Format of -c FILE (detected from its content by default).",
+        ),
+        click.option(
+            "--parameter-overrides",
+            "parameter_overrides",
+            multiple=True,
+            metavar="KEY=VALUE ...",
+            help="Template parameters, as `sam local start-api --parameter-overrides` takes them.",
+        ),
+        click.option(
+            "--issuer-alias",
+            "issuer_alias",
+            multiple=True,
+            metavar="ISSUER",
+            help="A JWT issuer of the template (glob: 'https://*.auth0.com/') to serve from the local "
+            "identity provider; its audiences and scopes are created in the local tenant.",
+        ),
+        click.option(
+            "--ignore",
+            "ignore",
+            multiple=True,
+            metavar="KEY.PATH",
+            help="Run without this refused property (the key path an error names; '*' is one key).",
+        ),
+        click.option(
+            "--value",
+            "value",
+            multiple=True,
+            metavar="REF=VALUE",
+            help="A value for what cannot be resolved locally, e.g. 'ssm:/app/secret=abc', "
+            "'ImportValue:Name=x'.",
+        ),
+        click.option("--stage", "stage", default=None, help="serverless.yml: the stage (as `sls --stage`)."),
+    ]
+    for option in reversed(opts):
+        f = option(f)
+    return f
 
 
 def validate_or_exit(loaded: LoadedConfig) -> None:
@@ -63,21 +174,31 @@ def validate_or_exit(loaded: LoadedConfig) -> None:
         compile_apis(loaded)
         check_authorizers(loaded)
     except ConfigError as exc:
-        err_console.print(f"[bold red]Configuration error[/] in {loaded.path}:")
-        for problem in exc.problems:
-            err_console.print(f"  {problem}", markup=False)
+        print_problems(loaded.path, exc)
         sys.exit(2)
 
 
 def config_option(f: F) -> F:
-    return click.option(
+    """``-c FILE`` and the options for imported documents."""
+    f = click.option(
         "-c",
         "--config",
         "config_path",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
-        help="gatehold.yaml to use (default: the bundled example stack).",
+        help="gatehold.yaml, SAM or CloudFormation template, OpenAPI document or serverless.yml "
+        "(default: the bundled example stack).",
     )(f)
+    return _with_import_callbacks(import_options(f))
+
+
+def _with_import_callbacks(f: F) -> F:
+    params = getattr(f, "__click_params__", [])
+    for param in params:
+        if param.name in {"import_format", "parameter_overrides", "issuer_alias", "ignore", "value", "stage"}:
+            param.expose_value = False
+            param.callback = _store_import_option
+    return f
 
 
 def data_dir_option(f: F) -> F:

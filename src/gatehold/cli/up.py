@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ import click
 from gatehold.cli.common import (
     config_option,
     console,
+    current_import_options,
     data_dir_option,
     err_console,
     load_or_exit,
@@ -80,7 +82,11 @@ def _banner(
 @click.option("--idp-port", default=9000, show_default=True, help="Identity provider port.")
 @click.option("--spa-port", default=3000, show_default=True, help="Single-page app port.")
 @click.option("--admin-port", default=9100, show_default=True, help="Metrics and health port (0 disables).")
-@click.option("--no-spa", is_flag=True, help="Do not serve the single-page app.")
+@click.option(
+    "--no-spa",
+    is_flag=True,
+    help="Do not serve the single-page app (served only when the config has `spa:`).",
+)
 @data_dir_option
 @click.option(
     "--public-url", default=None, help="Public base URL of the identity provider (issuer = URL + '/')."
@@ -137,8 +143,14 @@ def up(
     loaded = load_or_exit(config_path, opts.variables())
     validate_or_exit(loaded)
     try:
-        worker = GatewayWorker(str(config_path) if config_path else None, opts.variables(), log_level)
-        run(_run(loaded, opts, example=config_path is None, spa=not no_spa, worker=worker))
+        worker = GatewayWorker(
+            str(config_path) if config_path else None,
+            opts.variables(),
+            log_level,
+            import_options=asdict(current_import_options()),
+        )
+        spa = not no_spa and loaded.config.spa is not None
+        run(_run(loaded, opts, example=config_path is None, spa=spa, worker=worker))
     except KeyboardInterrupt:  # pragma: no cover - a second Ctrl+C
         sys.exit(130)
 
@@ -177,7 +189,12 @@ async def _run(
         listeners.append(
             Listener(
                 "spa",
-                create_spa_app(idp_url=opts.idp_url, gateway_url=opts.gateway_url, spa_url=opts.spa_url),
+                create_spa_app(
+                    idp_url=opts.idp_url,
+                    gateway_url=opts.gateway_url,
+                    spa_url=opts.spa_url,
+                    client_id=loaded.config.spa.client_id if loaded.config.spa else "demo-spa",
+                ),
                 opts.spa_port,
                 lifespan="off",
             )

@@ -1,9 +1,17 @@
-"""Load `gatehold.yaml` into :class:`GateholdConfig`, with errors that name file, line and key.
+"""Load a configuration into :class:`GateholdConfig`, with errors that name file, line and key.
 
-YAML is composed into nodes first so that each key path keeps its line; pydantic's error locations
-are then mapped back to the nearest line. ``${name}`` placeholders are replaced before validation
-from ``variables`` (for example ``${spa_url}``, ``${idp_url}``, ``${gateway_url}``) and
-``${env:NAME}`` from the environment.
+Any of the input formats Gatehold reads is loaded here: ``gatehold.yaml`` itself, or a SAM or
+CloudFormation template, an OpenAPI / Swagger document or a ``serverless.yml``, which the importers
+(:mod:`gatehold.importers`) turn into the same model. A ``gatehold.yaml`` may also name such
+documents under ``imports:``, their APIs and functions joining its own.
+
+1. The document is read with the line of every key path (:mod:`gatehold.config.document`).
+2. ``gatehold.yaml``: ``${name}`` placeholders are replaced from ``variables`` (for example
+   ``${spa_url}``, ``${idp_url}``, ``${gateway_url}``) and ``${env:NAME}`` from the environment;
+   other formats go through their importer, which records where each piece of the model came from.
+3. The schema validates everything at once; then :func:`gatehold.config.checks.check_config` finds
+   every cross-reference problem. Each problem is reported at the file, line and key path of the
+   value at fault, in the document the user wrote.
 """
 
 from __future__ import annotations
@@ -11,141 +19,128 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import ValidationError
 
+from gatehold.config.checks import check_config
+from gatehold.config.document import Document, parse_document, read_document
 from gatehold.config.models import GateholdConfig
+from gatehold.config.problems import (
+    ConfigError,
+    ConfigProblem,
+    Finding,
+    KeyPath,
+    LineMap,
+    SourceMap,
+    SourceRef,
+)
+
+if TYPE_CHECKING:
+    from gatehold.importers import ImportOptions
+
+__all__ = [
+    "ConfigError",
+    "ConfigProblem",
+    "KeyPath",
+    "LoadedConfig",
+    "load_config",
+    "parse_config",
+    "validate",
+]
 
 _PLACEHOLDER = re.compile(r"\$\{(env:)?([A-Za-z_][A-Za-z0-9_]*)\}")
-
-KeyPath = tuple[str | int, ...]
-
-
-@dataclass(frozen=True)
-class ConfigProblem:
-    file: str
-    line: int | None
-    key_path: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        key = f" {self.key_path}:" if self.key_path else ""
-        return f"{where}:{key} {self.message}"
-
-
-class ConfigError(Exception):
-    """A configuration that cannot be honoured; ``problems`` each name file, line and key path."""
-
-    def __init__(self, problems: list[ConfigProblem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+_SECTIONS = ("functions", "apis", "tenant", "gateway", "spa", "imports")
 
 
 @dataclass(frozen=True)
 class LoadedConfig:
     config: GateholdConfig
     path: Path | None
-    lines: Mapping[KeyPath, int]
+    lines: Mapping[KeyPath, int] = field(default_factory=dict)
+    #: where each key path of ``config`` came from (imported documents); None: ``lines`` of ``path``
+    sources: SourceMap | None = None
+    #: what the importers read and left without local effect (``gatehold check`` lists it)
+    ignored: tuple[Finding, ...] = ()
+    #: what the importers adapted to run locally (issuer aliases, tenant APIs created)
+    notes: tuple[Finding, ...] = ()
+    #: every file the configuration was read from (hot reload watches them)
+    files: tuple[Path, ...] = ()
+    #: "gatehold", "sam", "cloudformation", "openapi" or "serverless"
+    format: str = "gatehold"
 
     @property
     def base_dir(self) -> Path:
         return self.path.parent if self.path else Path.cwd()
 
+    @property
+    def file(self) -> str:
+        return str(self.path) if self.path else "<config>"
+
     def line_of(self, *key_path: str | int) -> int | None:
         """The line of the deepest known prefix of ``key_path``."""
+        return self.where(*key_path).line
+
+    def where(self, *key_path: str | int) -> SourceRef:
+        """Where ``key_path`` of the model was written: file, line and key path in that file."""
         path: KeyPath = tuple(key_path)
-        while path:
-            if path in self.lines:
-                return self.lines[path]
-            path = path[:-1]
-        return None
+        if self.sources is not None:
+            ref = self.sources.where(path)
+            if ref is not None:
+                return ref
+        return LineMap(self.file, self.lines).where(path)
+
+    def problem(self, key_path: KeyPath, message: str) -> ConfigProblem:
+        return ConfigProblem.at(self.where(*key_path), message)
 
 
-def _to_python(
-    node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], variables: Mapping[str, str]
-) -> Any:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = (
-                yaml.safe_load(yaml.serialize(key_node))
-                if not isinstance(key_node, yaml.ScalarNode)
-                else key_node.value
-            )
-            if isinstance(key, str | int):
-                child: KeyPath = (*path, key)
-            else:
-                child = (*path, str(key))
-            lines[child] = key_node.start_mark.line + 1
-            if key in out:
-                raise ConfigError(
-                    [ConfigProblem("", key_node.start_mark.line + 1, _dotted(child), "duplicate key")]
-                )
-            out[key] = _to_python(value_node, child, lines, variables)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_to_python(v, (*path, i), lines, variables) for i, v in enumerate(node.value)]
-    assert isinstance(node, yaml.ScalarNode)
-    value = yaml.safe_load(yaml.serialize(node))
-    if isinstance(value, str) and "${" in value:
-        value = _substitute(value, variables, path, node.start_mark.line + 1)
-    return value
+# --------------------------------------------------------------------------------------------------
+# placeholders (gatehold.yaml only)
+# --------------------------------------------------------------------------------------------------
 
 
-def _substitute(value: str, variables: Mapping[str, str], path: KeyPath, line: int) -> str:
+def substitute(data: Any, doc: Document, variables: Mapping[str, str]) -> Any:
+    """Replace ``${name}`` and ``${env:NAME}`` in every string of ``data`` (``doc`` gives lines)."""
+    problems: list[ConfigProblem] = []
+
+    def walk(value: Any, path: KeyPath) -> Any:
+        if isinstance(value, str):
+            return _substitute(value, variables, doc, path, problems) if "${" in value else value
+        if isinstance(value, dict):
+            return {k: walk(v, (*path, k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, (*path, i)) for i, v in enumerate(value)]
+        return value
+
+    out = walk(data, ())
+    if problems:
+        raise ConfigError(problems)
+    return out
+
+
+def _substitute(
+    value: str, variables: Mapping[str, str], doc: Document, path: KeyPath, problems: list[ConfigProblem]
+) -> str:
     def repl(m: re.Match[str]) -> str:
         if m.group(1):
             env = os.environ.get(m.group(2))
             if env is None:
-                raise ConfigError(
-                    [ConfigProblem("", line, _dotted(path), f"environment variable {m.group(2)} is not set")]
+                problems.append(
+                    ConfigProblem.at(doc.ref(path), f"environment variable {m.group(2)} is not set")
                 )
+                return m.group(0)
             return env
-        name = m.group(2)
-        if name not in variables:
-            # Leave unknown placeholders alone: ${stageVariables.x} and friends are resolved later.
-            return m.group(0)
-        return variables[name]
+        # unknown names stay: ${stageVariables.x} and friends are resolved later
+        return variables.get(m.group(2), m.group(0))
 
     return _PLACEHOLDER.sub(repl, value)
 
 
-def _dotted(path: KeyPath) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif re.fullmatch(r"[A-Za-z_$][\w$-]*", part):
-            out += f".{part}" if out else part
-        else:
-            out += f"[{part!r}]"
-    return out
-
-
-def _problem_from_pydantic(err: Any, file: str, lines: Mapping[KeyPath, int]) -> ConfigProblem:
-    loc: KeyPath = tuple(p for p in err["loc"] if not (isinstance(p, str) and _is_union_tag(p)))
-    key_path = _dotted(loc)
-    line = None
-    probe = loc
-    while probe:
-        if probe in lines:
-            line = lines[probe]
-            break
-        probe = probe[:-1]
-    if line is None:
-        line = lines.get((), None)
-    msg = err["msg"]
-    if err["type"] == "extra_forbidden":
-        msg = "unknown key"
-    elif msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    return ConfigProblem(file, line, key_path, msg)
+# --------------------------------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------------------------------
 
 
 def _is_union_tag(part: str) -> bool:
@@ -156,6 +151,8 @@ def _is_union_tag(part: str) -> bool:
         "AWS_PROXY",
         "http_proxy",
         "HTTP_PROXY",
+        "http",
+        "HTTP",
         "mock",
         "MOCK",
         "PermissionConfig",
@@ -165,37 +162,152 @@ def _is_union_tag(part: str) -> bool:
     }
 
 
-def parse_config(
-    text: str, *, file: str = "<config>", variables: Mapping[str, str] | None = None
-) -> tuple[GateholdConfig, dict[KeyPath, int]]:
-    lines: dict[KeyPath, int] = {}
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise ConfigError(
-            [ConfigProblem(file, mark.line + 1 if mark else None, "", f"invalid YAML: {exc.problem}")]
-        ) from None
-    try:
-        data = {} if node is None else _to_python(node, (), lines, variables or {})
-    except ConfigError as exc:
-        raise ConfigError(
-            [ConfigProblem(file, p.line, p.key_path, p.message) for p in exc.problems]
-        ) from None
-    if not isinstance(data, dict):
-        raise ConfigError([ConfigProblem(file, 1, "", "the file must be a mapping of top-level sections")])
+def _problem_from_pydantic(err: Any, where: Any) -> ConfigProblem:
+    loc: KeyPath = tuple(p for p in err["loc"] if not (isinstance(p, str) and _is_union_tag(p)))
+    ref: SourceRef = where(loc)
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    return ConfigProblem.at(ref, msg)
+
+
+def validate(
+    data: Any,
+    *,
+    path: Path | None,
+    lines: Mapping[KeyPath, int],
+    sources: SourceMap | None = None,
+    ignored: tuple[Finding, ...] = (),
+    notes: tuple[Finding, ...] = (),
+    files: tuple[Path, ...] = (),
+    fmt: str = "gatehold",
+) -> LoadedConfig:
+    """Validate model data (a ``gatehold.yaml`` mapping, or what an importer wrote) into a
+    :class:`LoadedConfig`; :class:`ConfigError` lists every problem, each where it was written."""
+    shell = LoadedConfig(config=GateholdConfig(), path=path, lines=lines, sources=sources)
     try:
         config = GateholdConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError([_problem_from_pydantic(e, file, lines) for e in exc.errors()]) from None
-    return config, lines
+        problems = [_problem_from_pydantic(e, lambda loc: shell.where(*loc)) for e in exc.errors()]
+        raise ConfigError(_sorted(problems)) from None
+    violations = check_config(config)
+    if violations:
+        raise ConfigError(_sorted([shell.problem(p, m) for p, m in violations]))
+    return LoadedConfig(
+        config=config,
+        path=path,
+        lines=lines,
+        sources=sources,
+        ignored=ignored,
+        notes=notes,
+        files=files,
+        format=fmt,
+    )
 
 
-def load_config(path: str | Path, *, variables: Mapping[str, str] | None = None) -> LoadedConfig:
+def _sorted(problems: list[ConfigProblem]) -> list[ConfigProblem]:
+    return sorted(problems, key=lambda p: (p.file, p.line or 0))
+
+
+# --------------------------------------------------------------------------------------------------
+# entry points
+# --------------------------------------------------------------------------------------------------
+
+
+def _gatehold_data(doc: Document, variables: Mapping[str, str]) -> dict[str, Any]:
+    if doc.tags:
+        path, tag = doc.tags[0]
+        raise ConfigError(
+            [ConfigProblem.at(doc.ref(path), f"YAML tag {tag} has no meaning in gatehold.yaml")]
+        )
+    if doc.data is None or doc.data == {}:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    doc.file,
+                    1,
+                    "",
+                    "the file is empty: it must configure functions, apis or a tenant"
+                    " (or be a SAM / CloudFormation template, an OpenAPI document or a serverless.yml)",
+                )
+            ]
+        )
+    if not isinstance(doc.data, dict):
+        raise ConfigError(
+            [ConfigProblem(doc.file, 1, "", "the file must be a mapping of top-level sections")]
+        )
+    data: dict[str, Any] = substitute(doc.data, doc, variables)
+    return data
+
+
+def parse_config(
+    text: str, *, file: str = "<config>", variables: Mapping[str, str] | None = None
+) -> tuple[GateholdConfig, dict[KeyPath, int]]:
+    """Parse ``gatehold.yaml`` text (no imports); returns the model and the line of each key path."""
+    doc = parse_document(text, file)
+    data = _gatehold_data(doc, variables or {})
+    if data.get("imports"):
+        raise ConfigError(
+            [ConfigProblem.at(doc.ref(("imports",)), "imports need a file path to resolve against")]
+        )
+    loaded = validate(data, path=None, lines=doc.lines)
+    return loaded.config, doc.lines
+
+
+def load_config(
+    path: str | Path,
+    *,
+    variables: Mapping[str, str] | None = None,
+    options: ImportOptions | None = None,
+) -> LoadedConfig:
+    """Load ``path``, whatever its format: ``gatehold.yaml`` (with its ``imports:``), a SAM or
+    CloudFormation template, an OpenAPI or Swagger document, or a serverless.yml.
+
+    ``options`` carry what the command line adds for imported documents (parameter overrides,
+    issuer aliases, ignore patterns, values for unresolvable references)."""
+    from gatehold.importers import detect_format, import_document
+
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([ConfigProblem(str(p), None, "", f"cannot read: {exc.strerror}")]) from None
-    config, lines = parse_config(text, file=str(p), variables=variables)
-    return LoadedConfig(config=config, path=p.resolve(), lines=lines)
+    doc = read_document(p)
+    fmt = detect_format(doc) if options is None or options.format == "auto" else options.format
+    variables = variables or {}
+    if fmt == "gatehold":
+        data = _gatehold_data(doc, variables)
+        if data.get("imports"):
+            return _with_imports(p, doc, data, variables, options)
+        return validate(data, path=p.resolve(), lines=doc.lines, sources=doc.line_map, files=(p.resolve(),))
+    result = import_document(doc, fmt, p.resolve(), variables, options)
+    return validate(
+        result.data,
+        path=p.resolve(),
+        lines=doc.lines,
+        sources=SourceMap(result.refs, fallback=doc.line_map),
+        ignored=tuple(result.ignored),
+        notes=tuple(result.notes),
+        files=tuple(result.files),
+        fmt=fmt,
+    )
+
+
+def _with_imports(
+    path: Path,
+    doc: Document,
+    data: dict[str, Any],
+    variables: Mapping[str, str],
+    options: ImportOptions | None,
+) -> LoadedConfig:
+    from gatehold.importers import merge_imports
+
+    merged, refs, ignored, notes, files = merge_imports(path.resolve(), doc, data, variables, options)
+    return validate(
+        merged,
+        path=path.resolve(),
+        lines=doc.lines,
+        sources=SourceMap(refs, fallback=doc.line_map),
+        ignored=tuple(ignored),
+        notes=tuple(notes),
+        files=(path.resolve(), *files),
+        fmt="gatehold",
+    )

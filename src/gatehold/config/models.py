@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gatehold.config.expressions import GATEWAY_RESPONSE_TYPES, parse_header_source, validate_origin_pattern
+
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _ROUTE_KEY = re.compile(r"^(ANY|GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) (/[^\s]*)$")
 _PATH_PART = re.compile(r"^(\{[A-Za-z0-9_.-]+\+?\}|[^{}]+)$")
@@ -28,15 +30,44 @@ class Model(BaseModel):
 # --------------------------------------------------------------------------------------------------
 
 
+#: Lambda's Python runtimes; every one runs on the Python Gatehold runs on (a mismatch is warned about)
+PYTHON_RUNTIMES = (
+    "python",
+    "python3.8",
+    "python3.9",
+    "python3.10",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+    "python3.14",
+)
+#: Lambda's Node.js runtimes: read, and refused until Gatehold runs Node.js handlers
+NODE_RUNTIMES = ("nodejs18.x", "nodejs20.x", "nodejs22.x")
+Runtime = Literal[
+    "python",
+    "python3.8",
+    "python3.9",
+    "python3.10",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+    "python3.14",
+    "nodejs18.x",
+    "nodejs20.x",
+    "nodejs22.x",
+]
+
+
 class FunctionConfig(Model):
-    """One Python Lambda function, ``handler`` written as Lambda writes it: ``module.function``."""
+    """One Lambda function, ``handler`` written as Lambda writes it: ``module.function`` (a module in
+    a folder may be written ``folder/module.function``, as Lambda accepts)."""
 
     handler: str
     code_path: str | None = Field(
         default=None,
         description="directory added to sys.path to import the handler module (relative to the config file)",
     )
-    runtime: Literal["python3.11", "python3.12", "python3.13", "python"] = "python"
+    runtime: Runtime = "python"
     timeout: float = Field(default=3.0, gt=0, le=900, description="seconds, as Lambda's Timeout")
     memory_size: int = Field(default=128, ge=128, le=10240, description="MB, as Lambda's MemorySize")
     environment: dict[str, str] = Field(default_factory=dict)
@@ -48,8 +79,10 @@ class FunctionConfig(Model):
     @field_validator("handler")
     @classmethod
     def _handler_shape(cls, v: str) -> str:
-        if not re.fullmatch(r"[A-Za-z_][\w.]*\.[A-Za-z_]\w*", v):
-            raise ValueError("handler must be 'module.function' (for example 'app.lambda_handler')")
+        if not re.fullmatch(r"[A-Za-z_][\w-]*(?:[./][A-Za-z_][\w-]*)*\.[A-Za-z_$][\w$]*", v):
+            raise ValueError(
+                "handler must be 'module.function' (for example 'app.lambda_handler' or 'src/app.handler')"
+            )
         return v
 
 
@@ -119,6 +152,33 @@ class HttpProxyIntegration(Model):
     )
 
 
+class IntegrationResponseConfig(Model):
+    """One entry of a non-proxy integration's ``responses``, chosen by matching its key (a regex,
+    or ``default``) against the backend's status code."""
+
+    status_code: int = Field(ge=100, le=599)
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="method response header -> \"'static'\" or integration.response.header.NAME",
+    )
+
+
+class HttpIntegration(Model):
+    """HTTP (non-proxy) integration with simple mappings, as AWS's example PetStore API uses: only the
+    mapped request parameters reach the backend, the body passes through, and the method response's
+    status and headers come from ``responses``."""
+
+    type: Literal["http", "HTTP"]
+    uri: str
+    method: str = Field(description="the integration's HTTP method (httpMethod)")
+    request_parameters: dict[str, str] = Field(default_factory=dict)
+    passthrough_behavior: Literal["when_no_match", "when_no_templates", "never"] = "when_no_match"
+    responses: dict[str, IntegrationResponseConfig] = Field(
+        default_factory=lambda: {"default": IntegrationResponseConfig(status_code=200)}
+    )
+    timeout_ms: int | None = Field(default=None, ge=50, le=30000)
+
+
 class MockIntegration(Model):
     """Mock integration: a static response; ``body`` may use ``$context.*`` and ``$stageVariables.*``."""
 
@@ -129,7 +189,7 @@ class MockIntegration(Model):
 
 
 Integration = Annotated[
-    LambdaIntegration | HttpProxyIntegration | MockIntegration, Field(discriminator="type")
+    LambdaIntegration | HttpProxyIntegration | HttpIntegration | MockIntegration, Field(discriminator="type")
 ]
 
 
@@ -233,8 +293,6 @@ class CorsConfig(Model):
     @field_validator("allow_origins")
     @classmethod
     def _origin_patterns(cls, v: list[str]) -> list[str]:
-        from gatehold.gateway.cors import validate_origin_pattern
-
         for origin in v:
             validate_origin_pattern(origin)
         return v
@@ -259,8 +317,6 @@ class GatewayResponseConfig(Model):
     @field_validator("headers")
     @classmethod
     def _header_sources(cls, v: dict[str, str]) -> dict[str, str]:
-        from gatehold.gateway.gateway_responses import parse_header_source
-
         for value in v.values():
             parse_header_source(value)
         return v
@@ -289,6 +345,14 @@ class ApiConfig(Model):
             raise ValueError("base_path must start with '/'")
         return v.rstrip("/") or "/"
 
+    @field_validator("gateway_responses")
+    @classmethod
+    def _response_types(cls, v: dict[str, GatewayResponseConfig]) -> dict[str, GatewayResponseConfig]:
+        for response_type in v:
+            if response_type not in GATEWAY_RESPONSE_TYPES:
+                raise ValueError(f"unknown gateway response type {response_type!r}")
+        return v
+
     @field_validator("routes")
     @classmethod
     def _route_keys(cls, v: dict[str, RouteConfig]) -> dict[str, RouteConfig]:
@@ -308,55 +372,6 @@ class ApiConfig(Model):
                 if seg.endswith("+}") and i != len(segments) - 1:
                     raise ValueError(f"route key {key!r}: a greedy {seg} must be the last segment")
         return v
-
-    @model_validator(mode="after")
-    def _consistency(self) -> ApiConfig:
-        if self.type == "REST":
-            if "$default" in self.routes:
-                raise ValueError("'$default' routes exist only in HTTP APIs")
-            if "$default" in self.stages:
-                raise ValueError("REST API stages are named (the stage is the first path segment)")
-            if self.cors is not None:
-                raise ValueError(
-                    "REST APIs have no CORS configuration: add an OPTIONS route with a mock integration"
-                )
-        if self.type == "HTTP" and self.gateway_responses:
-            raise ValueError("custom gateway responses exist only in REST APIs")
-        from gatehold.gateway.gateway_responses import GATEWAY_RESPONSE_TYPES
-
-        for response_type in self.gateway_responses:
-            if response_type not in GATEWAY_RESPONSE_TYPES:
-                raise ValueError(f"gateway_responses: unknown gateway response type {response_type!r}")
-        for stage_name, stage in self.stages.items():
-            for route_key in stage.route_throttling:
-                if route_key not in self.routes:
-                    raise ValueError(
-                        f"stage {stage_name!r} route_throttling names unknown route {route_key!r}"
-                    )
-        for key, route in self.routes.items():
-            if self.type == "HTTP" and route.api_key_required:
-                raise ValueError(f"route {key!r}: API keys (api_key_required) exist only in REST APIs")
-            if route.authorizer is not None and route.authorizer not in self.authorizers:
-                raise ValueError(f"route {key!r} names authorizer {route.authorizer!r}, which is not defined")
-            if route.authorization_scopes and route.authorizer is None:
-                raise ValueError(f"route {key!r} has authorization_scopes but no authorizer")
-            integ = route.integration
-            if (
-                self.type == "REST"
-                and isinstance(integ, LambdaIntegration)
-                and integ.payload_format_version not in (None, "1.0")
-            ):
-                raise ValueError(f"route {key!r}: REST Lambda proxy integrations use payload format 1.0")
-        for name, auth in self.authorizers.items():
-            if self.type == "HTTP" and auth.type == "TOKEN":
-                raise ValueError(f"authorizer {name!r}: HTTP APIs have no TOKEN authorizers (use REQUEST)")
-            if self.type == "REST" and auth.jwt_configuration is not None:
-                raise ValueError(f"authorizer {name!r}: REST JWT authorizers use 'issuers'")
-            if self.type == "HTTP" and auth.issuers is not None:
-                raise ValueError(f"authorizer {name!r}: HTTP JWT authorizers use 'jwt_configuration'")
-            if self.type == "REST" and auth.type == "REQUEST" and auth.payload_format_version is not None:
-                raise ValueError(f"authorizer {name!r}: payload_format_version applies to HTTP APIs only")
-        return self
 
 
 class UsagePlanConfig(Model):
@@ -530,31 +545,41 @@ class TenantConfig(Model):
     users: list[UserConfig] = Field(default_factory=list)
     hooks: HooksConfig = Field(default_factory=HooksConfig)
 
-    @model_validator(mode="after")
-    def _references(self) -> TenantConfig:
-        audiences = {a.identifier for a in self.apis}
-        connections = {c.name for c in self.connections}
-        for grant in self.client_grants:
-            if grant.client_id not in self.applications:
-                raise ValueError(f"client grant names unknown application {grant.client_id!r}")
-            if grant.audience not in audiences:
-                raise ValueError(f"client grant names unknown API {grant.audience!r}")
-        for name, role in self.roles.items():
-            for aud in role.permissions:
-                if aud not in audiences:
-                    raise ValueError(f"role {name!r} names unknown API {aud!r}")
-        for user in self.users:
-            if user.connection not in connections:
-                raise ValueError(f"user {user.email!r} is in unknown connection {user.connection!r}")
-            for role_name in user.roles:
-                if role_name not in self.roles:
-                    raise ValueError(f"user {user.email!r} has unknown role {role_name!r}")
-        return self
-
 
 # --------------------------------------------------------------------------------------------------
 # the file
 # --------------------------------------------------------------------------------------------------
+
+
+class SpaConfig(Model):
+    """The demo single-page app: served by ``gatehold up`` only when this section is present."""
+
+    client_id: str = Field(description="a tenant application of app_type spa")
+
+
+class ImportConfig(Model):
+    """A SAM or CloudFormation template, an OpenAPI or Swagger document or a serverless.yml whose APIs
+    and functions join this file's (docs/importing.md)."""
+
+    path: str = Field(description="relative to this file")
+    format: Literal["auto", "sam", "cloudformation", "openapi", "serverless"] = "auto"
+    parameter_overrides: dict[str, str] = Field(
+        default_factory=dict, description="template Parameters, as sam local start-api --parameter-overrides"
+    )
+    ignore: list[str] = Field(
+        default_factory=list,
+        description="source key paths (glob patterns) to accept without local effect instead of refusing",
+    )
+    issuer_aliases: list[str] = Field(
+        default_factory=list, description="issuers (glob patterns) served by the local identity provider"
+    )
+    values: dict[str, str] = Field(
+        default_factory=dict,
+        description="values for what cannot be resolved locally, by reference ('ssm:/path', 'cf:stack.out')",
+    )
+    stage: str | None = Field(default=None, description="serverless.yml: --stage")
+    api_name: str | None = Field(default=None, description="OpenAPI: the API's name (default: info.title)")
+    base_path: str | None = Field(default=None, description="OpenAPI: the API mapping")
 
 
 class GateholdConfig(Model):
@@ -562,34 +587,8 @@ class GateholdConfig(Model):
     apis: dict[str, ApiConfig] = Field(default_factory=dict)
     tenant: TenantConfig = Field(default_factory=TenantConfig)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
-
-    @model_validator(mode="after")
-    def _cross_references(self) -> GateholdConfig:
-        bases: dict[str, str] = {}
-        for name, api in self.apis.items():
-            base = api.base_path or f"/{name}"
-            if base in bases:
-                raise ValueError(f"APIs {bases[base]!r} and {name!r} share base path {base!r}")
-            bases[base] = name
-            for key, route in api.routes.items():
-                integ = route.integration
-                if isinstance(integ, LambdaIntegration) and integ.function not in self.functions:
-                    raise ValueError(f"apis.{name}.routes[{key!r}] names unknown function {integ.function!r}")
-            for aname, auth in api.authorizers.items():
-                if auth.function and auth.function not in self.functions:
-                    raise ValueError(
-                        f"apis.{name}.authorizers.{aname} names unknown function {auth.function!r}"
-                    )
-        for plan_name, plan in self.gateway.usage_plans.items():
-            for ref in plan.api_stages:
-                api_name, _, stage = ref.partition("/")
-                if api_name not in self.apis or stage not in self.apis[api_name].stages:
-                    raise ValueError(f"usage plan {plan_name!r} names unknown API stage {ref!r}")
-                if self.apis[api_name].type != "REST":
-                    raise ValueError(
-                        f"usage plan {plan_name!r}: usage plans exist only for REST APIs ({ref!r})"
-                    )
-        return self
+    spa: SpaConfig | None = None
+    imports: list[ImportConfig] = Field(default_factory=list)
 
 
 UsagePlanConfig.model_rebuild()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Protocol, TypeVar
 
+from gatehold.config.expressions import SCHEME_WILDCARDS, validate_origin_pattern
 from gatehold.config.models import CorsConfig
 from gatehold.errors import GatewayError
 from gatehold.gateway.model import GatewayRequest, GatewayResponse, RouteMatch
@@ -39,19 +40,6 @@ class HasHeaders(Protocol):
 
 _R = TypeVar("_R", bound=HasHeaders)
 
-_SCHEME_WILDCARDS = ("http://*", "https://*")
-
-
-def validate_origin_pattern(origin: str) -> None:
-    """Raise ValueError for an ``allow_origins`` entry API Gateway would not accept."""
-    if origin == "*" or origin in _SCHEME_WILDCARDS:
-        return
-    if "*" in origin:
-        raise ValueError(f"allow_origins entry {origin!r}: wildcards are '*', 'https://*' or 'http://*' only")
-    if "://" not in origin or origin.endswith("/"):
-        raise ValueError(f"allow_origins entry {origin!r} must be an origin like 'https://app.example.com'")
-
-
 class CorsHandler:
     """One API's CORS configuration, compiled: :meth:`preflight` then :meth:`apply`."""
 
@@ -60,7 +48,7 @@ class CorsHandler:
             validate_origin_pattern(origin)
         self.config = cors
         self._any_origin = "*" in cors.allow_origins
-        self._schemes = tuple(o[: -len("*")] for o in cors.allow_origins if o in _SCHEME_WILDCARDS)
+        self._schemes = tuple(o[: -len("*")] for o in cors.allow_origins if o in SCHEME_WILDCARDS)
         self._exact = frozenset(o.lower() for o in cors.allow_origins if "*" not in o)
         self._credentials = "true" if cors.allow_credentials else None
         self._expose = ",".join(cors.expose_headers) or None

@@ -29,18 +29,16 @@ HTTP APIs (§3.8, not customisable)
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+from gatehold.config.expressions import GATEWAY_RESPONSE_TYPES, parse_header_source
 from gatehold.config.models import ApiConfig, GatewayResponseConfig
 from gatehold.errors import GatewayError, GatewayResponseType
 from gatehold.gateway.context_template import ContextTemplate, ContextValue
 from gatehold.gateway.events import clf_time, extended_request_id
 from gatehold.gateway.model import CompiledApi, GatewayRequest, GatewayResponse, RouteMatch
-
-GATEWAY_RESPONSE_TYPES = frozenset({t.name for t in GatewayResponseType} | {"DEFAULT_4XX", "DEFAULT_5XX"})
 
 # §3.8: HTTP API gateway-generated bodies by status.
 HTTP_API_MESSAGES: Mapping[int, str] = {
@@ -61,31 +59,7 @@ _HTTP_API_STATUS: Mapping[GatewayResponseType, int] = {
     GatewayResponseType.INTEGRATION_TIMEOUT: 503,
 }
 
-_HEADER_SOURCE = re.compile(
-    r"^(?:'(?P<static>[^']*)'"
-    r"|method\.request\.(?P<part>header|querystring|multivaluequerystring|path)\.(?P<pname>[^\s]+)"
-    r"|\$?(?P<scope>context|stageVariables)\.(?P<vname>[A-Za-z0-9_.-]+))$"
-)
 _HEADER_PREFIX = "gatewayresponse.header."
-
-
-def parse_header_source(expression: str) -> tuple[str, str]:
-    """``"'*'"`` → ``("static", "*")``; ``"method.request.header.Origin"`` → ``("header", "Origin")``.
-
-    Raises ValueError for anything API Gateway would not accept as a gateway-response header value.
-    """
-    m = _HEADER_SOURCE.match(expression.strip())
-    if m is None:
-        raise ValueError(
-            f"gateway response header value {expression!r} must be a single-quoted literal (\"'value'\"), "
-            "method.request.{header,querystring,path}.NAME, context.NAME or stageVariables.NAME"
-        )
-    if m.group("static") is not None:
-        return ("static", m.group("static"))
-    if m.group("part") is not None:
-        part = m.group("part")
-        return ("querystring" if part == "multivaluequerystring" else part, m.group("pname"))
-    return (m.group("scope"), m.group("vname"))
 
 
 def header_name(name: str) -> str:

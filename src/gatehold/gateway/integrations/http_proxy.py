@@ -66,7 +66,7 @@ def compile_uri(uri: str) -> tuple[UriPart, ...]:
     return tuple(parts)
 
 
-def _compile_parameters(mapping: dict[str, str]) -> list[tuple[str, str, str, str]]:
+def compile_parameters(mapping: dict[str, str]) -> list[tuple[str, str, str, str]]:
     out: list[tuple[str, str, str, str]] = []
     for target, source in mapping.items():
         t = _TARGET.match(target)
@@ -86,6 +86,20 @@ def _compile_parameters(mapping: dict[str, str]) -> list[tuple[str, str, str, st
     return out
 
 
+def parameter_value(kind: str, name: str, request: GatewayRequest, match: RouteMatch) -> str | None:
+    """The value of one compiled request-parameter source for this request (None: absent)."""
+    if kind == "static":
+        return name
+    if kind == "header":
+        return request.header(name)
+    if kind == "querystring":
+        values = [v for k, v in parse_qsl(request.query_string, keep_blank_values=True) if k == name]
+        return values[-1] if values else None
+    if kind == "path":
+        return (match.path_parameters or {}).get(name)
+    return match.stage.variables.get(name)
+
+
 def _path_below_stage(path: str, stage_name: str) -> str:
     """The request path as sent, without a named stage's first segment (``/dev/a`` → ``/a``)."""
     if stage_name == "$default":
@@ -101,7 +115,7 @@ class HttpProxyIntegrationHandler:
         self.method = None if config.method.upper() == "ANY" else config.method.upper()
         cap = REST_TIMEOUT_CAP_S if api.type == "REST" else HTTP_TIMEOUT_CAP_S
         self.timeout = httpx.Timeout(min(cap, config.timeout_ms / 1000) if config.timeout_ms else cap)
-        self.parameters = _compile_parameters(config.request_parameters)
+        self.parameters = compile_parameters(config.request_parameters)
         self.response_headers = list(config.response_headers.items())
         self.client = client
         self.append_path = api.type == "HTTP"
@@ -117,18 +131,6 @@ class HttpProxyIntegrationHandler:
                 out.append(path_values.get(part[1], ""))
         return "".join(out)
 
-    def _source(self, kind: str, name: str, request: GatewayRequest, match: RouteMatch) -> str | None:
-        if kind == "static":
-            return name
-        if kind == "header":
-            return request.header(name)
-        if kind == "querystring":
-            values = [v for k, v in parse_qsl(request.query_string, keep_blank_values=True) if k == name]
-            return values[-1] if values else None
-        if kind == "path":
-            return (match.path_parameters or {}).get(name)
-        return match.stage.variables.get(name)
-
     async def __call__(
         self, request: GatewayRequest, match: RouteMatch, authorizer: AuthorizerOutcome | None
     ) -> StreamedResponse:
@@ -137,7 +139,7 @@ class HttpProxyIntegrationHandler:
         query = request.query_string
         extra_query: list[tuple[str, str]] = []
         for target, name, kind, source in self.parameters:
-            value = self._source(kind, source, request, match)
+            value = parameter_value(kind, source, request, match)
             if value is None:
                 continue
             if target == "header":

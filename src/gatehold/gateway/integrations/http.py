@@ -1,0 +1,151 @@
+"""HTTP integration (``HTTP``, non-proxy) with simple mappings, as AWS's example PetStore API uses it.
+
+apigw-behaviour.md §5.1, §5.5. Unlike ``HTTP_PROXY``, API Gateway builds the backend request from the
+integration's own settings and the method response from the integration response:
+
+* the backend gets the integration's ``httpMethod`` and ``uri``, and only the request parameters
+  that ``requestParameters`` maps (``integration.request.{path,querystring,header}.X ←
+  method.request.{path,querystring,header}.Y``, ``'static'``, ``stageVariables.Z``); the client's
+  other headers and query parameters are not forwarded;
+* the body passes through unchanged (``passthroughBehavior`` ``when_no_match`` or
+  ``when_no_templates`` with no templates), with the request's ``Content-Type``; ``never`` answers
+  415 ``Unsupported Media Type`` when there is a body;
+* the integration response is chosen by matching each ``responses`` key (a regex) against the
+  backend's status code, ``default`` when none matches; the method response gets that entry's
+  ``statusCode``, its ``responseParameters`` headers (``'static'`` or
+  ``integration.response.header.X``) and the backend's body as it is (no mapping template), typed
+  ``application/json`` unless a mapped header says otherwise (the method response's default).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, urlencode
+
+import httpx
+
+from gatehold.config.models import HttpIntegration
+from gatehold.errors import GatewayError, GatewayResponseType
+from gatehold.gateway.integrations.http_proxy import (
+    compile_parameters,
+    compile_uri,
+    parameter_value,
+)
+from gatehold.gateway.integrations.lambda_proxy import HTTP_TIMEOUT_CAP_S, REST_TIMEOUT_CAP_S
+from gatehold.gateway.model import AuthorizerOutcome, CompiledApi, GatewayRequest, GatewayResponse, RouteMatch
+from gatehold.gateway.responses import integration_failure, integration_timeout
+
+_RESPONSE_HEADER = re.compile(r"^(?:'(?P<static>[^']*)'|integration\.response\.header\.(?P<name>.+))$")
+# the backend's answer is buffered (the method response is built from it), bounded like a payload
+MAX_BACKEND_BODY = 10 * 1024 * 1024
+
+
+def compile_response_headers(headers: dict[str, str]) -> list[tuple[str, str, str]]:
+    """``{"Access-Control-Allow-Origin": "'*'"}`` → ``[(name, "static", "*")]``; ValueError else."""
+    out: list[tuple[str, str, str]] = []
+    for name, source in headers.items():
+        m = _RESPONSE_HEADER.match(source.strip())
+        if m is None:
+            raise ValueError(
+                f"response header {name!r}: {source!r} is not supported (use a 'static' value or"
+                " integration.response.header.NAME)"
+            )
+        if m.group("static") is not None:
+            out.append((name, "static", m.group("static")))
+        else:
+            out.append((name, "header", m.group("name")))
+    return out
+
+
+class HttpIntegrationHandler:
+    def __init__(self, api: CompiledApi, config: HttpIntegration, client: httpx.AsyncClient) -> None:
+        self.api_type = api.type
+        self.uri = compile_uri(config.uri)
+        self.method = config.method.upper()
+        cap = REST_TIMEOUT_CAP_S if api.type == "REST" else HTTP_TIMEOUT_CAP_S
+        self.timeout = httpx.Timeout(min(cap, config.timeout_ms / 1000) if config.timeout_ms else cap)
+        self.parameters = compile_parameters(config.request_parameters)
+        self.refuse_bodies = config.passthrough_behavior == "never"
+        self.responses: list[tuple[re.Pattern[str] | None, int, list[tuple[str, str, str]]]] = []
+        default = None
+        for pattern, response in config.responses.items():
+            entry = (None, response.status_code, compile_response_headers(response.headers))
+            if pattern == "default":
+                default = entry
+            else:
+                self.responses.append((re.compile(pattern), *entry[1:]))
+        self.default = default
+        self.client = client
+
+    def _url(self, match: RouteMatch, path_values: dict[str, str]) -> str:
+        out: list[str] = []
+        for part in self.uri:
+            if isinstance(part, str):
+                out.append(part)
+            elif part[0] == "stage":
+                out.append(match.stage.variables.get(part[1], ""))
+            else:
+                out.append(path_values.get(part[1], ""))
+        return "".join(out)
+
+    def _select(self, status: int) -> tuple[int, list[tuple[str, str, str]]] | None:
+        text = str(status)
+        for pattern, code, headers in self.responses:
+            if pattern is not None and pattern.fullmatch(text):
+                return code, headers
+        return (self.default[1], self.default[2]) if self.default else None
+
+    async def __call__(
+        self, request: GatewayRequest, match: RouteMatch, authorizer: AuthorizerOutcome | None
+    ) -> GatewayResponse:
+        if self.refuse_bodies and request.body:
+            raise GatewayError(GatewayResponseType.UNSUPPORTED_MEDIA_TYPE, reason="passthroughBehavior never")
+        headers: list[tuple[str, str]] = []
+        content_type = request.header("content-type")
+        if content_type and request.body:
+            headers.append(("Content-Type", content_type))
+        path_values: dict[str, str] = {}
+        query: list[tuple[str, str]] = []
+        for target, name, kind, source in self.parameters:
+            value = parameter_value(kind, source, request, match)
+            if value is None:
+                continue
+            if target == "header":
+                headers.append((name, value))
+            elif target == "querystring":
+                query.append((name, value))
+            else:
+                path_values[name] = quote(value, safe="")
+        url = self._url(match, path_values)
+        if query:
+            url = f"{url}{'&' if '?' in url else '?'}{urlencode(query)}"
+        method = request.method if self.method == "ANY" else self.method
+        try:
+            upstream = await self.client.request(
+                method, url, headers=headers, content=request.body or None, timeout=self.timeout
+            )
+        except httpx.TimeoutException:
+            raise integration_timeout(self.api_type, f"backend {url} timed out") from None
+        except httpx.HTTPError as exc:
+            raise integration_failure(self.api_type, f"backend {url} failed: {exc!r}") from None
+        if len(upstream.content) > MAX_BACKEND_BODY:
+            raise integration_failure(self.api_type, f"backend {url} answered more than 10 MB")
+        selected = self._select(upstream.status_code)
+        if selected is None:
+            # no integration response matches and none is the default: AWS's configuration error
+            raise GatewayError(
+                GatewayResponseType.API_CONFIGURATION_ERROR,
+                reason=f"no integration response for status {upstream.status_code}",
+            )
+        status, mapped = selected
+        out: list[tuple[str, str]] = []
+        for name, kind, value in mapped:
+            if kind == "static":
+                out.append((name, value))
+            else:
+                got = upstream.headers.get(value)
+                if got is not None:
+                    out.append((name, got))
+        if not any(name.lower() == "content-type" for name, _ in out):
+            out.append(("Content-Type", "application/json"))
+        return GatewayResponse(status, out, upstream.content)
