@@ -96,6 +96,7 @@ def import_document(
     options: ImportOptions | None = None,
     *,
     gateway: Mapping[str, Any] | None = None,
+    standalone: bool = True,
 ) -> ImportResult:
     """Import one document; :class:`ConfigError` lists every problem (file, line, property path)."""
     if doc.data is None:
@@ -111,6 +112,7 @@ def import_document(
         region=str(settings.get("region", "us-east-1")),
         account_id=str(settings.get("account_id", "123456789012")),
     )
+    ctx.standalone = standalone
     _importer(fmt)(doc, ctx)
     return ctx.finish()
 
@@ -162,7 +164,9 @@ def merge_imports(
                 )
                 continue
             opts = (options or ImportOptions()).combined(spec.model_dump(exclude_defaults=True))
-            result = import_document(sub, fmt, target, variables, opts, gateway=data.get("gateway"))
+            result = import_document(
+                sub, fmt, target, variables, opts, gateway=data.get("gateway"), standalone=False
+            )
         except ConfigError as exc:
             problems.extend(exc.problems)
             continue

@@ -127,6 +127,12 @@ class ImportContext:
         self.problems: list[ConfigProblem] = []
         self.files: list[Path] = [path]
         self._ignore = [(p, path_pattern(p)) for p in options.ignore]
+        #: True when the document is the whole configuration (``gatehold up -c template.yaml``);
+        #: False when a ``gatehold.yaml`` names it under ``imports:`` beside other APIs
+        self.standalone = True
+        #: Lambda function name (as in an ARN) → the model's function key, for the importers that
+        #: map ``arn:aws:lambda:…:function:NAME`` (OpenAPI integration URIs) back to a function
+        self.lambda_names: dict[str, str] = {}
 
     @property
     def base_dir(self) -> Path:
@@ -148,6 +154,20 @@ class ImportContext:
     def at(self, out_path: KeyPath, src: SourceRef) -> None:
         """Record that ``out_path`` (written already) came from ``src``."""
         self.refs[out_path] = src
+
+    def function_key(self, lambda_name: str) -> str:
+        """The model's function for a Lambda function name (itself when no importer renamed it)."""
+        return self.lambda_names.get(lambda_name, lambda_name)
+
+    def base_path(self, api_name: str, api_count: int) -> str:
+        """Where an imported API is served: ``options.base_path``; else ``/`` when the document is
+        the whole configuration and defines one API (its URLs are then those of the real invoke
+        URL below the host); else ``/<api name>``."""
+        if self.options.base_path:
+            return self.options.base_path
+        if self.standalone and api_count == 1:
+            return "/"
+        return f"/{api_name}"
 
     # -- what is left out -------------------------------------------------------------------------
 
