@@ -1,24 +1,98 @@
-"""``gatehold check``: validate a configuration without starting anything."""
+"""``gatehold check``: validate a configuration (any format) and print the effective API."""
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import click
 
-from gatehold.cli.common import config_option, console, load_or_exit, validate_or_exit
+from gatehold.cli.common import config_option, console, err_console, load_or_exit, print_problems, validate
+from gatehold.cli.describe import as_json, describe
+from gatehold.config import ConfigError
 from gatehold.server import StackOptions
+
+_FORMATS = {
+    "gatehold": "gatehold.yaml",
+    "sam": "SAM template",
+    "cloudformation": "CloudFormation template",
+    "openapi": "OpenAPI document",
+    "serverless": "serverless.yml",
+}
 
 
 @click.command()
 @config_option
-def check(config_path: Path | None) -> None:
-    """Validate a gatehold.yaml: every problem is printed as file:line: key: message (exit 2)."""
-    loaded = load_or_exit(config_path, StackOptions().variables())
-    validate_or_exit(loaded)
+@click.option("--gateway-port", default=8000, show_default=True, help="Port the URLs are shown for.")
+@click.option("--idp-port", default=9000, show_default=True, help="Identity provider port (the issuer).")
+@click.option("--json", "as_json_output", is_flag=True, help="Print the effective API as JSON.")
+def check(config_path: Path | None, gateway_port: int, idp_port: int, as_json_output: bool) -> None:
+    """Validate a configuration and print the effective API.
+
+    FILE may be a gatehold.yaml, a SAM or CloudFormation template, an OpenAPI or Swagger document or a
+    serverless.yml. Every problem is printed as file:line: key.path: message (exit 2); nothing is
+    imported or run. On success: each API and route with its URL, integration and authorizer, each
+    function, then what the import ignored or adapted to run locally.
+    """
+    opts = StackOptions(gateway_port=gateway_port, idp_port=idp_port)
+    loaded = load_or_exit(config_path, opts.variables())
+    problems, warnings = validate(loaded)
+    if as_json_output:
+        click.echo(
+            json.dumps(
+                as_json(
+                    loaded,
+                    opts.gateway_url,
+                    {"problems": [str(p) for p in problems], "warnings": warnings},
+                ),
+                indent=2,
+            )
+        )
+        sys.exit(2 if problems else 0)
+    if problems:
+        print_problems(loaded.path, ConfigError(problems))
+        sys.exit(2)
+    _print(loaded, opts.gateway_url, warnings)
+
+
+def _print(loaded: object, gateway_url: str, warnings: list[str]) -> None:
+    from gatehold.config.loader import LoadedConfig
+
+    assert isinstance(loaded, LoadedConfig)
     cfg = loaded.config
     routes = sum(len(api.routes) for api in cfg.apis.values())
     console.print(
-        f"[green]OK[/] {loaded.path}: {len(cfg.apis)} APIs, {routes} routes, {len(cfg.functions)} functions, "
+        f"[green]OK[/] {loaded.path} ({_FORMATS.get(loaded.format, loaded.format)}): "
+        f"{len(cfg.apis)} APIs, {routes} routes, {len(cfg.functions)} functions, "
         f"{len(cfg.tenant.applications)} applications, {len(cfg.tenant.users)} users"
     )
+    for view in describe(loaded, gateway_url):
+        console.print()
+        stages = "  ".join(f"stage {stage}: {url}" for stage, url in view.stages.items())
+        cors = ", CORS" if view.cors else ""
+        console.print(f"[bold]{view.name}[/] ({view.type} API{cors})  {stages}", markup=True)
+        others = list(view.stages)[1:]
+        also = f"  (and stage{'s' if len(others) > 1 else ''} {', '.join(others)})" if others else ""
+        for route in view.routes:
+            method = "ANY" if route.route_key == "$default" else route.route_key.split(" ", 1)[0]
+            label = " ($default route)" if route.route_key == "$default" else ""
+            console.print(f"  {method} {route.urls[0]}{label}{also}", markup=False)
+            console.print(f"      {route.integration}", markup=False)
+            console.print(f"      {route.authorizer}", markup=False, style="dim")
+    if cfg.functions:
+        console.print()
+        console.print("[bold]Functions[/]")
+        for name, fn in cfg.functions.items():
+            code = f"  {fn.code_path}" if fn.code_path else ""
+            console.print(f"  {name}  {fn.handler}  {fn.runtime}{code}", markup=False)
+    for title, findings in (("Ignored (no local effect)", loaded.ignored), ("Adapted", loaded.notes)):
+        if findings:
+            console.print()
+            console.print(f"[bold]{title}[/]: {len(findings)}")
+            for finding in findings:
+                console.print(f"  {finding}", markup=False)
+    if warnings:
+        err_console.print()
+        for warning in warnings:
+            err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)

@@ -14,7 +14,9 @@ import click
 from rich.console import Console
 
 from gatehold.config import ConfigError, LoadedConfig, load_config
+from gatehold.config.problems import ConfigProblem
 from gatehold.importers.base import ImportOptions
+from gatehold.runtime.locate import check_handler
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -165,17 +167,47 @@ def import_options(f: F) -> F:
     return f
 
 
-def validate_or_exit(loaded: LoadedConfig) -> None:
-    """The checks that need more than the schema (route conflicts, authorizer settings), no IO."""
+def validate(loaded: LoadedConfig) -> tuple[list[ConfigProblem], list[str]]:
+    """Everything that needs more than the schema, without IO or running user code: the route
+    tables, the authorizers, the integrations and every Python handler (found and parsed, not
+    imported). Returns every problem, and warnings for what could not be decided."""
     from gatehold.gateway.authorizers import check_authorizers
+    from gatehold.gateway.integrations import check_integrations
     from gatehold.gateway.routing import compile_apis
 
-    try:
-        compile_apis(loaded)
-        check_authorizers(loaded)
-    except ConfigError as exc:
-        print_problems(loaded.path, exc)
+    problems: list[ConfigProblem] = []
+    for check in (compile_apis, check_authorizers, check_integrations):
+        try:
+            check(loaded)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    warnings: list[str] = []
+    for name, fn in loaded.config.functions.items():
+        if not fn.runtime.startswith("python"):
+            continue
+        code_path = (loaded.base_dir / fn.code_path).resolve() if fn.code_path else None
+        found = check_handler(fn.handler, code_path)
+        if found.status == "missing":
+            problems.append(loaded.problem(("functions", name, "handler"), found.message))
+        elif found.status == "unknown":
+            warnings.append(f"{loaded.where('functions', name, 'handler')}: {found.message}")
+        running = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        if fn.runtime not in ("python", running):
+            warnings.append(
+                f"{loaded.where('functions', name, 'runtime')}: {fn.runtime} runs on this machine's {running}"
+            )
+    problems.sort(key=lambda p: (p.file, p.line or 0))
+    return problems, warnings
+
+
+def validate_or_exit(loaded: LoadedConfig) -> list[str]:
+    """:func:`validate`, printing every problem as file:line: key: message and exiting 2 if any;
+    returns the warnings."""
+    problems, warnings = validate(loaded)
+    if problems:
+        print_problems(loaded.path, ConfigError(problems))
         sys.exit(2)
+    return warnings
 
 
 def config_option(f: F) -> F:

@@ -141,7 +141,8 @@ def up(
     )
     opts.data_dir.mkdir(parents=True, exist_ok=True)
     loaded = load_or_exit(config_path, opts.variables())
-    validate_or_exit(loaded)
+    for warning in validate_or_exit(loaded):
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     try:
         worker = GatewayWorker(
             str(config_path) if config_path else None,

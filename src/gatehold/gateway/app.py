@@ -23,7 +23,6 @@ import httpx
 
 from gatehold import metrics
 from gatehold.config.loader import LoadedConfig
-from gatehold.config.models import HttpIntegration, HttpProxyIntegration, LambdaIntegration, MockIntegration
 from gatehold.errors import GatewayError, GatewayResponseType
 from gatehold.gateway.access_log import AccessLogs, RequestRecord
 from gatehold.gateway.authorizers import AuthorizerSet, build_authorizers
@@ -36,11 +35,8 @@ from gatehold.gateway.events import (
     rest_request_id,
 )
 from gatehold.gateway.gateway_responses import render
+from gatehold.gateway.integrations import IntegrationConfig, build_integration
 from gatehold.gateway.integrations.base import Integration, StreamedResponse
-from gatehold.gateway.integrations.http import HttpIntegrationHandler
-from gatehold.gateway.integrations.http_proxy import HttpProxyIntegrationHandler
-from gatehold.gateway.integrations.lambda_proxy import LambdaProxyIntegration
-from gatehold.gateway.integrations.mock import MockIntegrationHandler
 from gatehold.gateway.model import (
     CompiledApi,
     DecisionTrace,
@@ -125,18 +121,10 @@ class GatewayApp:
         self.access_logs = AccessLogs(loaded.config, base_dir=loaded.base_dir)
         self.debug_headers = self.settings.debug_headers
 
-    def _integration(
-        self,
-        api: CompiledApi,
-        config: LambdaIntegration | HttpProxyIntegration | HttpIntegration | MockIntegration,
-    ) -> Integration:
-        if isinstance(config, LambdaIntegration):
-            return LambdaProxyIntegration(api, config, self.invoker, account_id=self.settings.account_id)
-        if isinstance(config, HttpProxyIntegration):
-            return HttpProxyIntegrationHandler(api, config, self.http_client)
-        if isinstance(config, HttpIntegration):
-            return HttpIntegrationHandler(api, config, self.http_client)
-        return MockIntegrationHandler(config)
+    def _integration(self, api: CompiledApi, config: IntegrationConfig) -> Integration:
+        return build_integration(
+            api, config, self.invoker, self.http_client, account_id=self.settings.account_id
+        )
 
     # -- the request path -------------------------------------------------------------------------
 
