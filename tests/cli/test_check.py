@@ -55,7 +55,8 @@ def test_every_cross_reference_error_at_its_own_line(tmp_path: Path) -> None:
         f"{path}:13: apis.shop.routes['GET /b'].authorizer: names authorizer 'missing-authorizer', "
         "which is not defined",
         f"{path}:15: apis.shop.routes['GET /c'].integration.function: names unknown function 'also-nope'",
-        f"{path}:16: apis.shop.routes['GET /c'].authorization_scopes: authorization_scopes need an authorizer",
+        f"{path}:16: apis.shop.routes['GET /c'].authorization_scopes: "
+        "authorization_scopes need an authorizer",
     ]
     assert "(4 problems)" in result.stderr
 
@@ -83,7 +84,8 @@ functions:
 def test_missing_modules_and_functions_are_found_without_running_them(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     (tmp_path / "app.py").write_text(
-        f"open({str(marker)!r}, 'w').write('top-level code ran')\n\ndef handler(event, context):\n    return 1\n"
+        f"open({str(marker)!r}, 'w').write('top-level code ran')\n\n"
+        "def handler(event, context):\n    return 1\n"
     )
     (tmp_path / "broken.py").write_text("def handler(event, context)\n    return 1\n")
     (tmp_path / "pkg" / "sub").mkdir(parents=True)
@@ -153,7 +155,8 @@ def test_effective_api_is_printed_with_urls(tmp_path: Path) -> None:
 def test_relative_path_in_messages_is_the_one_given(tmp_path: Path) -> None:
     write(
         tmp_path,
-        "apis:\n  x:\n    type: HTTP\n    routes:\n      GET /a:\n        integration: {type: mock}\n        authorizer: nope\n",
+        "apis:\n  x:\n    type: HTTP\n    routes:\n      GET /a:\n"
+        "        integration: {type: mock}\n        authorizer: nope\n",
     )
     result = run("check", "-c", "gatehold.yaml", cwd=tmp_path)
     assert result.returncode == 2
