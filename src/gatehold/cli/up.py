@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -18,7 +19,9 @@ from gatehold.cli.common import (
     load_or_exit,
     validate_or_exit,
 )
+from gatehold.cli.describe import describe
 from gatehold.config import LoadedConfig
+from gatehold.importers import LOCAL_M2M_CLIENT
 from gatehold.server import GatewayWorker, Listener, StackOptions, run, serve
 
 DEMO_PASSWORD = "Gatehold-demo-1"
@@ -26,14 +29,15 @@ DEMO_PASSWORD = "Gatehold-demo-1"
 
 def invoke_urls(loaded: LoadedConfig, gateway_url: str) -> list[tuple[str, str, str, str]]:
     """(api, type, stage, invoke URL) for every API stage, like the console's "Invoke URL"."""
-    rows: list[tuple[str, str, str, str]] = []
-    for name, api in loaded.config.apis.items():
-        base = api.base_path or f"/{name}"
-        base = "" if base == "/" else base
-        for stage in api.stages:
-            suffix = "/" if stage == "$default" else f"/{stage}/"
-            rows.append((name, api.type, stage, f"{gateway_url}{base}{suffix}"))
-    return rows
+    return [
+        (view.name, view.type, stage, url)
+        for view in describe(loaded, gateway_url)
+        for stage, url in view.stages.items()
+    ]
+
+
+#: routes listed per API at start-up; `gatehold check` lists them all
+BANNER_ROUTES = 12
 
 
 def _banner(
@@ -51,28 +55,55 @@ def _banner(
     if opts.admin_port:
         console.print(f"  metrics / health   http://localhost:{opts.admin_port}/metrics  /healthz  /readyz")
     console.print(f"  data directory     {opts.data_dir.resolve()}")
+    if loaded.format != "gatehold":
+        console.print(f"  imported from      {loaded.path} ({loaded.format})")
     console.print("[bold]APIs[/] (invoke URLs)")
-    for name, api_type, stage, url in invoke_urls(loaded, opts.gateway_url):
-        api = loaded.config.apis[name]
-        console.print(f"  [bold]{name}[/] ({api_type}, stage {stage})  {url}")
-        for key, route in api.routes.items():
-            if key.startswith("OPTIONS "):
-                continue
-            auth = "open"
-            if route.authorizer:
-                a = api.authorizers[route.authorizer]
-                kind = "JWT" if a.type == "JWT" else f"Lambda {a.type}"
-                auth = f"{kind} authorizer {route.authorizer}"
-                if route.authorization_scopes:
-                    auth += f", scopes {' '.join(route.authorization_scopes)}"
-            console.print(f"      {key:<28} {auth}")
+    for view in describe(loaded, opts.gateway_url):
+        for stage, url in view.stages.items():
+            console.print(f"  [bold]{view.name}[/] ({view.type}, stage {stage})  {url}")
+        shown = [r for r in view.routes if not r.route_key.startswith("OPTIONS ")]
+        for route in shown[:BANNER_ROUTES]:
+            console.print(f"      {route.route_key:<28} {route.authorizer}", markup=False)
+        if len(shown) > BANNER_ROUTES:
+            console.print(
+                f"      … and {len(shown) - BANNER_ROUTES} more routes (gatehold check lists them all)"
+            )
+    if loaded.ignored:
+        console.print(
+            f"  [yellow]{len(loaded.ignored)} template properties have no local effect[/]"
+            " (listed by gatehold check)"
+        )
     if example:
         users = ", ".join(u.email for u in loaded.config.tenant.users)
         console.print(f"  demo users: {users}  password: {DEMO_PASSWORD}")
         console.print(
             "  machine-to-machine: gatehold token --client demo-m2m --audience https://unicorns-api"
         )
+    elif LOCAL_M2M_CLIENT in loaded.config.tenant.applications:
+        grants = [g.audience for g in loaded.config.tenant.client_grants if g.client_id == LOCAL_M2M_CLIENT]
+        if grants:
+            console.print(f"  machine-to-machine: {_token_hint(loaded, opts, grants[0])}", markup=False)
     console.print()
+
+
+def _token_hint(loaded: LoadedConfig, opts: StackOptions, audience: str) -> str:
+    """A `gatehold token` command that mints, for this stack, a token its gateway accepts."""
+    options = current_import_options()
+    words = ["gatehold", "token", "-c", shlex.quote(str(loaded.path))]
+    for alias in options.issuer_aliases:
+        words += ["--issuer-alias", shlex.quote(alias)]
+    if options.parameter_overrides:
+        pairs = " ".join(f"{k}={v}" for k, v in options.parameter_overrides.items())
+        words += ["--parameter-overrides", shlex.quote(pairs)]
+    for ref, value in options.values.items():
+        words += ["--value", shlex.quote(f"{ref}={value}")]
+    if options.stage:
+        words += ["--stage", shlex.quote(options.stage)]
+    if opts.public_url or opts.idp_port != 9000:
+        words += ["--public-url", opts.idp_url]
+    if opts.data_dir != Path(".gatehold"):
+        words += ["--data-dir", shlex.quote(str(opts.data_dir))]
+    return " ".join([*words, "--client", LOCAL_M2M_CLIENT, "--audience", shlex.quote(audience)])
 
 
 @click.command()
