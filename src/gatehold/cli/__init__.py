@@ -3,7 +3,8 @@
 ::
 
     gatehold up                      run the example stack (or -c FILE)
-    gatehold check -c FILE           validate a configuration without starting anything
+    gatehold check -c FILE           validate a configuration (any format), print the effective API
+    gatehold export openapi|sam      write the effective API as OpenAPI or a SAM template
     gatehold token …                 mint a token like Auth0's API "Test" tab
     gatehold users / roles / keys …  administer the identity provider's store
     gatehold authorizer test …       run an authorizer on an event file
@@ -21,6 +22,7 @@ from gatehold.cli.common import main_group
 COMMANDS = {
     "up": ("gatehold.cli.up", "up"),
     "check": ("gatehold.cli.check", "check"),
+    "export": ("gatehold.cli.export", "export"),
     "token": ("gatehold.cli.idp", "token"),
     "users": ("gatehold.cli.idp", "users"),
     "roles": ("gatehold.cli.idp", "roles"),
