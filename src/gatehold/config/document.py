@@ -113,21 +113,27 @@ class _Walker:
         return construct(node) if construct else node.value
 
     def mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[Any, Any]:
-        if any(k.tag == _MERGE for k, _ in node.value):
+        own: set[Any] = set()
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self.fail(key_node.start_mark, path, "a mapping key must be a plain value")
+            if key_node.tag == _MERGE:
+                continue
+            if key_node.value in own:
+                raise self.fail(key_node.start_mark, (*path, key_node.value), "duplicate key")
+            own.add(key_node.value)
+        items = node.value
+        if len(own) != len(items):  # merge keys (<<): merged entries first, the mapping's own win
             try:
                 _CONSTRUCTOR.flatten_mapping(node)
             except yaml.constructor.ConstructorError as exc:
                 raise self.fail(exc.problem_mark, path, f"invalid merge key: {exc.problem}") from None
+            items = node.value
         out: dict[Any, Any] = {}
         lines = self.lines
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                key: Any = key_node.value
-            else:
-                raise self.fail(key_node.start_mark, path, "a mapping key must be a plain value")
+        for key_node, value_node in items:
+            key: Any = key_node.value
             child: KeyPath = (*path, key)
-            if key in out:
-                raise self.fail(key_node.start_mark, child, "duplicate key")
             lines[child] = key_node.start_mark.line + 1
             out[key] = self.value(value_node, child)
         return out
