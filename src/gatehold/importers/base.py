@@ -185,7 +185,9 @@ class ImportContext:
             if regex.match(src.path):
                 self.ignored.append(Finding(src, f"{why} (ignored: --ignore {pattern})"))
                 return
-        self.problems.append(ConfigProblem.at(src, f"{why}; to run without it, pass --ignore '{src.path}'"))
+        self.problems.append(
+            ConfigProblem.at(src, f"{why}; to run without it, pass --ignore {shell_quoted(src.path)}")
+        )
 
     def error(self, src: SourceRef, message: str) -> None:
         """A problem no ignore list can waive (a broken reference, a bad value)."""
@@ -296,6 +298,14 @@ def _local_audiences(auth: Mapping[str, Any], issuer: str) -> list[str]:
         if isinstance(entry, Mapping) and entry.get("issuer") == issuer:
             out.extend(a for a in entry.get("audiences", ()) if isinstance(a, str))
     return out
+
+
+def shell_quoted(text: str) -> str:
+    """``text`` quoted for a POSIX shell, readably: ``'a.b'``, or ``"a['GET /x']"`` when it holds a
+    single quote (key paths print quoted keys as ``['…']``)."""
+    if "'" not in text:
+        return f"'{text}'"
+    return '"' + re.sub(r'([\\"$`])', r"\\\1", text) + '"'
 
 
 def unique_name(name: str, taken: Iterable[str]) -> str:
