@@ -84,6 +84,8 @@ def _api(name: str, api: ApiConfig, config: GateholdConfig) -> Iterator[Violatio
         r: KeyPath = (*at, "routes", key)
         if api.type == "HTTP" and route.api_key_required:
             yield (*r, "api_key_required"), "API keys (api_key_required) exist only in REST APIs"
+        if api.type == "HTTP" and route.request_validation is not None:
+            yield (*r, "request_validation"), "request validation exists only in REST APIs"
         if route.authorizer is not None and route.authorizer not in api.authorizers:
             yield (*r, "authorizer"), f"names authorizer {route.authorizer!r}, which is not defined"
         if route.authorization_scopes and route.authorizer is None:

@@ -193,6 +193,45 @@ Integration = Annotated[
 ]
 
 
+class RequestValidationConfig(Model):
+    """REST request validation (``x-amazon-apigateway-request-validator``): after the authorizer and
+    the API key check, a request missing a required parameter is answered 400
+    ``BAD_REQUEST_PARAMETERS``, a body its content type's JSON schema (draft 4) refuses 400
+    ``BAD_REQUEST_BODY`` (docs/configuration.md, "Request validation")."""
+
+    required_parameters: list[str] = Field(
+        default_factory=list,
+        description="method.request.{querystring,header,path}.NAME that must be present and not blank",
+    )
+    body_schemas: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="content type (or '$default') -> JSON schema (draft 4) the body must match",
+    )
+
+    @field_validator("required_parameters")
+    @classmethod
+    def _parameter_names(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not re.fullmatch(r"method\.request\.(querystring|header|path)\.[^\s]+", name):
+                raise ValueError(f"{name!r} must be method.request.{{querystring,header,path}}.NAME")
+        return v
+
+    @field_validator("body_schemas")
+    @classmethod
+    def _schemas(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        from jsonschema import Draft4Validator
+        from jsonschema.exceptions import SchemaError
+
+        for content_type, schema in v.items():
+            try:
+                Draft4Validator.check_schema(schema)
+            except SchemaError as exc:
+                raise ValueError(
+                    f"body_schemas[{content_type!r}] is not a JSON schema: {exc.message}"
+                ) from None
+        return v
+
+
 class RouteConfig(Model):
     """A REST method or an HTTP API route, keyed by ``METHOD /path`` (or ``$default``)."""
 
@@ -200,6 +239,9 @@ class RouteConfig(Model):
     authorizer: str | None = Field(default=None, description="name of an authorizer of this API")
     authorization_scopes: list[str] = Field(default_factory=list)
     api_key_required: bool = False
+    request_validation: RequestValidationConfig | None = Field(
+        default=None, description="REST: required parameters and body schemas checked before the integration"
+    )
 
     @field_validator("authorization_scopes")
     @classmethod
@@ -417,6 +459,20 @@ class GatewaySettings(Model):
     jwks_cache_ttl: int = Field(default=3600, ge=0, le=7200)
     jwks_min_refetch_interval: float = Field(default=10.0, ge=0)
     clock_skew: int = Field(default=0, ge=0, le=300, description="JWT leeway in seconds (AWS: none)")
+    upstreams: dict[str, str] = Field(
+        default_factory=dict,
+        description="URL prefix -> replacement, applied to http and http_proxy integration URIs at load"
+        " (point an imported document's backend at a local service)",
+    )
+
+    @field_validator("upstreams")
+    @classmethod
+    def _upstream_urls(cls, v: dict[str, str]) -> dict[str, str]:
+        for prefix, replacement in v.items():
+            for url in (prefix, replacement):
+                if not re.match(r"https?://[^/?#\s]+", url):
+                    raise ValueError(f"upstreams: {url!r} must be an http:// or https:// URL")
+        return v
 
 
 # --------------------------------------------------------------------------------------------------

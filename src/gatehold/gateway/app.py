@@ -44,6 +44,7 @@ from gatehold.gateway.model import (
     GatewayResponse,
     RouteMatch,
 )
+from gatehold.gateway.request_validation import RequestValidator, build_request_validators
 from gatehold.gateway.responses import integration_failure
 from gatehold.gateway.routing import ApiRouter, StageNotFound, compile_apis, forbidden_error
 from gatehold.gateway.throttle import Throttler
@@ -120,10 +121,18 @@ class GatewayApp:
         self.usage_plans: UsagePlans | None = UsagePlans(self.settings) if needs_keys else None
         self.access_logs = AccessLogs(loaded.config, base_dir=loaded.base_dir)
         self.debug_headers = self.settings.debug_headers
+        self.request_validators: dict[tuple[str, str], RequestValidator] | None = build_request_validators(
+            loaded.config.apis
+        )
 
     def _integration(self, api: CompiledApi, config: IntegrationConfig) -> Integration:
         return build_integration(
-            api, config, self.invoker, self.http_client, account_id=self.settings.account_id
+            api,
+            config,
+            self.invoker,
+            self.http_client,
+            account_id=self.settings.account_id,
+            upstreams=self.settings.upstreams,
         )
 
     # -- the request path -------------------------------------------------------------------------
@@ -131,7 +140,8 @@ class GatewayApp:
     async def pipeline(
         self, state: ApiState, request: GatewayRequest, trace: DecisionTrace, record: RequestRecord
     ) -> tuple[RouteMatch, Response]:
-        """Route → [CORS preflight] → [throttle] → authorizer → [API key] → integration."""
+        """Route → [CORS preflight] → [throttle] → authorizer → [API key] → [request validation]
+        → integration."""
         if self.cors is not None and (cors := self.cors.get(state.api.name)) is not None:
             preflight = cors.preflight(request, state.router)
             if preflight is not None:
@@ -148,6 +158,10 @@ class GatewayApp:
         if self.usage_plans is not None:
             api_key = await self.usage_plans.check(request, match, outcome)
             request.api_key = record.api_key = api_key.api_key if api_key else None
+        if self.request_validators is not None:
+            validator = self.request_validators.get((state.api.name, match.route.route_key))
+            if validator is not None:
+                validator.validate(request, match)
         integration = state.integrations[match.route.route_key]
         integration_started = time.perf_counter()
         response = await integration(request, match, outcome)

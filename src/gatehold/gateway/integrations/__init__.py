@@ -7,6 +7,7 @@ before it listens) reports every integration it cannot honour at its file, line 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import cast
 
 import httpx
@@ -14,7 +15,7 @@ import httpx
 from gatehold.config.loader import ConfigError, ConfigProblem, LoadedConfig
 from gatehold.config.models import HttpIntegration, HttpProxyIntegration, LambdaIntegration, MockIntegration
 from gatehold.gateway.integrations.base import Integration
-from gatehold.gateway.integrations.http import HttpIntegrationHandler
+from gatehold.gateway.integrations.http import HttpIntegrationHandler, apply_upstreams
 from gatehold.gateway.integrations.http_proxy import HttpProxyIntegrationHandler
 from gatehold.gateway.integrations.lambda_proxy import LambdaProxyIntegration
 from gatehold.gateway.integrations.mock import MockIntegrationHandler
@@ -31,8 +32,12 @@ def build_integration(
     http_client: httpx.AsyncClient,
     *,
     account_id: str,
+    upstreams: Mapping[str, str] | None = None,
 ) -> Integration:
-    """The handler of one route's integration; ValueError for settings it cannot honour."""
+    """The handler of one route's integration; ValueError for settings it cannot honour.
+    ``upstreams`` (``gateway.upstreams``) rewrites http and http_proxy URIs."""
+    if upstreams and isinstance(config, HttpProxyIntegration | HttpIntegration):
+        config = config.model_copy(update={"uri": apply_upstreams(config.uri, upstreams)})
     if isinstance(config, LambdaIntegration):
         return LambdaProxyIntegration(api, config, invoker, account_id=account_id)
     if isinstance(config, HttpProxyIntegration):
@@ -61,6 +66,7 @@ def check_integrations(loaded: LoadedConfig) -> None:
                     cast(Invoker, None),
                     cast(httpx.AsyncClient, None),
                     account_id=settings.account_id,
+                    upstreams=settings.upstreams,
                 )
             except ValueError as exc:
                 problems.append(loaded.problem(("apis", name, "routes", key, "integration"), str(exc)))

@@ -15,11 +15,19 @@ integration's own settings and the method response from the integration response
   ``statusCode``, its ``responseParameters`` headers (``'static'`` or
   ``integration.response.header.X``) and the backend's body as it is (no mapping template), typed
   ``application/json`` unless a mapped header says otherwise (the method response's default).
+
+Path values: a ``method.request.path.X`` source is the request path's segment as the client sent it
+(REST keeps percent-encoding, §2.1), inserted without encoding it again, ``/`` kept for a greedy
+``{proxy+}``; header, query string, stage variable and static values are percent-encoded.
+
+``gateway.upstreams`` (:func:`apply_upstreams`) points a document's hard-coded backend (the
+PetStore's ``http://petstore-demo-endpoint.execute-api.com``) at a local service, at load.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -38,6 +46,23 @@ from gatehold.gateway.responses import integration_failure, integration_timeout
 _RESPONSE_HEADER = re.compile(r"^(?:'(?P<static>[^']*)'|integration\.response\.header\.(?P<name>.+))$")
 # the backend's answer is buffered (the method response is built from it), bounded like a payload
 MAX_BACKEND_BODY = 10 * 1024 * 1024
+# characters a path segment keeps as they are (RFC 3986 pchar, '%' for escapes already made, '/')
+_PATH_SAFE = "/%!$&'()*+,;=:@-._~"
+
+
+def apply_upstreams(uri: str, upstreams: Mapping[str, str]) -> str:
+    """``uri`` with its longest matching ``upstreams`` prefix replaced; a prefix matches up to a
+    ``/``, ``?``, ``#`` or the end (``http://a.com`` does not match ``http://a.com.evil``).
+
+    >>> apply_upstreams("http://petstore-demo-endpoint.execute-api.com/petstore/pets",
+    ...                 {"http://petstore-demo-endpoint.execute-api.com": "http://127.0.0.1:8088"})
+    'http://127.0.0.1:8088/petstore/pets'
+    """
+    for prefix in sorted(upstreams, key=len, reverse=True):
+        base = prefix.rstrip("/")
+        if uri == base or (uri.startswith(base) and uri[len(base)] in "/?#"):
+            return upstreams[prefix].rstrip("/") + uri[len(base) :]
+    return uri
 
 
 def compile_response_headers(headers: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -72,8 +97,12 @@ class HttpIntegrationHandler:
             entry = (None, response.status_code, compile_response_headers(response.headers))
             if pattern == "default":
                 default = entry
-            else:
-                self.responses.append((re.compile(pattern), *entry[1:]))
+                continue
+            try:
+                compiled = re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"responses {pattern!r} is not a regular expression: {exc}") from None
+            self.responses.append((compiled, *entry[1:]))
         self.default = default
         self.client = client
 
@@ -115,7 +144,7 @@ class HttpIntegrationHandler:
             elif target == "querystring":
                 query.append((name, value))
             else:
-                path_values[name] = quote(value, safe="")
+                path_values[name] = quote(value, safe=_PATH_SAFE if kind == "path" else "")
         url = self._url(match, path_values)
         if query:
             url = f"{url}{'&' if '?' in url else '?'}{urlencode(query)}"

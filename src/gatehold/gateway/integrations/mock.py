@@ -2,13 +2,15 @@
 
 The body may use ``$context.stage``, ``$context.requestId`` (and the other ``$context`` names below)
 and ``$stageVariables.x``, substituted per request like the PetStore example's root page
-(apigw-behaviour.md §5.5). A body without ``$`` is encoded once.
+(apigw-behaviour.md §5.5). A body without ``$`` is encoded once. An unknown or null variable renders
+empty. The importers refuse response templates that need real VTL (``#if``, ``$input``, ``$util``).
 """
 
 from __future__ import annotations
 
 from gatehold.config.models import MockIntegration
 from gatehold.gateway.context_template import ContextTemplate, ContextValue
+from gatehold.gateway.events import clf_time, extended_request_id
 from gatehold.gateway.model import AuthorizerOutcome, GatewayRequest, GatewayResponse, RouteMatch
 
 
@@ -30,6 +32,12 @@ class MockIntegrationHandler:
             context: dict[str, ContextValue] = {
                 "stage": match.stage_name,
                 "requestId": request.request_id,
+                "extendedRequestId": extended_request_id(request.request_id),
+                "domainName": request.host,
+                "protocol": request.protocol,
+                "requestTime": clf_time(request.time_epoch_ms),
+                "requestTimeEpoch": request.time_epoch_ms,
+                "identity.userAgent": request.header("user-agent"),
                 "apiId": match.api.api_id,
                 "httpMethod": request.method,
                 "path": match.stage_path,
