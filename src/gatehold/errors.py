@@ -7,7 +7,7 @@
 
 A :class:`GatewayError` is raised anywhere in the request pipeline and turned into an HTTP response
 in exactly one place (:func:`gatehold.gateway.gateway_responses.render`), which knows the exact
-bytes AWS sends for each type and API kind (reference: apigw-behaviour.md §1.5, §2.3, §3.8, §6).
+bytes AWS sends for each type and API kind (reference: docs/aws-reference.md §1.5, §2.3, §3.8, §6).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""JWT authorizers: HTTP API (apigw §3.1-§3.3) and REST (issuers, algorithms, required claims),
-against a real discovery + JWKS server on loopback."""
+"""JWT authorizers: HTTP API (docs/aws-reference.md §3.1-§3.3) and REST (issuers, algorithms, required
+claims), against a real discovery + JWKS server on loopback."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Lambda authorizers: REST TOKEN/REQUEST and HTTP REQUEST 1.0/2.0, outcomes per apigw §1.5 / §3.5,
-and every result-caching rule (§1.8)."""
+"""Lambda authorizers: REST TOKEN/REQUEST and HTTP REQUEST 1.0/2.0, outcomes per docs/aws-reference.md
+§1.5 / §3.5, and every result-caching rule (§1.8)."""
 
 from __future__ import annotations
 

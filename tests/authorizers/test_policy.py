@@ -1,4 +1,4 @@
-"""IAM policy evaluation against method ARNs (apigw-behaviour.md §1.7), table-driven."""
+"""IAM policy evaluation against method ARNs (docs/aws-reference.md §1.7), table-driven."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""HTTP API CORS over real HTTP (apigw §4.4, §7.9; docs/edge.md)."""
+"""HTTP API CORS over real HTTP (docs/aws-reference.md §4.4, §7.9; docs/edge.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""gateway_responses.render: AWS's exact default bodies and REST customisation (apigw §3.8, §6)."""
+"""gateway_responses.render: AWS's exact default bodies and REST customisation
+(docs/aws-reference.md §3.8, §6)."""
 
 from __future__ import annotations
 

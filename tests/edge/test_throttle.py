@@ -1,4 +1,4 @@
-"""Throttling over real HTTP: token buckets per account, stage and route (apigw §4.5).
+"""Throttling over real HTTP: token buckets per account, stage and route (docs/aws-reference.md §4.5).
 
 No timing assertions: the throttler's clock is a FakeClock the tests move.
 """

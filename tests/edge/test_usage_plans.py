@@ -1,4 +1,4 @@
-"""REST API keys and usage plans over real HTTP (apigw §0 step 5, §4.5)."""
+"""REST API keys and usage plans over real HTTP (docs/aws-reference.md §0 step 5, §4.5)."""
 
 from __future__ import annotations
 

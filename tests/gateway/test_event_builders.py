@@ -1,5 +1,5 @@
 """The pure event builders the authorizers call, and the authorizer block of integration events
-(apigw-behaviour.md §1.3, §1.4, §2.2, §3.3, §3.5). Pure functions: called directly."""
+(docs/aws-reference.md §1.3, §1.4, §2.2, §3.3, §3.5). Pure functions: called directly."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Lambda proxy events, field by field, as the handler receives them over real HTTP
-(apigw-behaviour.md §2.1 payload 1.0, §3.6 payload 2.0)."""
+(docs/aws-reference.md §2.1 payload 1.0, §3.6 payload 2.0)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Client header casing: :class:`CasePreservingHttpToolsProtocol` under a real uvicorn server, talked
 to with a raw socket (so the names on the wire are exactly the test's), and the gateway's use of the
-names in payload 1.0 events (apigw-behaviour.md §2.1 ``tEsT-HEADeR``; §3.6 2.0 lowercases)."""
+names in payload 1.0 events (docs/aws-reference.md §2.1 ``tEsT-HEADeR``; §3.6 2.0 lowercases)."""
 
 from __future__ import annotations
 

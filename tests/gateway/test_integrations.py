@@ -1,4 +1,4 @@
-"""HTTP proxy and mock integrations over real HTTP (apigw-behaviour.md §2.3, §3.8, §4.3, §5.5)."""
+"""HTTP proxy and mock integrations over real HTTP (docs/aws-reference.md §2.3, §3.8, §4.3, §5.5)."""
 
 from __future__ import annotations
 

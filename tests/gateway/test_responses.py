@@ -1,4 +1,4 @@
-"""Lambda results → HTTP responses over real HTTP (apigw-behaviour.md §2.3 validation table, §3.7
+"""Lambda results → HTTP responses over real HTTP (docs/aws-reference.md §2.3 validation table, §3.7
 inference table), and the exact failure bodies (§2.3, §3.8)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Routing over real HTTP: API mapping, stages, resource/route priority, AWS's "no route" answers
-(apigw-behaviour.md §4.1-§4.3, §3.8)."""
+(docs/aws-reference.md §4.1-§4.3, §3.8)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ CALLBACK = "http://localhost:3000/callback"
 
 @pytest.fixture(autouse=True)
 def insecure_transport_for_localhost(monkeypatch: pytest.MonkeyPatch) -> None:
-    # requests-oauthlib refuses http:// unless told otherwise (client-compat.md A4)
+    # requests-oauthlib refuses http:// unless told otherwise (oauthlib's InsecureTransportError)
     monkeypatch.setitem(os.environ, "OAUTHLIB_INSECURE_TRANSPORT", "1")
 
 

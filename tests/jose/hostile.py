@@ -1,5 +1,6 @@
-"""The hostile-token catalogue (security-checklist §4.1, §4.4, §4.5), shared by the jose, authorizer and
-over-HTTP tests. Each entry builds a token from the loopback issuer and the test's RSA keys."""
+"""The hostile-token catalogue (RFC 8725, jwt_tool's attacks; docs/authorizers.md, "Tests"), shared by the
+jose, authorizer and over-HTTP tests. Each entry builds a token from the loopback issuer and the test's RSA
+keys."""
 
 from __future__ import annotations
 

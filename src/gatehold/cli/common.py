@@ -42,7 +42,7 @@ def main_group(commands: Mapping[str, tuple[str, str]]) -> type[click.Group]:
 
 
 def example_config_path() -> Path:
-    """The bundled example stack (shared/seeds wired together)."""
+    """The bundled example stack (the five Auth0 + API Gateway tutorials, docs/aws-reference.md)."""
     return Path(str(resources.files("gatehold.examples").joinpath("gatehold.yaml")))
 
 

@@ -2,7 +2,7 @@
 compiles what these accept).
 
 * CORS ``allowOrigins`` entries: an origin, ``*``, ``https://*`` or ``http://*``
-  (apigw-behaviour.md §4.4);
+  (docs/aws-reference.md §4.4);
 * gateway-response header values: ``'static'``, ``method.request.{header,querystring,path}.NAME``,
   ``context.NAME``, ``stageVariables.NAME`` (§6);
 * gateway-response types: AWS's names plus ``DEFAULT_4XX`` / ``DEFAULT_5XX``.

@@ -1,1 +1,1 @@
-"""The example stack from shared/seeds."""
+"""The example stack: the five Auth0 + API Gateway tutorials (docs/aws-reference.md, "The example stack")."""

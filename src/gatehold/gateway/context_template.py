@@ -1,8 +1,8 @@
 """API Gateway's ``$context`` / ``$stageVariables`` substitution, compiled once.
 
-Used by gateway-response templates (apigw §6: "simple ``$context``/``$stageVariables`` substitution,
-no VTL") and by access-log formats (``DG:http-api-logging-variables``). Both ``$context.requestId``
-and ``${context.requestId}`` spellings are accepted, like VTL's formal notation::
+Used by gateway-response templates (docs/aws-reference.md §6: "simple ``$context``/``$stageVariables``
+substitution, no VTL") and by access-log formats (``DG:http-api-logging-variables``). Both
+``$context.requestId`` and ``${context.requestId}`` spellings are accepted, like VTL's formal notation::
 
     >>> t = ContextTemplate.compile('{"id":"$context.requestId","s":"${stageVariables.v}"}')
     >>> t.render({"requestId": "r1"}, {"v": "x"})

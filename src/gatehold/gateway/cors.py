@@ -1,4 +1,4 @@
-"""HTTP API CORS, answered by the gateway (reference apigw-behaviour.md §4.4, §7.9).
+"""HTTP API CORS, answered by the gateway (docs/aws-reference.md §4.4, §7.9).
 
 * Preflight — ``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method`` — is answered 204
   before any authorizer or integration runs, "even if there isn't an OPTIONS route configured".

@@ -1,7 +1,7 @@
 """Lambda event builders: pure functions from (request, route match, authorizer outcome) to events.
 
 * :func:`proxy_event_v1` — Lambda proxy payload format 1.0 (REST APIs, and HTTP APIs with
-  ``payload_format_version: "1.0"``), apigw-behaviour.md §2.1, §2.2, §3.6 last bullet.
+  ``payload_format_version: "1.0"``), docs/aws-reference.md §2.1, §2.2, §3.6 last bullet.
 * :func:`proxy_event_v2` — payload format 2.0 (HTTP APIs), §3.6, §3.3.
 * :func:`token_authorizer_event`, :func:`request_authorizer_event_v1`,
   :func:`request_authorizer_event_v2` — the authorizer input events of §1.3, §1.4 and §3.5.

@@ -1,6 +1,6 @@
 """Turn a :class:`~gatehold.errors.GatewayError` into the exact response API Gateway sends.
 
-The one place where gateway-generated responses are rendered (reference apigw-behaviour.md §1.5,
+The one place where gateway-generated responses are rendered (docs/aws-reference.md §1.5,
 §2.3, §3.8, §4.5, §6).
 
 REST APIs (§6)

@@ -1,7 +1,7 @@
 """uvicorn's httptools protocol, keeping the client's header-name casing for the gateway.
 
 ASGI servers lowercase header names (ASGI HTTP spec), but API Gateway keeps the client's casing in
-payload 1.0 ``headers`` / ``multiValueHeaders`` (apigw-behaviour.md §2.1: ``tEsT-HEADeR`` arrives as
+payload 1.0 ``headers`` / ``multiValueHeaders`` (docs/aws-reference.md §2.1: ``tEsT-HEADeR`` arrives as
 written). :class:`CasePreservingHttpToolsProtocol` records each name as it came off the wire and
 exposes the list in the scope, in the same order as ``scope["headers"]``::
 

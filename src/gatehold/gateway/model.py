@@ -96,7 +96,8 @@ class RouteMatch:
     path_parameters: dict[str, str] | None
 
     def method_arn(self, method: str, *, region: str, account_id: str) -> str:
-        """``arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{VERB}/{path}`` (apigw §1.3).
+        """``arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{VERB}/{path}``
+        (docs/aws-reference.md §1.3).
 
         The path is the actual request path, parameters substituted, without its leading slash;
         the root resource ends in ``/``. HTTP API ``$default`` routes use ``$default`` as the path.

@@ -1,4 +1,4 @@
-"""Lambda proxy results → HTTP responses (apigw-behaviour.md §2.3, §3.7), and the integration errors.
+"""Lambda proxy results → HTTP responses (docs/aws-reference.md §2.3, §3.7), and the integration errors.
 
 Payload 1.0 (REST, and HTTP APIs with payload 1.0), §2.3: the result must be an object whose keys
 are among ``statusCode, headers, multiValueHeaders, body, isBase64Encoded`` and not empty;

@@ -1,6 +1,6 @@
 """Route tables: each API's stages and routes compiled once, matched per request without copies.
 
-REST APIs (apigw-behaviour.md §4.1): the stage is the first path segment (unknown stage → 403
+REST APIs (docs/aws-reference.md §4.1): the stage is the first path segment (unknown stage → 403
 ``{"message":"Forbidden"}``); resources form a tree where, at each level, a static segment beats
 ``{param}`` beats ``{proxy+}``; ``/{proxy+}`` does not match ``/``; the trailing slash is ignored
 for matching. The method is the exact verb, else ``ANY``. No resource, or a resource without the
@@ -79,7 +79,7 @@ def http_api_path(path: str) -> str:
     APIs decoding twice, cutting at a ``?`` the first pass produced: ``/a%20b`` → ``/a b``,
     ``/a%2Fb`` → ``/a/b``, ``/q%3Fv`` → ``/q``, ``/x%253Fv`` → ``/x?v``, ``/x%2525v`` → ``/x%v``;
     ``/p%25done`` (``%do`` left after the first pass) is refused with 400. REST APIs keep the
-    encoding (apigw-behaviour.md §2.1). Paths without ``%`` are returned as they are.
+    encoding (docs/aws-reference.md §2.1). Paths without ``%`` are returned as they are.
     """
     if "%" not in path:
         return path

@@ -1,4 +1,4 @@
-"""Request throttling: token buckets as API Gateway applies them (reference apigw-behaviour.md §4.5).
+"""Request throttling: token buckets as API Gateway applies them (docs/aws-reference.md §4.5).
 
 Buckets a request must find a token in, all or nothing:
 

@@ -1,4 +1,4 @@
-"""REST API keys and usage plans (reference apigw-behaviour.md §0 step 5, §4.5).
+"""REST API keys and usage plans (docs/aws-reference.md §0 step 5, §4.5).
 
 For a method with ``api_key_required``, after the authorizer:
 

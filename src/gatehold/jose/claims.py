@@ -2,7 +2,7 @@
 
 API Gateway's HTTP JWT authorizer checks, after ``kid`` and the signature: ``iss`` (exact string
 equality), ``aud`` — or ``client_id`` only when ``aud`` is absent — against the configured audiences,
-``exp`` after now, ``nbf`` and ``iat`` before now (apigw-behaviour.md §3.1). ``exp`` is required:
+``exp`` after now, ``nbf`` and ``iat`` before now (docs/aws-reference.md §3.1). ``exp`` is required:
 a token that never expires is refused (and could never leave the verified-token cache).
 """
 

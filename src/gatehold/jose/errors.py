@@ -11,7 +11,7 @@
     └── InvalidClaims             ``iss``/``aud``/``exp``/``nbf``/``iat``/required claims (RFC 7519 §4.1)
 
 ``description`` follows API Gateway's ``www-authenticate`` wording where AWS documents it ("the token
-does not have a valid audience", apigw-behaviour.md §3.2); the others are ours, in the same style.
+does not have a valid audience", docs/aws-reference.md §3.2); the others are ours, in the same style.
 ``check`` names the failed check for the decision trace.
 """
 

@@ -1,6 +1,6 @@
 """JWKS fetching and caching per issuer (OpenID Connect Discovery 1.0 §4, RFC 7517 §5).
 
-As API Gateway does (apigw-behaviour.md §3.1, §3.4):
+As API Gateway does (docs/aws-reference.md §3.1, §3.4):
 
 * discovery: ``{issuer}/.well-known/openid-configuration`` → ``jwks_uri`` (unless configured), the
   document's ``issuer`` must equal the configured one (OIDC Discovery §4.3);

@@ -91,7 +91,7 @@ class SpaSettings:
 
     def config(self) -> dict[str, Any]:
         """The page's configuration (``/config.json``). ``domain`` has no trailing slash: auth0-spa-js
-        appends ``/`` to compute the issuer (client-compat A1)."""
+        appends ``/`` to compute the issuer (docs/identity-provider.md)."""
         return {
             "domain": self.idp_url.rstrip("/"),
             "clientId": self.client_id,

@@ -1,4 +1,4 @@
-"""Seed 001/003: a local stand-in for AWS's example PetStore backend (apigw-behaviour.md §5.5).
+"""Seed 001/003: a local stand-in for AWS's example PetStore backend (docs/aws-reference.md §5.5).
 
 The console's "Example API" sends ``/pets`` and ``/pets/{petId}`` to the demo endpoint
 ``http://petstore-demo-endpoint.execute-api.com/petstore/pets``; this Lambda (REST proxy, payload

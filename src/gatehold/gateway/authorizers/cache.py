@@ -1,4 +1,4 @@
-"""Authorizer result caching like API Gateway (apigw-behaviour.md §1.8, §3.5).
+"""Authorizer result caching like API Gateway (docs/aws-reference.md §1.8, §3.5).
 
 * TTL 0-3600 s, default 300; 0 turns caching off.
 * Key: the token (TOKEN) or the tuple of identity-source values (REQUEST), scoped per authorizer x

@@ -1,6 +1,6 @@
 """Identity sources: where an authorizer finds the caller's identity in a request.
 
-REST APIs (apigw-behaviour.md §1.1, §1.2): ``method.request.header.X`` (case-insensitive),
+REST APIs (docs/aws-reference.md §1.1, §1.2): ``method.request.header.X`` (case-insensitive),
 ``method.request.querystring.X`` (case-sensitive), ``stageVariables.X``, ``context.X``. A TOKEN
 authorizer has exactly one, a header. HTTP APIs (§3.5): ``$request.header.X``,
 ``$request.querystring.X``, ``$context.X``, ``$stageVariables.X``.

@@ -1,4 +1,4 @@
-"""HTTP API JWT authorizer (apigw-behaviour.md §3.1-§3.3).
+"""HTTP API JWT authorizer (docs/aws-reference.md §3.1-§3.3).
 
 1. the token from the identity source (default ``$request.header.Authorization``), one leading
    ``Bearer `` stripped (case-sensitive; AWS documents "the token, or the token prefixed with

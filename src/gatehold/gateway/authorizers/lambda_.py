@@ -1,6 +1,6 @@
 """Lambda authorizers: REST TOKEN / REQUEST and HTTP API REQUEST (payload 1.0 / 2.0, simple responses).
 
-For each request (apigw-behaviour.md §1.2-§1.8, §3.5):
+For each request (docs/aws-reference.md §1.2-§1.8, §3.5):
 
 1. resolve the identity sources; one missing, null or empty → 401 without invoking;
 2. TOKEN only: ``identityValidationExpression`` must match the whole token (``re.fullmatch``: AWS

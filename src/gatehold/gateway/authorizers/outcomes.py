@@ -1,6 +1,6 @@
 """The refusals an authorizer raises, as :class:`~gatehold.errors.GatewayError` with AWS's bytes.
 
-REST APIs (apigw-behaviour.md §1.5): 401 ``{"message":"Unauthorized"}``; explicit deny 403
+REST APIs (docs/aws-reference.md §1.5): 401 ``{"message":"Unauthorized"}``; explicit deny 403
 ``{"Message":"User is not authorized to access this resource with an explicit deny"}``; implicit deny
 403 ``{"Message":"User is not authorized to access this resource"}`` (key casing and explicit-deny
 text from :class:`~gatehold.config.models.GatewaySettings`); errors 500 ``{"message": null}``.

@@ -1,7 +1,7 @@
 """IAM policy evaluation for ``execute-api:Invoke``: ``policy x method ARN → decision`` (pure).
 
 API Gateway evaluates a Lambda authorizer's policy against the *current* request's method ARN, even
-when the policy came from the cache (apigw-behaviour.md §1.7):
+when the policy came from the cache (docs/aws-reference.md §1.7):
 
 1. statements whose ``Action`` matches ``execute-api:Invoke`` (``execute-api:Invoke``,
    ``execute-api:*``, ``*``, any IAM glob; ``NotAction``: every action but those) and whose

@@ -1,6 +1,6 @@
 """HTTP integration (``HTTP``, non-proxy) with simple mappings, as AWS's example PetStore API uses it.
 
-apigw-behaviour.md §5.1, §5.5. Unlike ``HTTP_PROXY``, API Gateway builds the backend request from the
+docs/aws-reference.md §5.1, §5.5. Unlike ``HTTP_PROXY``, API Gateway builds the backend request from the
 integration's own settings and the method response from the integration response:
 
 * the backend gets the integration's ``httpMethod`` and ``uri``, and only the request parameters

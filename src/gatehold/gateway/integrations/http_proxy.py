@@ -11,7 +11,7 @@
   ``method.request.{header,querystring,path}.NAME``, ``'static'`` or ``stageVariables.NAME``.
 * Hop-by-hop headers (RFC 9110 §7.6.1) are dropped both ways; ``Host`` is the upstream's.
 * Upstream unreachable → REST 502 / HTTP 500; no answer within the integration timeout (REST 29 s,
-  HTTP 30 s, or ``timeout_ms``) → REST 504 / HTTP 503 (apigw-behaviour.md §2.3, §3.8).
+  HTTP 30 s, or ``timeout_ms``) → REST 504 / HTTP 503 (docs/aws-reference.md §2.3, §3.8).
 """
 
 from __future__ import annotations

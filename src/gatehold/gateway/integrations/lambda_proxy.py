@@ -1,6 +1,6 @@
 """Lambda proxy integration (``AWS_PROXY``): build the event, invoke, map the result.
 
-Payload 1.0 for REST APIs, 1.0 or 2.0 (default) for HTTP APIs (apigw-behaviour.md §2, §3.6, §3.7).
+Payload 1.0 for REST APIs, 1.0 or 2.0 (default) for HTTP APIs (docs/aws-reference.md §2, §3.6, §3.7).
 The integration timeout is API Gateway's cap (REST 29 s, HTTP 30 s) or the route's ``timeout_ms``
 when smaller; when it passes the client gets REST 504 / HTTP 503, and a function error or a
 malformed result REST 502 / HTTP 500.

@@ -2,7 +2,7 @@
 
 The body may use ``$context.stage``, ``$context.requestId`` (and the other ``$context`` names below)
 and ``$stageVariables.x``, substituted per request like the PetStore example's root page
-(apigw-behaviour.md §5.5). A body without ``$`` is encoded once. An unknown or null variable renders
+(docs/aws-reference.md §5.5). A body without ``$`` is encoded once. An unknown or null variable renders
 empty. The importers refuse response templates that need real VTL (``#if``, ``$input``, ``$util``).
 """
 
