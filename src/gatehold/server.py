@@ -111,6 +111,8 @@ class GatewayWorker:
     log_level: str = "warning"
     #: :class:`gatehold.importers.ImportOptions` as plain data (parameter overrides, aliases …)
     import_options: dict[str, Any] = field(default_factory=dict)
+    #: hot reload: the parent tells the worker what changed over a pipe (:mod:`gatehold.reload`)
+    reload: bool = False
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
@@ -214,25 +216,50 @@ class _WorkerPool:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.ready_fds: list[int] = []
         self.stopping = False
+        #: per worker process (by pid): the write end of its control pipe (hot reload)
+        self.controls: dict[int, int] = {}
 
     def _spawn(self) -> tuple[subprocess.Popen[bytes], int]:
         r, w = os.pipe()
+        control_r, control_w = os.pipe() if self.spec.reload else (-1, -1)
         payload = json.dumps(
             {
                 **asdict(self.spec),
                 "host": self.host,
                 "port": self.port,
                 "ready_fd": w,
+                "control_fd": control_r if self.spec.reload else None,
                 "graceful_timeout": self.graceful_timeout,
             }
         )
         proc = subprocess.Popen(
             [sys.executable, "-m", "gatehold.server", "worker", payload],
-            pass_fds=(w,),
+            pass_fds=(w, control_r) if self.spec.reload else (w,),
             stdin=subprocess.DEVNULL,
         )
         os.close(w)
+        if self.spec.reload:
+            os.close(control_r)
+            os.set_blocking(control_w, False)
+            self.controls[proc.pid] = control_w
         return proc, r
+
+    def tell(self, message: dict[str, Any]) -> None:
+        """Send each worker process a message (one JSON line on its control pipe; hot reload)."""
+        line = json.dumps(message).encode() + b"\n"
+        for proc in self.procs:
+            fd = self.controls.get(proc.pid)
+            if fd is not None and proc.poll() is None:
+                try:
+                    os.write(fd, line)
+                except OSError as exc:  # a worker that exited or stopped reading
+                    log.warning("gateway worker %s: cannot tell it %s: %s", proc.pid, message, exc)
+
+    def _forget(self, proc: subprocess.Popen[bytes]) -> None:
+        fd = self.controls.pop(proc.pid, None)
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def start(self) -> None:
         for _ in range(self.count):
@@ -266,6 +293,7 @@ class _WorkerPool:
                     log.warning(
                         "gateway worker %s exited with %s; starting another", proc.pid, proc.returncode
                     )
+                    self._forget(proc)
                     new, r = self._spawn()
                     os.close(r)
                     self.procs[i] = new
@@ -283,9 +311,23 @@ class _WorkerPool:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+            self._forget(proc)
         for fd in self.ready_fds:
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+@dataclass
+class Serving:
+    """What :func:`serve` started, for hot reload (:mod:`gatehold.reload`): the server of each
+    listener, by name, and the ``--workers`` gateway processes' message line."""
+
+    servers: dict[str, Any]
+    pool: _WorkerPool | None = None
+
+    def tell_workers(self, message: dict[str, Any]) -> None:
+        if self.pool is not None:
+            self.pool.tell(message)
 
 
 async def serve(
@@ -297,11 +339,13 @@ async def serve(
     graceful_timeout: float = 10.0,
     workers: int = 1,
     gateway_worker: GatewayWorker | None = None,
+    on_serving: Callable[[Serving], None] | None = None,
 ) -> None:
     """Serve every listener until SIGINT/SIGTERM; then shut down gracefully.
 
     With ``workers > 1`` and ``gateway_worker``, the ``gateway`` listener's port is shared by this
-    process and ``workers - 1`` worker processes (``SO_REUSEPORT``).
+    process and ``workers - 1`` worker processes (``SO_REUSEPORT``). ``on_serving`` is told the
+    servers once they are built (hot reload swaps the gateway server's app).
     """
     listeners = list(listeners)
     pool: _WorkerPool | None = None
@@ -325,6 +369,8 @@ async def serve(
         raise
 
     servers = [_server_for(lst, host=host, graceful_timeout=graceful_timeout) for lst in listeners]
+    if on_serving is not None:
+        on_serving(Serving({lst.name: s for lst, s in zip(listeners, servers, strict=True)}, pool))
     loop = asyncio.get_running_loop()
 
     def stop(sig: int) -> None:
@@ -439,13 +485,45 @@ async def _worker_main(spec: dict[str, Any]) -> None:
         os.close(ready_fd)
 
     reporter = asyncio.create_task(report_ready())
+    follower = None
+    if spec.get("control_fd") is not None:
+        from gatehold.reload import Reloader
+
+        reloader = Reloader(
+            loaded,
+            invoker,
+            gateway,
+            config_path=Path(spec["config_path"]) if spec["config_path"] else None,
+            variables=spec["variables"],
+            options=options,
+            http_client=http_client,
+            announce=False,
+        )
+        reloader.server = server
+        follower = asyncio.create_task(_follow(reloader, int(spec["control_fd"])))
     try:
         await server.serve(sockets=[sock])
     finally:
         reporter.cancel()
         sock.close()
+        if follower is not None:
+            follower.cancel()
+            await reloader.aclose()
+            invoker = reloader.invoker
         await invoker.aclose()
         await http_client.aclose()
+
+
+async def _follow(reloader: Any, fd: int) -> None:
+    """A gateway worker process: apply what the parent reports on the control pipe, line by line."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb"))
+    while line := await reader.readline():
+        try:
+            await reloader.follow(json.loads(line))
+        except Exception:
+            log.exception("hot reload in a gateway worker failed")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shlex
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,6 +25,14 @@ from gatehold.cli.describe import describe
 from gatehold.config import LoadedConfig
 from gatehold.importers import LOCAL_M2M_CLIENT
 from gatehold.server import GatewayWorker, Listener, StackOptions, run, serve
+
+if TYPE_CHECKING:
+    import httpx
+
+    from gatehold.config.models import TenantConfig
+    from gatehold.gateway.app import GatewayApp
+    from gatehold.reload import Reloader
+    from gatehold.runtime.invoker import LambdaInvoker
 
 DEMO_PASSWORD = "Gatehold-demo-1"
 
@@ -137,6 +147,15 @@ def _token_hint(loaded: LoadedConfig, opts: StackOptions, audience: str) -> str:
     type=click.IntRange(1, 64),
     help="Gateway processes sharing the gateway port (SO_REUSEPORT); caches are per process.",
 )
+@click.option(
+    "--reload/--no-reload",
+    default=True,
+    show_default=True,
+    help="Hot reload: watch every function's code directory (.py files) and every configuration file "
+    "(-c FILE, its imports, templates and definition files); a changed handler reloads on its next "
+    "invocation, a changed configuration is validated and swapped in (the previous one keeps serving "
+    "if it is invalid).",
+)
 def up(
     config_path: Path | None,
     host: str,
@@ -150,6 +169,7 @@ def up(
     database_url: str | None,
     log_level: str,
     workers: int,
+    reload: bool,
 ) -> None:
     """Run the gateway, the identity provider and the single-page app.
 
@@ -180,15 +200,22 @@ def up(
             opts.variables(),
             log_level,
             import_options=asdict(current_import_options()),
+            reload=reload,
         )
         spa = not no_spa and loaded.config.spa is not None
-        run(_run(loaded, opts, example=config_path is None, spa=spa, worker=worker))
+        run(_run(loaded, opts, example=config_path is None, spa=spa, worker=worker, reload=reload))
     except KeyboardInterrupt:  # pragma: no cover - a second Ctrl+C
         sys.exit(130)
 
 
 async def _run(
-    loaded: LoadedConfig, opts: StackOptions, *, example: bool, spa: bool, worker: GatewayWorker | None = None
+    loaded: LoadedConfig,
+    opts: StackOptions,
+    *,
+    example: bool,
+    spa: bool,
+    worker: GatewayWorker | None = None,
+    reload: bool = False,
 ) -> None:
     import httpx
 
@@ -237,14 +264,24 @@ async def _run(
             Listener("admin", create_admin_app(ready=lambda: state["ready"]), opts.admin_port, lifespan="off")
         )
 
+    reloader = _reloader(loaded, opts, invoker, gateway, idp, http_client, worker) if reload else None
+    watching: list[asyncio.Task[None]] = []
+
     def started() -> None:
         state["ready"] = True
         _banner(loaded, opts, example=example, spa=spa, spa_problem=spa_problem)
         log.info("ready", extra={"event": "ready"})
+        if reloader is not None:
+            watching.append(asyncio.create_task(reloader.watch()))
 
     async def shutdown() -> None:
         state["ready"] = False
-        await invoker.aclose()
+        for task in watching:
+            task.cancel()
+        await asyncio.gather(*watching, return_exceptions=True)
+        if reloader is not None:
+            await reloader.aclose()
+        await (reloader.invoker if reloader is not None else invoker).aclose()
         await http_client.aclose()
         log.info("stopped", extra={"event": "stopped"})
 
@@ -257,7 +294,41 @@ async def _run(
             graceful_timeout=opts.graceful_timeout,
             workers=opts.workers,
             gateway_worker=worker,
+            on_serving=reloader.attach if reloader is not None else None,
         )
     except OSError as exc:
         err_console.print(f"[bold red]Cannot start:[/] {exc}")
         raise SystemExit(1) from None
+
+
+def _reloader(
+    loaded: LoadedConfig,
+    opts: StackOptions,
+    invoker: LambdaInvoker,
+    gateway: GatewayApp,
+    idp: Any,
+    http_client: httpx.AsyncClient,
+    worker: GatewayWorker | None,
+) -> Reloader:
+    """Hot reload of the gateway and the functions (:mod:`gatehold.reload`); a changed ``tenant:``
+    section is applied to the identity provider again (``IdentityProvider.startup`` is idempotent)."""
+    from gatehold.importers import ImportOptions
+    from gatehold.reload import Reloader
+
+    provider = idp.state.idp
+
+    async def apply_tenant(tenant: TenantConfig) -> None:
+        provider.config = tenant
+        await asyncio.to_thread(provider.startup)
+
+    return Reloader(
+        loaded,
+        invoker,
+        gateway,
+        config_path=Path(worker.config_path) if worker and worker.config_path else None,
+        variables=opts.variables(),
+        options=ImportOptions.from_dict(worker.import_options) if worker else current_import_options(),
+        http_client=http_client,
+        data_dir=opts.data_dir,
+        apply_tenant=apply_tenant,
+    )

@@ -437,8 +437,9 @@ class GatewayProtocol(asyncio.Protocol):
             target = _origin_form(target)
         path, _, query = target.partition(b"?")
         answer: ResponderAnswer | None = None
+        self.app = app = self.server.app  # the app of the moment (hot reload swaps it: replace_app)
         try:
-            answer = await self.app.respond(
+            answer = await app.respond(
                 request.method,
                 path.decode("latin-1"),
                 query.decode("latin-1"),
@@ -572,6 +573,13 @@ class GatewayHttpServer:
     def loop(self) -> asyncio.AbstractEventLoop:
         assert self._loop is not None
         return self._loop
+
+    def replace_app(self, app: Responder) -> set[asyncio.Task[None]]:
+        """Serve ``app`` from the next request on (hot reload, :mod:`gatehold.reload`). The requests
+        being answered finish on the previous app: their tasks are returned, so that the caller can
+        close what only the previous app used once they are done."""
+        self.app = app
+        return set(self.tasks)
 
     async def start(self, sockets: list[socket.socket]) -> None:
         self._loop = asyncio.get_running_loop()

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
 from typing import Any
 
 from gatehold import metrics
 from gatehold.config import LoadedConfig
-from gatehold.runtime import environ
+from gatehold.runtime import environ, modules
 from gatehold.runtime.context import FunctionSpec
 from gatehold.runtime.contract import InvocationResult
 from gatehold.runtime.errors import LambdaError
@@ -76,24 +75,79 @@ def log_function_error(function_name: str, request_id: str, error: LambdaError) 
     )
 
 
-class LambdaInvoker:
-    """Runs the configured functions; implements :class:`gatehold.runtime.contract.Invoker`."""
+Sandbox = ThreadSandbox | ProcessPool
 
-    def __init__(self, specs: dict[str, FunctionSpec]) -> None:
+
+class LambdaInvoker:
+    """Runs the configured functions; implements :class:`gatehold.runtime.contract.Invoker`.
+
+    Hot reload (:mod:`gatehold.reload`): :meth:`code_changed` makes functions import their code
+    afresh on their next invocation; :meth:`successor` is the invoker of a reloaded configuration,
+    sharing this one's threads and the sandboxes of the functions whose settings did not change.
+    """
+
+    def __init__(
+        self,
+        specs: dict[str, FunctionSpec],
+        *,
+        threads: ThreadPool | None = None,
+        warm: dict[str, Sandbox] | None = None,
+    ) -> None:
         self.specs = specs
-        self._threads = ThreadPool()
-        self._sandboxes: dict[str, ThreadSandbox | ProcessPool] = {}
-        sys_path = [p for p in sys.path if p]
+        self._threads = threads or ThreadPool()
+        self._sandboxes: dict[str, Sandbox] = {}
+        sys_path = [p for p in modules.base_sys_path() if p]
         if any(s.isolation == "thread" for s in specs.values()):
             environ.install()
         for name, spec in specs.items():
-            if spec.isolation == "process":
+            kept = (warm or {}).get(name)
+            if kept is not None:
+                self._sandboxes[name] = kept
+            elif spec.isolation == "process":
                 self._sandboxes[name] = ProcessPool(spec, sys_path)
             else:
                 self._sandboxes[name] = ThreadSandbox(spec, self._threads)
 
-    def sandbox(self, function_name: str) -> ThreadSandbox | ProcessPool:
+    def sandbox(self, function_name: str) -> Sandbox:
         return self._sandboxes[function_name]
+
+    def code_changed(self, function_names: list[str]) -> None:
+        """Their code changed: each imports it afresh on its next invocation (thread isolation: the
+        modules of its code directory, shared with the functions of that directory; process
+        isolation: fresh workers). Other functions stay warm."""
+        for name in function_names:
+            sandbox = self._sandboxes.get(name)
+            if isinstance(sandbox, ProcessPool):
+                sandbox.retire()
+            elif sandbox is not None and sandbox.namespace is not None:
+                sandbox.namespace.invalidate()
+            elif sandbox is not None:
+                sandbox.reset()
+
+    def successor(self, specs: dict[str, FunctionSpec]) -> LambdaInvoker:
+        """The invoker for a reloaded configuration's ``specs``: it shares this one's threads, and a
+        function whose settings did not change keeps its sandbox, warm. Nothing changes until
+        :meth:`hand_over` (the configuration may still be refused)."""
+        warm = {name: self._sandboxes[name] for name, spec in specs.items() if self.specs.get(name) == spec}
+        return LambdaInvoker(specs, threads=self._threads, warm=warm)
+
+    def hand_over(self, successor: LambdaInvoker) -> list[Sandbox]:
+        """``successor`` takes over (hot reload): returns the sandboxes it does not use (close them
+        with :func:`close_sandboxes` once the requests in flight are answered).
+
+        A function whose settings changed has a new sandbox, and in thread isolation its code
+        directory's modules are imported afresh (module-level code may read the environment), with
+        those of the functions sharing that directory."""
+        kept = {id(s) for s in successor._sandboxes.values()}
+        dropped = [s for s in self._sandboxes.values() if id(s) not in kept]
+        successor.code_changed(
+            [name for name in successor.specs if name in self.specs and id(self._sandboxes[name]) not in kept]
+        )
+        in_use = {s.namespace for s in successor._sandboxes.values() if isinstance(s, ThreadSandbox)}
+        for namespace in {s.namespace for s in dropped if isinstance(s, ThreadSandbox)} - in_use:
+            if namespace is not None:
+                namespace.forget()  # no function uses that code directory any more
+        return dropped
 
     async def invoke(
         self, function_name: str, event: Any, *, request_id: str, deadline_s: float | None = None
@@ -125,8 +179,13 @@ class LambdaInvoker:
     async def aclose(self) -> None:
         """Stop idle threads and every worker process (no orphans are left behind)."""
         self._threads.close()
-        pools = [s for s in self._sandboxes.values() if isinstance(s, ProcessPool)]
-        await asyncio.gather(*(p.aclose() for p in pools), return_exceptions=True)
+        await close_sandboxes(list(self._sandboxes.values()))
+
+
+async def close_sandboxes(sandboxes: list[Sandbox]) -> None:
+    """Stop the worker processes of sandboxes no longer used (a thread sandbox holds nothing)."""
+    pools = [s for s in sandboxes if isinstance(s, ProcessPool)]
+    await asyncio.gather(*(p.aclose() for p in pools), return_exceptions=True)
 
 
 def build_invoker(loaded: LoadedConfig) -> LambdaInvoker:

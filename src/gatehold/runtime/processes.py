@@ -75,6 +75,7 @@ class Worker:
         self.proc = proc
         self._reader = reader
         self._writer = writer
+        self.generation = 0  # the pool's code generation it was started with (ProcessPool.retire)
 
     @property
     def pid(self) -> int:
@@ -197,6 +198,7 @@ class ProcessPool:
         self._workers: set[Worker] = set()
         self._background: set[asyncio.Task[Outcome]] = set()
         self._closed = False
+        self._generation = 0  # bumped when the function's code changes (retire)
 
     @property
     def workers(self) -> list[Worker]:
@@ -221,21 +223,32 @@ class ProcessPool:
             if worker is None:
                 if self._closed:
                     raise RuntimeError("the Lambda runtime is closed")
+                generation = self._generation
                 try:
                     worker = await Worker.start(self.spec, self._sys_path, request_id)
                 except _StartFailed as exc:
                     return None, exc.error
+                worker.generation = generation
                 self._workers.add(worker)
             healthy = False
             try:
                 outcome, healthy = await worker.call(request, request_id, self.spec.timeout)
                 return outcome
             finally:
-                if healthy and not self._closed:
+                if healthy and not self._closed and worker.generation == self._generation:
                     self._idle.append(worker)
                 else:
                     self._workers.discard(worker)
                     worker.kill()
+
+    def retire(self) -> None:
+        """The function's code changed (hot reload): idle workers stop now, busy ones once their
+        invocation is answered; the next invocations start fresh workers that import the new code."""
+        self._generation += 1
+        idle, self._idle = self._idle, []
+        for worker in idle:
+            self._workers.discard(worker)
+            worker.kill()
 
     def _take_idle(self) -> Worker | None:
         while self._idle:

@@ -65,10 +65,10 @@ from typing import Any, Final
 
 import orjson
 
-from gatehold.runtime import environ, errors
+from gatehold.runtime import environ, errors, modules
 from gatehold.runtime.context import FunctionSpec, LambdaContext, new_log_stream_name
 from gatehold.runtime.errors import LambdaError
-from gatehold.runtime.handler import Handler, InitError, add_code_path, call_handler, load_handler
+from gatehold.runtime.handler import Handler, InitError, call_handler
 
 Outcome = tuple[str | None, LambdaError | None]
 
@@ -445,7 +445,12 @@ class _Reserved:
 
 
 class ThreadSandbox:
-    """One function's warm execution environment inside this process."""
+    """One function's warm execution environment inside this process.
+
+    Its modules are those of its code directory's :class:`~gatehold.runtime.modules.Namespace`, so
+    two functions whose code directories each hold an ``app.py`` each run their own; when that code
+    changes (hot reload) the namespace calls :meth:`reset` and the next invocation imports afresh.
+    """
 
     def __init__(self, spec: FunctionSpec, pool: ThreadPool) -> None:
         self.spec = spec
@@ -453,7 +458,9 @@ class ThreadSandbox:
         self.environment = environ.process_environ() | spec.lambda_environment(self.log_stream_name)
         self._pool = pool
         self._handler: Handler | None = None
-        self._init_lock = threading.Lock()
+        self.namespace = modules.namespace_for(spec)
+        if self.namespace is not None:
+            self.namespace.sandboxes.add(self)
         self._reserved = _Reserved(spec.concurrency) if spec.concurrency else None
         self.quick = False  # did the last run take less than QUICK_S? (the first one imports)
         # the context's per-function fields, computed once
@@ -466,13 +473,17 @@ class ThreadSandbox:
         )
 
     def _ensure_loaded(self) -> Handler:
-        if self._handler is not None:
-            return self._handler
-        with self._init_lock:  # a failed init is run again on the next invocation, as in Lambda
-            if self._handler is None:
-                add_code_path(self.spec.code_path)
-                self._handler = load_handler(self.spec.handler)
-            return self._handler
+        with modules.LOCK:  # a failed init is run again on the next invocation, as in Lambda
+            handler = self._handler
+            if handler is None:
+                handler, current = modules.load(self.namespace, self.spec.handler)
+                if current:  # else its code changed while it was being imported: import again next time
+                    self._handler = handler
+            return handler
+
+    def reset(self) -> None:
+        """Its code changed (hot reload): the next invocation imports the handler afresh."""
+        self._handler = None
 
     def run(self, event_json: bytes, request_id: str, deadline_ms: int) -> Outcome:
         """Runs on a pool thread, with this function's environment active."""

@@ -1,0 +1,503 @@
+"""Hot reload for ``gatehold up``: handler code and configuration, swapped while the stack serves.
+
+What is watched (:func:`plan_for`, :class:`WatchPlan`), with ``watchfiles``:
+
+* every function's **code directory** (its ``code_path``, or the directory of its handler module
+  found on ``sys.path``; never the Gatehold package, the standard library or site-packages),
+  recursively: a changed, added or deleted ``.py`` file reloads the functions whose code directory
+  holds it;
+* every **configuration file** the configuration was read from (``LoadedConfig.files``:
+  ``gatehold.yaml``, imported templates, ``DefinitionUri`` documents, serverless ``${file()}``
+  files), through their directories (an editor that saves by writing a new file and renaming it
+  over the old one replaces the file a direct watch would follow);
+* never: ``__pycache__``, ``.pyc``, editor swap and backup files (``.app.py.swp``, ``app.py~``,
+  ``.#app.py``, ``#app.py#``, ``4913``), ``.git``, ``node_modules``, virtual environments,
+  ``.aws-sam`` and ``.serverless`` build output, the data directory.
+
+What a change does (:class:`Reloader`):
+
+* **handler code**: the functions whose code directory holds the file import it afresh on their
+  *next* invocation (thread isolation: the modules of that directory leave ``sys.modules``, see
+  :mod:`gatehold.runtime.modules`; process isolation: the workers are retired and fresh ones start on
+  demand). Other functions stay warm. A syntax error gives that function Lambda's init error
+  (``Runtime.UserCodeSyntaxError``) until the file is fixed, like a deploy of broken code.
+* **configuration**: loaded and validated in full off the event loop (the schema, the cross
+  references, the route table, the authorizers, the integrations: what ``gatehold check`` runs), into
+  a new gateway app. If it is valid it is swapped in at once: requests being answered finish on the
+  previous app, new ones get the new one; functions whose settings did not change keep their warm
+  sandboxes; the identity provider's ``tenant:`` section is applied again when it changed. If it is
+  not, every problem is printed (``file:line: key: message``) and the previous configuration keeps
+  serving.
+* With ``--workers N``, the parent watches and validates; it tells each gateway worker process what
+  changed over a pipe (:mod:`gatehold.server`), and each worker reloads the same way.
+
+The watcher yields once no change came for :data:`STEP_MS`, and at most :data:`DEBOUNCE_MS` after
+the first one (watchfiles' default debounce is 1.6 s): an editor's save, several file events, is one
+reload. Save to first reloaded response: docs/runtime.md, "Hot reload" (``bench/reload_latency.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import importlib.util
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gatehold.config import ConfigError, LoadedConfig
+from gatehold.runtime import modules
+
+if TYPE_CHECKING:
+    import httpx
+
+    from gatehold.config.models import TenantConfig
+    from gatehold.gateway.app import GatewayApp
+    from gatehold.gateway.http1 import GatewayHttpServer
+    from gatehold.importers import ImportOptions
+    from gatehold.runtime.context import FunctionSpec
+    from gatehold.runtime.invoker import LambdaInvoker
+    from gatehold.server import Serving
+
+log = logging.getLogger("gatehold.reload")
+
+#: watchfiles: the changes are yielded once none came for STEP_MS ...
+STEP_MS = 30
+#: ... and at most DEBOUNCE_MS after the first one (a stream of writes does not delay a reload)
+DEBOUNCE_MS = 300
+
+#: directories below a watched root whose files never reload anything
+IGNORED_DIRS = frozenset(
+    {
+        "__pycache__",
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        ".venv",
+        "site-packages",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".aws-sam",
+        ".serverless",
+    }
+)
+
+
+def is_source_file(path: Path) -> bool:
+    """A Python source file, not an editor's lock, swap or backup file (``.#app.py`` is Emacs's
+    lock; ``.app.py.swp``, ``app.py~``, ``#app.py#`` and ``4913`` do not end in ``.py``)."""
+    return path.suffix == ".py" and not path.name.startswith(".#")
+
+
+# --------------------------------------------------------------------------------------------------
+# what is watched, and what a changed path means (pure)
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a batch of file events means: configuration files, and code files with their functions."""
+
+    config: tuple[Path, ...] = ()
+    code: Mapping[Path, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def functions(self) -> list[str]:
+        """Every function whose code changed, sorted."""
+        return sorted({name for names in self.code.values() for name in names})
+
+    def __bool__(self) -> bool:
+        return bool(self.config or self.code)
+
+
+@dataclass(frozen=True)
+class WatchPlan:
+    """The code directories (with their functions) and configuration files hot reload watches."""
+
+    code_dirs: Mapping[Path, tuple[str, ...]]
+    config_files: frozenset[Path]
+    #: never reload for anything below these (the data directory)
+    ignored: tuple[Path, ...] = ()
+
+    def recursive_roots(self) -> tuple[Path, ...]:
+        """The code directories, each once (one inside another is watched with it)."""
+        dirs = sorted(self.code_dirs)
+        return tuple(d for d in dirs if not any(d != o and d.is_relative_to(o) for o in dirs))
+
+    def file_roots(self) -> tuple[Path, ...]:
+        """The directories of the configuration files that no code directory already covers."""
+        parents = {f.parent for f in self.config_files}
+        roots = self.recursive_roots()
+        return tuple(sorted(p for p in parents if not any(p.is_relative_to(r) for r in roots)))
+
+    def classify_path(self, path: Path) -> tuple[str, tuple[str, ...]] | None:
+        """``("config", ())``, ``("code", functions)``, or ``None`` (ignored)."""
+        if any(path.is_relative_to(d) for d in self.ignored):
+            return None
+        if path in self.config_files:
+            return ("config", ())
+        if not is_source_file(path):
+            return None
+        functions: set[str] = set()
+        for directory, names in self.code_dirs.items():
+            if path.is_relative_to(directory):
+                below = path.relative_to(directory).parts[:-1]
+                if not IGNORED_DIRS.intersection(below):
+                    functions.update(names)
+        return ("code", tuple(sorted(functions))) if functions else None
+
+    def relevant(self, path: str) -> bool:
+        """The watcher's filter: does this path matter at all?"""
+        return self.classify_path(Path(path)) is not None
+
+    def classify(self, paths: Iterable[str | Path]) -> Changes:
+        config: list[Path] = []
+        code: dict[Path, tuple[str, ...]] = {}
+        for raw in paths:
+            path = Path(raw)
+            kind = self.classify_path(path)
+            if kind is None:
+                continue
+            if kind[0] == "config":
+                config.append(path)
+            else:
+                code[path] = kind[1]
+        return Changes(tuple(sorted(set(config))), code)
+
+
+def plan_for(loaded: LoadedConfig, specs: Mapping[str, FunctionSpec], data_dir: Path | None) -> WatchPlan:
+    """What to watch for this configuration: every function's code directory (none in Gatehold, the
+    standard library or site-packages) and every file the configuration was read from."""
+    code_dirs: dict[Path, list[str]] = {}
+    for name, spec in specs.items():
+        directory = modules.code_directory(spec)
+        if directory is not None:
+            code_dirs.setdefault(directory, []).append(name)
+    files = set(loaded.files) or ({loaded.path} if loaded.path else set())
+    config_files = frozenset(Path(f).resolve() for f in files if not modules.is_library(f))
+    ignored = (data_dir.resolve(),) if data_dir is not None else ()
+    return WatchPlan({d: tuple(sorted(n)) for d, n in code_dirs.items()}, config_files, ignored)
+
+
+def forget_bytecode(path: Path) -> None:
+    """Remove the cached bytecode of a changed source file: Python trusts a ``.pyc`` whose recorded
+    mtime (whole seconds) and size match the source, so an edit within the same second that keeps the
+    size would otherwise run the old code."""
+    with contextlib.suppress(OSError, ValueError, NotImplementedError):
+        os.remove(importlib.util.cache_from_source(str(path)))
+
+
+# --------------------------------------------------------------------------------------------------
+# the live gateway, and what a change does to it
+# --------------------------------------------------------------------------------------------------
+
+
+def _routes(loaded: LoadedConfig) -> set[str]:
+    return {f"{api_name} {key}" for api_name, api in loaded.config.apis.items() for key in api.routes}
+
+
+def _names(paths: Iterable[Path]) -> str:
+    return ", ".join(str(p) for p in paths)
+
+
+class Reloader:
+    """The gateway ``gatehold up`` serves, and what hot reload changes in it.
+
+    ``announce``: this process watches and reports (the parent); a ``--workers`` gateway process
+    only :meth:`follow` s what the parent tells it.
+    """
+
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        invoker: LambdaInvoker,
+        app: GatewayApp,
+        *,
+        config_path: Path | None,
+        variables: Mapping[str, str],
+        options: ImportOptions,
+        http_client: httpx.AsyncClient,
+        data_dir: Path | None = None,
+        apply_tenant: Callable[[TenantConfig], Awaitable[None]] | None = None,
+        announce: bool = True,
+    ) -> None:
+        self.loaded = loaded
+        self.invoker = invoker
+        self.app = app
+        self.config_path = config_path
+        self.variables = dict(variables)
+        self.options = options
+        self.http_client = http_client
+        self.data_dir = data_dir
+        self.apply_tenant = apply_tenant
+        self.announce = announce
+        self.server: GatewayHttpServer | None = None
+        #: told after each batch: {"functions": [...], "config": bool} (the --workers processes)
+        self.tell_workers: Callable[[dict[str, Any]], None] | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
+        self._lock = asyncio.Lock()  # one reload at a time
+
+    def attach(self, serving: Serving) -> None:
+        """``serve`` built its servers: the gateway's is where the app is swapped; the ``--workers``
+        processes are told what changed."""
+        self.server = serving.servers.get("gateway")
+        if serving.pool is not None:
+            self.tell_workers = serving.tell_workers
+
+    def plan(self) -> WatchPlan:
+        return plan_for(self.loaded, self.invoker.specs, self.data_dir)
+
+    # -- applying changes ----------------------------------------------------------------------------
+
+    async def apply(self, changes: Changes) -> bool:
+        """Apply a batch of changes; ``False`` when a configuration change was refused."""
+        async with self._lock:
+            ok = True
+            if changes.code:
+                self.code_changed(changes)
+            if changes.config:
+                ok = await self.reload_config(changes.config)
+            if self.tell_workers is not None:
+                self.tell_workers({"functions": changes.functions, "config": bool(changes.config) and ok})
+            return ok
+
+    def code_changed(self, changes: Changes) -> None:
+        for path in changes.code:
+            forget_bytecode(path)
+        importlib.invalidate_caches()
+        self.invoker.code_changed(changes.functions)
+        if self.announce:
+            for path, functions in sorted(changes.code.items()):
+                log.info(
+                    "%s changed: %s reload%s on %s next invocation",
+                    path,
+                    ", ".join(functions),
+                    "" if len(functions) > 1 else "s",
+                    "their" if len(functions) > 1 else "its",
+                    extra={"event": "reload", "file": str(path), "functions": list(functions)},
+                )
+
+    async def follow(self, message: Mapping[str, Any]) -> None:
+        """A ``--workers`` gateway process: apply what the parent (which validated it) reports."""
+        async with self._lock:
+            functions = [str(f) for f in message.get("functions", [])]
+            if functions:
+                importlib.invalidate_caches()
+                self.invoker.code_changed(functions)
+            if message.get("config"):
+                await self.reload_config(())
+
+    async def reload_config(self, files: tuple[Path, ...]) -> bool:
+        """Load, validate and swap in the configuration; on any problem keep the current one."""
+        started = time.perf_counter()
+        current = self.invoker
+        try:
+            loaded, successor, app = await asyncio.to_thread(self._prepare, current)
+        except ConfigError as exc:
+            self._refused(files, exc)
+            return False
+        except Exception:
+            log.exception(
+                "configuration reload failed; the previous configuration keeps serving",
+                extra={"event": "reload_refused"},
+            )
+            return False
+        previous, previous_app = self.loaded, self.app
+        dropped = current.hand_over(successor)
+        self.loaded, self.invoker, self.app = loaded, successor, app
+        in_flight = self.server.replace_app(app) if self.server is not None else set()
+        task = asyncio.create_task(self._retire(in_flight, dropped, previous_app))
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+        if self.announce:
+            self._report(files, previous, loaded, current, successor, time.perf_counter() - started)
+        if self.apply_tenant is not None and loaded.config.tenant != previous.config.tenant:
+            try:
+                await self.apply_tenant(loaded.config.tenant)
+                log.info("identity provider: tenant section applied again", extra={"event": "reload"})
+            except Exception:
+                log.exception(
+                    "identity provider: the changed tenant section could not be applied; restart to apply it",
+                    extra={"event": "reload_refused"},
+                )
+        if self.announce and loaded.config.spa != previous.config.spa:
+            log.warning(
+                "the spa: section changed: restart gatehold up to apply it", extra={"event": "reload"}
+            )
+        return True
+
+    def _prepare(self, current: LambdaInvoker) -> tuple[LoadedConfig, LambdaInvoker, GatewayApp]:
+        """Off the event loop: load the configuration and run ``gatehold check``'s checks on it, then
+        build the new gateway app, whose invoker keeps the sandboxes of unchanged functions (nothing
+        is changed yet)."""
+        from gatehold.cli.common import example_config_path, validate
+        from gatehold.config import load_config
+        from gatehold.gateway.app import GatewayApp
+        from gatehold.runtime.invoker import function_specs
+
+        target = self.config_path or example_config_path()
+        loaded = load_config(target, variables=self.variables, options=self.options)
+        problems, warnings = validate(loaded)
+        if problems:
+            raise ConfigError(problems)
+        for warning in warnings:
+            log.warning("%s", warning, extra={"event": "reload"})
+        successor = current.successor(function_specs(loaded))
+        app = GatewayApp(loaded, successor, http_client=self.http_client)
+        return loaded, successor, app
+
+    async def _retire(self, in_flight: set[asyncio.Task[None]], dropped: list[Any], app: GatewayApp) -> None:
+        """Once the requests the previous app was answering are done, close what only it used."""
+        from gatehold.runtime.invoker import close_sandboxes
+
+        if in_flight:
+            await asyncio.wait(in_flight)
+        await close_sandboxes(dropped)
+        await app.aclose()
+
+    def _refused(self, files: tuple[Path, ...], exc: ConfigError) -> None:
+        if not self.announce:
+            log.error("configuration reload refused: %s", exc, extra={"event": "reload_refused"})
+            return
+        from gatehold.cli.common import print_problems
+
+        print_problems(_names(files) or self.config_path, exc)
+        log.warning(
+            "%s: %d configuration problem%s; the previous configuration keeps serving",
+            _names(files) or self.config_path,
+            len(exc.problems),
+            "" if len(exc.problems) == 1 else "s",
+            extra={"event": "reload_refused", "problems": [str(p) for p in exc.problems]},
+        )
+
+    def _report(
+        self,
+        files: tuple[Path, ...],
+        previous: LoadedConfig,
+        loaded: LoadedConfig,
+        before: LambdaInvoker,
+        after: LambdaInvoker,
+        elapsed_s: float,
+    ) -> None:
+        old_routes, new_routes = _routes(previous), _routes(loaded)
+        added, removed = sorted(new_routes - old_routes), sorted(old_routes - new_routes)
+        restarted = sorted(
+            name for name in after.specs if name in before.specs and after.specs[name] != before.specs[name]
+        )
+        parts = [f"{len(loaded.config.apis)} APIs, {len(new_routes)} routes"]
+        if added:
+            parts.append("routes added: " + ", ".join(added))
+        if removed:
+            parts.append("routes removed: " + ", ".join(removed))
+        if restarted:
+            parts.append("functions with new settings: " + ", ".join(restarted))
+        log.info(
+            "%s changed: configuration reloaded in %.0f ms (%s)",
+            _names(files) or self.config_path,
+            elapsed_s * 1000,
+            "; ".join(parts),
+            extra={"event": "reload", "routes_added": added, "routes_removed": removed},
+        )
+
+    async def aclose(self) -> None:
+        """Wait for the previous configurations' sandboxes to be closed (shutdown)."""
+        if self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
+
+    # -- watching ------------------------------------------------------------------------------------
+
+    async def watch(self) -> None:
+        """Watch the plan's files until cancelled, applying each batch of changes; the plan is
+        computed again after each batch (a reloaded configuration may name other files)."""
+        logging.getLogger("watchfiles").setLevel(logging.WARNING)  # its "N changes detected" lines
+        plan = self.plan()
+        if self.announce:
+            log.info(
+                "hot reload: watching %d code director%s and %d configuration file%s",
+                len(plan.code_dirs),
+                "y" if len(plan.code_dirs) == 1 else "ies",
+                len(plan.config_files),
+                "" if len(plan.config_files) == 1 else "s",
+                extra={
+                    "event": "watching",
+                    "code_dirs": [str(d) for d in plan.code_dirs],
+                    "config_files": [str(f) for f in sorted(plan.config_files)],
+                },
+            )
+        while True:
+            roots = (plan.recursive_roots(), plan.file_roots())
+            if not roots[0] and not roots[1]:
+                return
+            async for paths in _watch(roots, plan):
+                changes = plan.classify(paths)
+                if changes:
+                    await self.apply(changes)
+                new_plan = self.plan()
+                moved = (new_plan.recursive_roots(), new_plan.file_roots()) != roots
+                plan = new_plan
+                if moved:
+                    break
+
+
+async def _watch(roots: tuple[tuple[Path, ...], tuple[Path, ...]], plan: WatchPlan) -> Any:
+    """The changed paths, batch by batch, from a recursive watcher over the code directories and a
+    flat one over the configuration files' directories (an async generator)."""
+    queue: asyncio.Queue[set[str]] = asyncio.Queue()
+    tasks = [
+        asyncio.create_task(_watcher(list(paths), recursive, plan, queue))
+        for paths, recursive in ((roots[0], True), (roots[1], False))
+        if paths
+    ]
+    try:
+        while True:
+            paths = await queue.get()
+            while not queue.empty():  # both watchers saw the save: one batch
+                paths |= queue.get_nowait()
+            yield paths
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _watcher(
+    paths: list[Path], recursive: bool, plan: WatchPlan, queue: asyncio.Queue[set[str]]
+) -> None:
+    import watchfiles
+
+    existing = [p for p in paths if p.is_dir()]
+    if not existing:
+        return
+    polling = None
+    while True:
+        try:
+            async for batch in watchfiles.awatch(
+                *existing,
+                watch_filter=lambda _change, path: plan.relevant(path),
+                debounce=DEBOUNCE_MS,
+                step=STEP_MS,
+                recursive=recursive,
+                force_polling=polling,
+                ignore_permission_denied=True,
+            ):
+                queue.put_nowait({path for _change, path in batch})
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # inotify instances or watches exhausted: poll instead
+            if polling:
+                log.error("hot reload: cannot watch %s: %s", _names(existing), exc)
+                return
+            log.warning(
+                "hot reload: file notifications unavailable (%s); polling %s instead", exc, _names(existing)
+            )
+            polling = True
