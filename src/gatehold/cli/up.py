@@ -173,8 +173,9 @@ def up(
 ) -> None:
     """Run the gateway, the identity provider and the single-page app.
 
-    With no -c, runs the example stack from shared/seeds: Movies/Devices, PetStore, Unicorns and the
-    wish list behind their authorizers, and a tenant with demo users.
+    With no -c, runs the example stack, five Auth0 + API Gateway tutorials (docs/aws-reference.md):
+    Movies/Devices, PetStore, Unicorns and the wish list behind their authorizers, and a tenant with
+    demo users.
     """
     from gatehold.logs import configure_logging
 

@@ -9,7 +9,7 @@ gateway's front door needs and nothing else:
 
 * **Parsing** by httptools (llhttp, Node's parser): request line, headers, ``Content-Length`` and
   chunked bodies. Header names are kept exactly as the client wrote them (payload 1.0 events carry
-  them so, apigw-behaviour.md §2.1). A malformed request gets ``400`` and the connection is closed;
+  them so, docs/aws-reference.md §2.1). A malformed request gets ``400`` and the connection is closed;
   a request head over :data:`MAX_HEAD_BYTES` gets ``431``; a body past the gateway's 10 MB payload
   quota (:data:`~gatehold.gateway.app.MAX_PAYLOAD_BYTES`) is drained, not kept, and the gateway
   answers ``413``.
