@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.importers.support import EXAMPLES, m2m_token  # noqa: F401 - used below
+from tests.importers.support import EXAMPLES, m2m_token
 from tests.stackctl import Stack, free_port
 
 PETSTORE = EXAMPLES / "openapi-petstore"
@@ -168,3 +168,133 @@ def test_petstore_cors_preflight_is_the_mock(petstore: Stack, path: str, methods
         response.headers["access-control-allow-headers"] == "Content-Type,X-Amz-Date,Authorization,X-Api-Key"
     )
     assert response.headers["access-control-allow-origin"] == "*"
+
+
+# --------------------------------------------------------------------------------------------------
+# HTTP API, JWT authorizer with scopes (OpenAPI 3.0)
+# --------------------------------------------------------------------------------------------------
+
+AUTH0_ISSUER = "https://example-tenant.eu.auth0.com/"
+FORBIDDEN = {"message": "Forbidden"}
+
+
+@pytest.fixture
+def notes(stack_factory: Callable[..., Stack]) -> Stack:
+    return stack_factory(HTTP_JWT / "gatehold.yaml", extra_args=["--issuer-alias", AUTH0_ISSUER])
+
+
+def test_http_api_jwt_routes(notes: Stack) -> None:
+    read = m2m_token(notes.idp_url, "https://notes-api", "read:notes")
+    write = m2m_token(notes.idp_url, "https://notes-api", "write:notes")
+    url = notes.gateway_url
+    with httpx.Client(base_url=url, timeout=15) as client:
+        # open route (security: []), inferred 2.0 response
+        health = client.get("/health")
+        assert (health.status_code, health.json()) == (200, {"status": "ok"})
+        # no token, a token without the route's scope, a token for another audience
+        assert (client.get("/notes").status_code, client.get("/notes").json()) == (401, UNAUTHORIZED)
+        denied = client.get("/notes", headers={"Authorization": f"Bearer {write}"})
+        assert (denied.status_code, denied.json()) == (403, FORBIDDEN)
+        listed = client.get("/notes", headers={"Authorization": f"Bearer {read}"})
+        assert listed.status_code == 200
+        assert listed.json()["caller"] == {"sub": "gatehold-m2m@clients", "scopes": ["read:notes"]}
+        created = client.post(
+            "/notes", json={"text": "buy milk"}, headers={"Authorization": f"Bearer {write}"}
+        )
+        assert created.status_code == 201
+        assert created.json()["note"]["text"] == "buy milk"
+        one = client.get("/notes/1", headers={"Authorization": f"Bearer {read}"})
+        assert (one.status_code, one.json()["note"]) == (200, {"id": "1", "text": "hello"})
+        assert client.get("/missing").json() == {"message": "Not Found"}
+
+
+def test_http_api_jwt_wrong_audience_and_cors(notes: Stack, stack_factory: Callable[..., Stack]) -> None:
+    other = m2m_token(notes.idp_url, "https://notes-api", "read:notes")
+    forged = other[:-4] + ("AAAA" if not other.endswith("AAAA") else "BBBB")
+    response = httpx.get(
+        notes.gateway_url + "/notes", headers={"Authorization": f"Bearer {forged}"}, timeout=15
+    )
+    assert (response.status_code, response.json()) == (401, UNAUTHORIZED)
+    preflight = httpx.options(
+        notes.gateway_url + "/notes",
+        headers={"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST"},
+        timeout=15,
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert preflight.headers["access-control-max-age"] == "300"
+
+
+# --------------------------------------------------------------------------------------------------
+# REST API, Lambda TOKEN authorizer, request validators, API key (OpenAPI 3.0)
+# --------------------------------------------------------------------------------------------------
+
+ORDERS_KEY = "orders-demo-key-0123456789abcdef"
+
+
+def orders_token(idp_url: str, scope: str) -> str:
+    response = httpx.post(
+        f"{idp_url}/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "orders-client",
+            "client_secret": "orders-client-demo-secret-0123456789",
+            "audience": "https://orders-api",
+            "scope": scope,
+        },
+        timeout=15,
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+@pytest.fixture
+def orders(stack_factory: Callable[..., Stack]) -> Stack:
+    return stack_factory(REST_TOKEN / "gatehold.yaml")
+
+
+def test_rest_token_authorizer_validation_and_api_key(orders: Stack) -> None:
+    read = orders_token(orders.idp_url, "read:orders")
+    write = orders_token(orders.idp_url, "write:orders")
+    with httpx.Client(base_url=orders.gateway_url + "/prod", timeout=15) as client:
+        ping = client.get("/ping")
+        assert (ping.status_code, ping.json()) == (200, {"pong": True, "stage": "prod"})
+
+        # the authorizer's 401s (no header; a header its validation expression refuses), with the
+        # customised UNAUTHORIZED gateway response's header
+        for headers in ({}, {"Authorization": "Basic b3JkZXJzOnNlY3JldA=="}):
+            response = client.get("/orders?status=open", headers=headers)
+            assert (response.status_code, response.json()) == (401, UNAUTHORIZED)
+            assert response.headers["www-authenticate"] == 'Bearer realm="orders"'
+        # the authorizer runs before request validation: no token and no parameter is a 401
+        assert client.get("/orders").status_code == 401
+        # a valid token without read:orders: the authorizer's explicit Deny
+        denied = client.get("/orders?status=open", headers={"Authorization": f"Bearer {write}"})
+        assert (denied.status_code, denied.json()) == (403, EXPLICIT_DENY)
+
+        auth = {"Authorization": f"Bearer {read}"}
+        missing = client.get("/orders", headers=auth)
+        assert (missing.status_code, missing.json()) == (
+            400,
+            {"message": "Missing required request parameters: [status]"},
+        )
+        assert missing.headers["x-amzn-errortype"] == "BadRequestException"
+        assert client.get("/orders?status=", headers=auth).status_code == 400  # blank counts as missing
+        listed = client.get("/orders?status=open", headers=auth)
+        assert listed.status_code == 200
+        assert listed.json() == {"orders": [], "status": "open", "caller": "orders-client@clients"}
+
+        auth = {"Authorization": f"Bearer {write}"}
+        for body in (b'{"item": "tea"}', b'{"item": "tea", "quantity": 0}', b"not json", b""):
+            bad = client.post("/orders", content=body, headers={**auth, "Content-Type": "application/json"})
+            assert (bad.status_code, bad.json()) == (400, {"message": "Invalid request body"})
+        good = client.post("/orders", json={"item": "tea", "quantity": 2}, headers=auth)
+        assert good.status_code == 201
+        assert good.json()["order"] == {"item": "tea", "quantity": 2}
+
+        auth = {"Authorization": f"Bearer {read}"}
+        no_key = client.get("/orders/42", headers=auth)
+        assert (no_key.status_code, no_key.json()) == (403, FORBIDDEN)
+        keyed = client.get("/orders/42", headers={**auth, "x-api-key": ORDERS_KEY})
+        assert (keyed.status_code, keyed.json()["order"]) == (200, {"id": "42"})

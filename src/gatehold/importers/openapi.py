@@ -434,6 +434,7 @@ class _Reader:
         segments = [s for s in path.split("/") if s]
         if not segments:
             return None
+        path = "/" + "/".join(segments)
         if len(segments) == 1 and _STAGE_NAME.fullmatch(segments[0]):
             self.note(at, f"stage {segments[0]!r} read from {path!r}")
             return segments[0]
@@ -924,6 +925,10 @@ class _Reader:
 
     def requirement(self, route: dict[str, Any], key: str, name: str, scopes: Any, at: KeyPath) -> None:
         scheme = self.schemes.get(name)
+        if scheme is None and name == "api_key":
+            # AWS's own samples require api_key without defining it (request validation sample)
+            scheme = _Scheme("api_key")
+            self.note(at, "api_key is not defined: read as API Gateway's API key (the x-api-key header)")
         if scheme is None:
             self.error(at, f"names security scheme {name!r}, which is not defined")
             return
