@@ -863,7 +863,7 @@ def test_request_target_forms(
 
 
 def test_client_header_names_reach_a_payload_1_0_event_as_written(served: GatewayServerThread) -> None:
-    """apigw-behaviour.md §2.1: payload 1.0 ``headers`` keep the client's spelling."""
+    """docs/aws-reference.md §2.1: payload 1.0 ``headers`` keep the client's spelling."""
     with connect(served) as conn:
         conn.send(
             request(
