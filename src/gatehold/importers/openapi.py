@@ -175,8 +175,10 @@ def import_openapi(doc: Document, ctx: ImportContext) -> None:
     if ctx.standalone:
         # the document names Lambda functions by ARN only: their code is defined elsewhere
         functions = ctx.data.get("functions", {})
+        reported: set[str] = set()
         for key, src in reader.functions_used:
-            if key not in functions:
+            if key not in functions and key not in reported:
+                reported.add(key)
                 ctx.error(
                     src,
                     f"Lambda function {key!r} has no handler here: an OpenAPI document names functions by"
@@ -257,7 +259,7 @@ def http_api_markers(definition: Mapping[str, Any]) -> list[tuple[KeyPath, str]]
 class _Scheme:
     """A security scheme: what referencing it means for a route."""
 
-    kind: Literal["authorizer", "api_key", "refused"]
+    kind: Literal["authorizer", "api_key", "refused", "invalid"]
     jwt: bool = False
     why: str = ""
 
@@ -317,11 +319,7 @@ class _Reader:
         while isinstance(node, Mapping) and "$ref" in node:
             ref = node["$ref"]
             if not isinstance(ref, str) or not ref.startswith("#"):
-                self.refuse(
-                    (*path, "$ref"),
-                    f"reference {ref!r} points outside this document: only '#/…' references are read"
-                    " (bundle the document first, for example with 'redocly bundle')",
-                )
+                self.refuse((*path, "$ref"), _remote_reference(ref))
                 return None, path
             if ref in seen:
                 self.error((*path, "$ref"), f"reference {ref!r} refers to itself")
@@ -330,7 +328,7 @@ class _Reader:
             target = _pointer(ref)
             value = _get(self.d, target)
             if value is None:
-                self.error((*path, "$ref"), f"reference {ref!r} names nothing in this document")
+                self.error((*path, "$ref"), _missing_reference(ref))
                 return None, path
             node, path = value, target
         return node, path
@@ -594,7 +592,8 @@ class _Reader:
             at: KeyPath = (*base, name)
             scheme, at = self.resolve(scheme, at)
             if not isinstance(scheme, Mapping):
-                self.schemes[name] = _Scheme("refused", why="not an object")
+                self.error(at, "a security scheme must be an object")
+                self.schemes[name] = _Scheme("invalid")
                 continue
             self.schemes[name] = self.scheme(str(name), scheme, at)
 
@@ -623,7 +622,8 @@ class _Reader:
             )
         auth, a_at = self.resolve(auth, (*at, AUTHORIZER))
         if not isinstance(auth, Mapping):
-            return _Scheme("refused", why="x-amazon-apigateway-authorizer is not an object")
+            self.error(a_at, "x-amazon-apigateway-authorizer must be an object")
+            return _Scheme("invalid")
         for key in auth:
             if key not in _AUTHORIZER_KEYS and not str(key).startswith("x-"):
                 self.refuse((*a_at, key), f"unknown x-amazon-apigateway-authorizer property {key!r}")
@@ -632,10 +632,17 @@ class _Reader:
             return _Scheme("refused", why="Cognito user pool authorizers are not supported")
         if kind not in ("token", "request", "jwt"):
             self.error((*a_at, "type"), f"authorizer type {auth.get('type')!r} is not token, request, jwt")
-            return _Scheme("refused", why="unknown authorizer type")
+            return _Scheme("invalid")
+        errors = len(self.ctx.problems)
         config = self.authorizer(name, kind, scheme, auth, at, a_at)
         if config is None:
-            return _Scheme("refused", why=f"authorizer {name!r} cannot be honoured")
+            if len(self.ctx.problems) > errors:
+                return _Scheme("invalid")  # reported where it is wrong
+            return _Scheme(
+                "refused",
+                why=f"authorizer {name!r} was not imported (its refusal was ignored): the method would"
+                " run without it",
+            )
         self.api.setdefault("authorizers", {})[name] = config
         self.mark(("authorizers", name), a_at)
         self.mark(("authorizers",), a_at)
@@ -784,7 +791,7 @@ class _Reader:
                 self.error((VALIDATOR,), f"names a validator, but the document has no {VALIDATORS}")
             return
         if self.type == "HTTP":
-            self.refuse((VALIDATORS,), "request validators exist in REST APIs only")
+            self.refuse((VALIDATORS,), "request validation exists in REST APIs only")
             return
         if not isinstance(raw, Mapping):
             self.error((VALIDATORS,), f"{VALIDATORS} must be an object")
@@ -803,9 +810,7 @@ class _Reader:
             )
         default = self.d.get(VALIDATOR)
         if default is not None and str(default) not in self.validators:
-            self.error(
-                (VALIDATOR,), f"names request validator {default!r}, which {VALIDATORS} does not define"
-            )
+            self.error((VALIDATOR,), _unknown_validator(default))
 
     # -- paths and operations ---------------------------------------------------------------------
 
@@ -932,6 +937,8 @@ class _Reader:
         if scheme is None:
             self.error(at, f"names security scheme {name!r}, which is not defined")
             return
+        if scheme.kind == "invalid":
+            return  # the scheme's own problem is reported where it is written
         if scheme.kind == "refused":
             self.refuse(at, scheme.why)
             return
@@ -1041,7 +1048,7 @@ class _Reader:
             else:
                 self.refuse(
                     (*at, "contentHandling"),
-                    f"contentHandling {handling} (binary conversion) is not supported",
+                    _content_handling(handling),
                 )
         if proxy:
             behavior = str(raw.get("passthroughBehavior", "when_no_match")).lower()
@@ -1124,7 +1131,8 @@ class _Reader:
         """``${stageVariables.x}`` in a function name, resolved with every stage's variables."""
         resolved: dict[str, str] = {}
         missing: list[str] = []
-        for stage, variables in (self.stage_variables or {"(none)": {}}).items():
+        stages = self.stage_variables or {stage: {} for stage in self.api.get("stages", {})}
+        for stage, variables in stages.items():
             text = name
             for var in _STAGE_VARIABLE.findall(name):
                 if var not in variables:
@@ -1222,9 +1230,7 @@ class _Reader:
         headers: dict[str, str] = {}
         for target, source in (response.get("responseParameters") or {}).items():
             if not str(target).startswith("method.response.header."):
-                self.refuse(
-                    (*at, "responseParameters", target), f"{target}: only method response headers are mapped"
-                )
+                self.refuse((*at, "responseParameters", target), _not_a_header(target))
                 continue
             if not isinstance(source, str) or not _RESPONSE_HEADER_SOURCE.fullmatch(source.strip()):
                 self.refuse(
@@ -1242,7 +1248,7 @@ class _Reader:
                     " is supported",
                 )
         if response.get("contentHandling"):
-            self.refuse((*at, "contentHandling"), "contentHandling (binary conversion) is not supported")
+            self.refuse((*at, "contentHandling"), _content_handling(response["contentHandling"]))
         return {"status_code": status, "headers": headers}
 
     def mock(self, raw: Mapping[str, Any], at: KeyPath) -> dict[str, Any] | None:
@@ -1294,7 +1300,7 @@ class _Reader:
         for target, source in (response.get("responseParameters") or {}).items():
             p_at = (*r_at, "responseParameters", target)
             if not str(target).startswith("method.response.header."):
-                self.refuse(p_at, f"{target}: only method response headers are mapped")
+                self.refuse(p_at, _not_a_header(target))
                 continue
             text = str(source).strip()
             if len(text) >= 2 and text[0] == text[-1] == "'":
@@ -1328,7 +1334,7 @@ class _Reader:
             return None
         if str(name) not in self.validators:
             if VALIDATOR in op:
-                self.error(v_at, f"names request validator {name!r}, which {VALIDATORS} does not define")
+                self.error(v_at, _unknown_validator(name))
             return None
         parameters, body = self.validators[str(name)]
         out: dict[str, Any] = {}
@@ -1396,14 +1402,14 @@ class _Reader:
                 ref = node.get("$ref")
                 if isinstance(ref, str):
                     if not ref.startswith("#"):
-                        self.refuse((*path, "$ref"), f"reference {ref!r} points outside this document")
+                        self.refuse((*path, "$ref"), _remote_reference(ref))
                         return {}
                     name = ref.rsplit("/", 1)[-1]
                     if name not in definitions and name not in pending:
                         pending.append(name)
                         target = _get(self.d, _pointer(ref))
                         if target is None:
-                            self.error((*path, "$ref"), f"reference {ref!r} names nothing in this document")
+                            self.error((*path, "$ref"), _missing_reference(ref))
                             definitions[name] = {}
                         else:
                             definitions[name] = rewrite(target, _pointer(ref))
@@ -1425,6 +1431,29 @@ _WHERE = {"query": "querystring", "header": "header", "path": "path"}
 # --------------------------------------------------------------------------------------------------
 # small pure helpers
 # --------------------------------------------------------------------------------------------------
+
+
+def _remote_reference(ref: object) -> str:
+    return (
+        f"reference {ref!r} points outside this document: only '#/…' references are read"
+        " (bundle the document first, for example with 'redocly bundle')"
+    )
+
+
+def _missing_reference(ref: str) -> str:
+    return f"reference {ref!r} names nothing in this document"
+
+
+def _unknown_validator(name: object) -> str:
+    return f"names request validator {name!r}, which {VALIDATORS} does not define"
+
+
+def _content_handling(value: object) -> str:
+    return f"contentHandling {value} (binary conversion) is not supported"
+
+
+def _not_a_header(target: object) -> str:
+    return f"{target}: only method response headers (method.response.header.NAME) are mapped"
 
 
 def _slug(text: str) -> str:
