@@ -66,6 +66,14 @@ apis:
           method: POST
           uri: "http://backend.example/strict"
           passthrough_behavior: never
+      GET /templated:
+        integration:
+          type: http
+          method: GET
+          uri: "http://backend.example/x"
+          responses:
+            "4\\\\d{2}": {status_code: 200}
+            default: {status_code: 400, headers: {X-Note: "'static value'"}, body: 'bad request on $context.stage ($stageVariables.tenant)'}
       GET /unmapped:
         integration: {type: http, method: GET, uri: "http://backend.example/x", responses: {"500": {status_code: 500}}}
       GET /down:
@@ -160,6 +168,12 @@ def test_failures(
     response = shop.request(method, path, content=body)
     assert response.status_code == status
     assert response.content == expected
+
+
+def test_static_response_template_replaces_the_body(shop: httpx.Client) -> None:
+    response = shop.get("/templated")
+    assert (response.status_code, response.text) == (400, "bad request on test (acme)")
+    assert response.headers["x-note"] == "static value"
 
 
 def test_mock_substitutes_context_and_stage_variables(shop: httpx.Client) -> None:

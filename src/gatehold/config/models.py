@@ -161,6 +161,11 @@ class IntegrationResponseConfig(Model):
         default_factory=dict,
         description="method response header -> \"'static'\" or integration.response.header.NAME",
     )
+    body: str | None = Field(
+        default=None,
+        description="replaces the backend's body (a response template using only $context.* and"
+        " $stageVariables.*); None passes the backend's body through",
+    )
 
 
 class HttpIntegration(Model):

@@ -1240,16 +1240,18 @@ class _Reader:
                 )
                 continue
             headers[str(target)[len("method.response.header.") :]] = source.strip()
-        for content_type, text in (response.get("responseTemplates") or {}).items():
-            if str(text if text is not None else "").strip() not in _PASSTHROUGH_TEMPLATES:
-                self.refuse(
-                    (*at, "responseTemplates", content_type),
-                    f"response mapping template {content_type!r} transforms the body: only passthrough"
-                    " is supported",
-                )
+        entry: dict[str, Any] = {"status_code": status, "headers": headers}
+        templates = response.get("responseTemplates")
+        if isinstance(templates, Mapping) and templates:
+            key = "application/json" if "application/json" in templates else next(iter(templates))
+            text = str(templates[key] if templates[key] is not None else "")
+            if text.strip() not in _PASSTHROUGH_TEMPLATES:
+                body = self.pick_template(templates, (*at, "responseTemplates"))
+                if body is not None:
+                    entry["body"] = body
         if response.get("contentHandling"):
             self.refuse((*at, "contentHandling"), _content_handling(response["contentHandling"]))
-        return {"status_code": status, "headers": headers}
+        return entry
 
     def mock(self, raw: Mapping[str, Any], at: KeyPath) -> dict[str, Any] | None:
         templates = raw.get("requestTemplates")

@@ -13,8 +13,10 @@ integration's own settings and the method response from the integration response
 * the integration response is chosen by matching each ``responses`` key (a regex) against the
   backend's status code, ``default`` when none matches; the method response gets that entry's
   ``statusCode``, its ``responseParameters`` headers (``'static'`` or
-  ``integration.response.header.X``) and the backend's body as it is (no mapping template), typed
-  ``application/json`` unless a mapped header says otherwise (the method response's default).
+  ``integration.response.header.X``) and the backend's body as it is, or the entry's ``body`` (a
+  static response template with ``$context`` / ``$stageVariables`` substitution, as AWS's request
+  validation sample writes ``"json 400 response template"``), typed ``application/json`` unless a
+  mapped header says otherwise (the method response's default).
 
 Path values: a ``method.request.path.X`` source is the request path's segment as the client sent it
 (REST keeps percent-encoding, §2.1), inserted without encoding it again, ``/`` kept for a greedy
@@ -32,8 +34,10 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from gatehold.config.models import HttpIntegration
+from gatehold.config.models import HttpIntegration, IntegrationResponseConfig
 from gatehold.errors import GatewayError, GatewayResponseType
+from gatehold.gateway.context_template import ContextTemplate
+from gatehold.gateway.events import clf_time
 from gatehold.gateway.integrations.http_proxy import (
     compile_parameters,
     compile_uri,
@@ -91,19 +95,17 @@ class HttpIntegrationHandler:
         self.timeout = httpx.Timeout(min(cap, config.timeout_ms / 1000) if config.timeout_ms else cap)
         self.parameters = compile_parameters(config.request_parameters)
         self.refuse_bodies = config.passthrough_behavior == "never"
-        self.responses: list[tuple[re.Pattern[str] | None, int, list[tuple[str, str, str]]]] = []
-        default = None
+        self.responses: list[tuple[re.Pattern[str], _Response]] = []
+        self.default: _Response | None = None
         for pattern, response in config.responses.items():
-            entry = (None, response.status_code, compile_response_headers(response.headers))
             if pattern == "default":
-                default = entry
+                self.default = _Response(response)
                 continue
             try:
                 compiled = re.compile(pattern)
             except re.error as exc:
                 raise ValueError(f"responses {pattern!r} is not a regular expression: {exc}") from None
-            self.responses.append((compiled, *entry[1:]))
-        self.default = default
+            self.responses.append((compiled, _Response(response)))
         self.client = client
 
     def _url(self, match: RouteMatch, path_values: dict[str, str]) -> str:
@@ -117,12 +119,12 @@ class HttpIntegrationHandler:
                 out.append(path_values.get(part[1], ""))
         return "".join(out)
 
-    def _select(self, status: int) -> tuple[int, list[tuple[str, str, str]]] | None:
+    def _select(self, status: int) -> _Response | None:
         text = str(status)
-        for pattern, code, headers in self.responses:
-            if pattern is not None and pattern.fullmatch(text):
-                return code, headers
-        return (self.default[1], self.default[2]) if self.default else None
+        for pattern, response in self.responses:
+            if pattern.fullmatch(text):
+                return response
+        return self.default
 
     async def __call__(
         self, request: GatewayRequest, match: RouteMatch, authorizer: AuthorizerOutcome | None
@@ -166,9 +168,8 @@ class HttpIntegrationHandler:
                 GatewayResponseType.API_CONFIGURATION_ERROR,
                 reason=f"no integration response for status {upstream.status_code}",
             )
-        status, mapped = selected
         out: list[tuple[str, str]] = []
-        for name, kind, value in mapped:
+        for name, kind, value in selected.headers:
             if kind == "static":
                 out.append((name, value))
             else:
@@ -177,4 +178,32 @@ class HttpIntegrationHandler:
                     out.append((name, got))
         if not any(name.lower() == "content-type" for name, _ in out):
             out.append(("Content-Type", "application/json"))
-        return GatewayResponse(status, out, upstream.content)
+        body = upstream.content
+        if selected.body is not None:
+            body = selected.body.render(
+                {
+                    "stage": match.stage_name,
+                    "requestId": request.request_id,
+                    "apiId": match.api.api_id,
+                    "httpMethod": request.method,
+                    "path": match.stage_path,
+                    "resourcePath": match.route.resource_path,
+                    "requestTime": clf_time(request.time_epoch_ms),
+                    "requestTimeEpoch": request.time_epoch_ms,
+                    "identity.sourceIp": request.source_ip,
+                    "authorizer.principalId": authorizer.principal_id if authorizer else None,
+                },
+                match.stage.variables,
+            ).encode("utf-8")
+        return GatewayResponse(selected.status, out, body)
+
+
+class _Response:
+    """One compiled ``responses`` entry."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, config: IntegrationResponseConfig) -> None:
+        self.status = config.status_code
+        self.headers = compile_response_headers(config.headers)
+        self.body = ContextTemplate.compile(config.body) if config.body is not None else None
