@@ -45,7 +45,7 @@ import importlib.util
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -244,6 +244,7 @@ class Reloader:
         #: told after each batch: {"functions": [...], "config": bool} (the --workers processes)
         self.tell_workers: Callable[[dict[str, Any]], None] | None = None
         self._retiring: set[asyncio.Task[None]] = set()
+        self.watching: WatchPlan | None = None
         self._lock = asyncio.Lock()  # one reload at a time
 
     def attach(self, serving: Serving) -> None:
@@ -415,11 +416,15 @@ class Reloader:
 
     # -- watching ------------------------------------------------------------------------------------
 
+    def _relevant(self, _change: Any, path: str) -> bool:
+        """The watchers' filter, by the plan of the moment."""
+        return self.watching is not None and self.watching.relevant(path)
+
     async def watch(self) -> None:
         """Watch the plan's files until cancelled, applying each batch of changes; the plan is
         computed again after each batch (a reloaded configuration may name other files)."""
         logging.getLogger("watchfiles").setLevel(logging.WARNING)  # its "N changes detected" lines
-        plan = self.plan()
+        plan = self.watching = self.plan()
         if self.announce:
             log.info(
                 "hot reload: watching %d code director%s and %d configuration file%s",
@@ -437,23 +442,26 @@ class Reloader:
             roots = (plan.recursive_roots(), plan.file_roots())
             if not roots[0] and not roots[1]:
                 return
-            async for paths in _watch(roots, plan):
-                changes = plan.classify(paths)
-                if changes:
-                    await self.apply(changes)
-                new_plan = self.plan()
-                moved = (new_plan.recursive_roots(), new_plan.file_roots()) != roots
-                plan = new_plan
-                if moved:
-                    break
+            async with contextlib.aclosing(_watch(roots, self._relevant)) as batches:
+                async for paths in batches:
+                    changes = plan.classify(paths)
+                    if changes:
+                        await self.apply(changes)
+                    new_plan = self.plan()
+                    moved = (new_plan.recursive_roots(), new_plan.file_roots()) != roots
+                    plan = self.watching = new_plan
+                    if moved:  # other directories: watch those instead
+                        break
 
 
-async def _watch(roots: tuple[tuple[Path, ...], tuple[Path, ...]], plan: WatchPlan) -> Any:
+async def _watch(
+    roots: tuple[tuple[Path, ...], tuple[Path, ...]], relevant: Callable[[Any, str], bool]
+) -> AsyncGenerator[set[str], None]:
     """The changed paths, batch by batch, from a recursive watcher over the code directories and a
     flat one over the configuration files' directories (an async generator)."""
     queue: asyncio.Queue[set[str]] = asyncio.Queue()
     tasks = [
-        asyncio.create_task(_watcher(list(paths), recursive, plan, queue))
+        asyncio.create_task(_watcher(list(paths), recursive, relevant, queue))
         for paths, recursive in ((roots[0], True), (roots[1], False))
         if paths
     ]
@@ -470,7 +478,7 @@ async def _watch(roots: tuple[tuple[Path, ...], tuple[Path, ...]], plan: WatchPl
 
 
 async def _watcher(
-    paths: list[Path], recursive: bool, plan: WatchPlan, queue: asyncio.Queue[set[str]]
+    paths: list[Path], recursive: bool, relevant: Callable[[Any, str], bool], queue: asyncio.Queue[set[str]]
 ) -> None:
     import watchfiles
 
@@ -482,7 +490,7 @@ async def _watcher(
         try:
             async for batch in watchfiles.awatch(
                 *existing,
-                watch_filter=lambda _change, path: plan.relevant(path),
+                watch_filter=relevant,
                 debounce=DEBOUNCE_MS,
                 step=STEP_MS,
                 recursive=recursive,

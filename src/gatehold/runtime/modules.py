@@ -46,7 +46,7 @@ import sysconfig
 import threading
 import types
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -149,11 +149,14 @@ def _origin(module: Any) -> str | None:
 class Namespace:
     """One code directory's modules (module docstring)."""
 
-    def __init__(self, directory: Path, path_entry: str | None) -> None:
+    def __init__(self, directory: Path | None, path_entry: str | None) -> None:
         self.directory = directory
-        self.prefix = str(directory).rstrip(os.sep) + os.sep
+        self.prefix = str(directory).rstrip(os.sep) + os.sep if directory is not None else None
         #: what goes first on sys.path while importing (the code_path); None: found on sys.path
         self.path_entry = path_entry
+        #: the top-level modules and packages of the directory (those the process had not imported)
+        self.provides: frozenset[str] = frozenset()
+        #: the modules it imported: in its directory, or under a name another namespace has too
         self.modules: dict[str, types.ModuleType] = {}
         self.generation = 0  # bumped by invalidate() (on the loop's thread, without the lock)
         self.loaded_generation = 0
@@ -163,8 +166,14 @@ class Namespace:
         return f"Namespace({str(self.directory)!r}, {len(self.modules)} modules)"
 
     def owns_file(self, file: str) -> bool:
+        if self.prefix is None:
+            return False
         real = os.path.realpath(file)
         return real.startswith(self.prefix) and not is_library(real)
+
+    def has(self, name: str) -> bool:
+        """Does this namespace have its own ``name`` (imported, or in its directory)?"""
+        return name in self.modules or name.partition(".")[0] in self.provides
 
     def invalidate(self) -> None:
         """Its code changed: every function of this directory imports its modules afresh on its next
@@ -173,49 +182,126 @@ class Namespace:
         for sandbox in list(self.sandboxes):
             sandbox.reset()
 
+    def refresh(self) -> None:
+        """(Caller holds :data:`LOCK`.) List the directory's modules again and put the shared names'
+        stand-ins in ``sys.modules``."""
+        if self.directory is None:
+            return
+        listed = _top_level_names(self.directory)
+        for name in listed:
+            _adopt(name)
+        process = {n for n in listed if n in sys.modules and not any(ns.has(n) for ns in _everyone())}
+        previous, self.provides = self.provides, frozenset(listed - process)
+        _reconcile(previous | self.provides, {})
+
     def load(self, handler_name: str) -> tuple[Handler, bool]:
         """Import ``handler_name`` in this namespace (caller holds :data:`LOCK`): the handler, and
         whether no :meth:`invalidate` came meanwhile (else the caller should not keep it)."""
         generation = self.generation
-        dropped: dict[str, types.ModuleType] = {}
         if self.loaded_generation != generation:
             dropped, self.modules = self.modules, {}
             self.loaded_generation = generation
             importlib.invalidate_caches()  # new files in the directory are seen
-        others = {name for ns in _namespaces.values() if ns is not self for name in ns.modules}
-        other_entries = {
-            ns.path_entry for ns in _namespaces.values() if ns is not self and ns.path_entry is not None
-        }
-        touched = others | set(dropped) | set(self.modules)
+            for name in dropped:
+                sys.modules.pop(name, None)
+            self.refresh()
+        with self._importing():
+            handler = load_handler(handler_name)
+        return handler, self.generation == generation
+
+    def import_module(self, name: str) -> types.ModuleType:
+        """(Caller holds :data:`LOCK`.) ``import name`` as code in this namespace sees it."""
+        with self._importing():
+            return importlib.import_module(name)
+
+    @contextlib.contextmanager
+    def _importing(self) -> Iterator[None]:
+        """(Caller holds :data:`LOCK`.) ``sys.path`` and ``sys.modules`` as this namespace's imports
+        see them: its directory first and the other code directories off ``sys.path``; its own
+        modules in ``sys.modules``, the other namespaces' and the shared names' out. Afterwards the
+        modules the import added are recorded (those in this directory, and those under a name
+        another namespace has too) and ``sys.modules`` is reconciled."""
+        everyone = _everyone()
+        contested = {n for ns in everyone if ns is not self for n in (*ns.modules, *ns.provides)}
         modules = sys.modules
-        for name in touched:
-            modules.pop(name, None)
+        touched = contested | set(self.modules) | self.provides
+        stash = {name: modules.pop(name) for name in touched if name in modules}
         modules.update(self.modules)
+        other_entries = {ns.path_entry for ns in everyone if ns is not self and ns.path_entry is not None}
         saved_path = list(sys.path)
         own = self.path_entry
         sys.path[:] = ([own] if own else []) + [p for p in saved_path if p != own and p not in other_entries]
         before = set(list(modules))
         try:
-            handler = load_handler(handler_name)
+            yield
         finally:
             for name in [n for n in list(modules) if n not in before]:
                 module = modules[name]
                 origin = _origin(module)
-                if name in others or (origin is not None and self.owns_file(origin)):
+                if name.partition(".")[0] in contested or (origin is not None and self.owns_file(origin)):
                     self.modules[name] = module
                     touched.add(name)
             sys.path[:] = saved_path
             if own is not None and own not in sys.path:
                 sys.path.insert(0, own)  # LAMBDA_TASK_ROOT stays first, for imports at call time
                 _inserted.add(own)
-            _reconcile(touched)
-        return handler, self.generation == generation
+            _reconcile(touched, stash)
 
     def forget(self) -> None:
         """No function uses this directory any more: its modules leave ``sys.modules``."""
         with LOCK:
-            names, self.modules = set(self.modules), {}
-            _reconcile(names)
+            names = set(self.modules) | self.provides
+            self.modules, self.provides = {}, frozenset()
+            _reconcile(names, {})
+
+
+#: what code outside every code directory gets under a name several directories have
+_OUTSIDE = Namespace(None, None)
+
+
+def _everyone() -> list[Namespace]:
+    return [*_namespaces.values(), _OUTSIDE]
+
+
+def _top_level_names(directory: Path) -> set[str]:
+    """The modules and (regular) packages directly in ``directory``."""
+    suffixes = importlib.machinery.all_suffixes()
+    names: set[str] = set()
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return names
+    for entry in entries:
+        name = entry.name
+        if entry.is_dir():
+            if os.path.exists(os.path.join(entry.path, "__init__.py")) and name.isidentifier():
+                names.add(name)
+            continue
+        for suffix in suffixes:
+            if name.endswith(suffix):
+                stem = name[: -len(suffix)]
+                if stem.isidentifier() and stem != "__init__":
+                    names.add(stem)
+                break
+    return names
+
+
+def _adopt(name: str) -> None:
+    """A module ``name`` (or its submodules) that a handler imported at call time, outside
+    :func:`load`, belongs to the namespace whose directory holds it."""
+    for module_name in [n for n in list(sys.modules) if n == name or n.startswith(name + ".")]:
+        module = sys.modules.get(module_name)
+        if module is None or type(module) is SharedModule:
+            continue
+        if any(module_name in ns.modules for ns in _everyone()):
+            continue
+        origin = _origin(module)
+        if origin is None:
+            continue
+        for ns in sorted(_namespaces.values(), key=lambda n: -len(n.prefix or "")):
+            if ns.owns_file(origin):
+                ns.modules[module_name] = module
+                break
 
 
 def namespace_for(spec: FunctionSpec) -> Namespace | None:
@@ -233,12 +319,14 @@ def namespace_for(spec: FunctionSpec) -> Namespace | None:
         namespace = _namespaces.get(directory)
         if namespace is None:
             namespace = _namespaces[directory] = Namespace(directory, entry)
+            namespace.refresh()
         elif namespace.path_entry is None and entry is not None:
             namespace.path_entry = entry
         return namespace
 
 
 def namespaces() -> list[Namespace]:
+    """Every code directory's namespace so far."""
     with LOCK:
         return list(_namespaces.values())
 
@@ -256,52 +344,75 @@ def load(namespace: Namespace | None, handler_name: str) -> tuple[Handler, bool]
 # --------------------------------------------------------------------------------------------------
 
 
-def _reconcile(names: Iterable[str]) -> None:
-    """``sys.modules[name]``: the one owner's module, a :class:`SharedModule`, or nothing."""
+def _reconcile(names: Iterable[str], stash: dict[str, types.ModuleType]) -> None:
+    """``sys.modules[name]`` for each of ``names``: a :class:`SharedModule` when several namespaces
+    have their own ``name``, else the one owner's module, else what was there (``stash``)."""
     modules = sys.modules
+    everyone = _everyone()
     for name in names:
-        owners = [ns for ns in _namespaces.values() if name in ns.modules]
-        if not owners:
-            modules.pop(name, None)
-        elif len(owners) == 1:
-            modules[name] = owners[0].modules[name]
-        else:
-            current = modules.get(name)
+        having = [ns for ns in everyone if ns.has(name)]
+        current = modules.get(name, stash.get(name))
+        if len(having) > 1:
             modules[name] = current if type(current) is SharedModule else SharedModule(name)
+        elif having and name in having[0].modules:
+            modules[name] = having[0].modules[name]
+        elif current is not None and type(current) is not SharedModule:
+            modules[name] = current
+        else:
+            modules.pop(name, None)
 
 
-def _owner_module(name: str) -> types.ModuleType:
-    """The module ``name`` of the namespace whose code is calling (the innermost frame in one of the
-    owners' directories)."""
-    owners = [ns for ns in _namespaces.values() if name in ns.modules]
-    frame = sys._getframe(2)
+def _calling_namespace() -> tuple[Namespace, bool]:
+    """The namespace of the innermost calling frame in a code directory (the deepest directory when
+    they nest), else :data:`_OUTSIDE`; and whether that frame is the immediate caller (the code
+    that reads the attribute, rather than a library it called)."""
+    candidates = sorted(_namespaces.values(), key=lambda n: -len(n.prefix or ""))
+    frame = sys._getframe(3)
+    immediate = True
     while frame is not None:
         file = frame.f_code.co_filename
-        for ns in owners:
-            if file.startswith(ns.prefix):
-                return ns.modules[name]
+        for ns in candidates:
+            if ns.prefix is not None and file.startswith(ns.prefix):
+                return ns, immediate
         frame = frame.f_back  # type: ignore[assignment]
-    where = ", ".join(str(ns.directory) for ns in owners)
-    raise AttributeError(
-        f"module {name!r} is defined by several functions' code directories ({where}) and the code "
-        "reading it is in none of them"
-    )
+        immediate = False
+    return _OUTSIDE, False
+
+
+def _resolve(name: str) -> types.ModuleType:
+    """The module ``name`` as the calling code's namespace has it, imported there on first use.
+
+    When that import fails, the function's own code gets the ``ModuleNotFoundError`` Lambda would
+    have raised (at the first use of the name rather than at the ``import`` statement, whose error
+    Python swallows for a module already in ``sys.modules``); a library looking around
+    (``hasattr``, ``getattr`` with a default) gets an ``AttributeError``."""
+    namespace, immediate = _calling_namespace()
+    module = namespace.modules.get(name)
+    if module is not None:
+        return module
+    try:
+        with LOCK:
+            return namespace.modules.get(name) or namespace.import_module(name)
+    except ImportError as exc:
+        if immediate:
+            raise
+        raise AttributeError(f"module {name!r}: {exc}") from None
 
 
 class SharedModule(types.ModuleType):
     """``sys.modules[name]`` when several code directories each have a module ``name`` (module
-    docstring): attributes are those of the calling function's own module."""
+    docstring): its attributes are those of the calling code's own module."""
 
     def __getattribute__(self, attr: str) -> Any:
         if attr == "__class__":
             return SharedModule
-        return getattr(_owner_module(types.ModuleType.__getattribute__(self, "__name__")), attr)
+        return getattr(_resolve(types.ModuleType.__getattribute__(self, "__name__")), attr)
 
     def __setattr__(self, attr: str, value: Any) -> None:
-        setattr(_owner_module(types.ModuleType.__getattribute__(self, "__name__")), attr, value)
+        setattr(_resolve(types.ModuleType.__getattribute__(self, "__name__")), attr, value)
 
     def __delattr__(self, attr: str) -> None:
-        delattr(_owner_module(types.ModuleType.__getattribute__(self, "__name__")), attr)
+        delattr(_resolve(types.ModuleType.__getattribute__(self, "__name__")), attr)
 
     def __repr__(self) -> str:
         return f"<module {types.ModuleType.__getattribute__(self, '__name__')!r} (one per code directory)>"
