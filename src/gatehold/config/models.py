@@ -638,7 +638,9 @@ class ImportConfig(Model):
         default_factory=dict,
         description="values for what cannot be resolved locally, by reference ('ssm:/path', 'cf:stack.out')",
     )
-    stage: str | None = Field(default=None, description="serverless.yml: --stage")
+    stage: str | None = Field(
+        default=None, description="serverless.yml: --stage; OpenAPI: the stage to serve the API on"
+    )
     api_name: str | None = Field(default=None, description="OpenAPI: the API's name (default: info.title)")
     base_path: str | None = Field(default=None, description="OpenAPI: the API mapping")
 
