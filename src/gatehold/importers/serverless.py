@@ -58,7 +58,7 @@ from typing import Any
 from gatehold.config.document import Document, read_document
 from gatehold.config.models import PYTHON_RUNTIMES
 from gatehold.config.problems import ConfigError, KeyPath, SourceRef, dotted
-from gatehold.importers.base import LOCAL_M2M_CLIENT, LOCAL_M2M_SECRET, ImportContext
+from gatehold.importers.base import LOCAL_M2M_CLIENT, LOCAL_M2M_SECRET, ImportContext, shell_quoted
 
 __all__ = ["import_serverless"]
 
@@ -311,15 +311,18 @@ def import_serverless(doc: Document, ctx: ImportContext) -> None:
                 rest.event(fn, event["http"], (*at, "http"))
             else:
                 http.event(fn, event["httpApi"], (*at, "httpApi"))
-    http.provider_authorizers()
+    if http.routes:
+        http.provider_authorizers()
     service.resources(rest if rest.routes else None)
-    api_count = int(bool(rest.routes)) + int(bool(http.routes or http.authorizers))
+    api_count = int(bool(rest.routes)) + int(bool(http.routes))
     if rest.routes:
         rest.write(api_count)
-    elif service.cfg.keys(("provider", "apiGateway")) or service.cfg.keys(("provider", "logs", "restApi")):
+    elif service.cfg.has(("provider", "apiGateway")):
         ctx.ignore(ctx.ref(("provider", "apiGateway")), "no function has http events: no REST API is created")
-    if http.routes or http.authorizers:
+    if http.routes:
         http.write(api_count, clash=rest.name if rest.routes else None)
+    elif service.cfg.has(("provider", "httpApi")):
+        ctx.ignore(ctx.ref(("provider", "httpApi")), "no function has httpApi events: no HTTP API is created")
     service.authorizer_audiences(
         [a["function"] for a, _ in rest.authorizers.values()]
         + [a["function"] for a, _ in http.authorizers.values() if a["type"] == "REQUEST"],
@@ -668,6 +671,14 @@ class _Variables:
             return list(value) if isinstance(value, dict) else []
         return list(node) if isinstance(node, dict) else []
 
+    def has(self, path: KeyPath) -> bool:
+        """Whether ``path`` holds a value (resolving only the variables above it)."""
+        try:
+            node, _ = self.node(path)
+        except (_NotFound, _Failed):
+            return False
+        return node is not None
+
     def length(self, path: KeyPath) -> int:
         try:
             node, _ = self.node(path)
@@ -797,11 +808,11 @@ class _Variables:
                     note = f"{exc.key} is not read locally ({exc.why}); the fallback in {var.text} is used"
                     if note not in self.noted:
                         self.noted.add(note)
-                        self.ctx.note(self.ctx.ref(at), note + f" (or pass --value '{exc.key}=VALUE')")
+                        self.ctx.note(self.ctx.ref(at), f"{note} (or pass --value {_value_hint(exc.key)})")
                     continue
                 raise _VariableError(
                     at,
-                    f"{var.text}: {exc.why}; give the value with --value '{exc.key}=VALUE'",
+                    f"{var.text}: {exc.why}; give the value with --value {_value_hint(exc.key)}",
                 ) from None
             except _NotFound as exc:
                 last = (str(exc), _source_key(source, self, at))
@@ -810,7 +821,9 @@ class _Variables:
                 return value
             last = ("it has no value", _source_key(source, self, at))
         why, key = last or ("it has no value", "")
-        hint = f"; give the value with --value '{key}=VALUE'" if key and not key.startswith("self:") else ""
+        hint = (
+            f"; give the value with --value {_value_hint(key)}" if key and not key.startswith("self:") else ""
+        )
         raise _VariableError(at, f"{var.text}: {why}{hint}")
 
     def source(self, source: _Source, at: KeyPath) -> Any:
@@ -853,11 +866,11 @@ class _Variables:
 
     def self_(self, address: str) -> Any:
         path: KeyPath = ()
-        for part in address.split(".") if address else []:
-            node, _ = self.node(path)
-            step: str | int = int(part) if isinstance(node, list) and part.isdigit() else part
-            path = (*path, step)
         try:
+            for part in address.split(".") if address else []:
+                node, _ = self.node(path)
+                step: str | int = int(part) if isinstance(node, list) and part.isdigit() else part
+                path = (*path, step)
             return self.resolved(path)
         except _NotFound:
             # the framework gave provider.stage and provider.region their defaults before v3
@@ -941,6 +954,10 @@ class _Variables:
         raise _NotFound(f"parameter {name} is not defined for stage {stage} (params: or stages:)")
 
 
+def _value_hint(key: str) -> str:
+    return shell_quoted(f"{key}=VALUE")
+
+
 def _child(node: Any, key: str | int) -> Any:
     if isinstance(node, dict):
         if key in node:
@@ -987,14 +1004,14 @@ def _dotenv(path: Path) -> dict[str, str]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        line = line.removeprefix("export ").strip()
-        name, sep, value = line.partition("=")
+        name, sep, value = line.removeprefix("export ").partition("=")
         if not sep:
             continue
         value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-            if raw.strip().split("=", 1)[1].strip().startswith('"'):
+        if value[:1] in ("'", '"') and value.find(value[0], 1) > 0:
+            quote = value[0]
+            value = value[1 : value.find(quote, 1)]
+            if quote == '"':
                 value = value.replace("\\n", "\n")
         else:
             value = value.split(" #", 1)[0].rstrip()
@@ -1026,6 +1043,7 @@ class _Service:
     stage: str
     region: str
     fns: dict[str, _Function] = field(default_factory=dict)
+    noted: set[tuple[SourceRef, str]] = field(default_factory=set)
 
     @classmethod
     def read(cls, doc: Document, ctx: ImportContext) -> _Service | None:
@@ -1065,12 +1083,6 @@ class _Service:
         if not isinstance(service, str) or not service:
             ctx.error(ctx.ref(("service",)), "service must name the service (a string)")
             return None
-        if not _STAGE_NAME.match(stage):
-            ctx.error(
-                ctx.ref(("provider", "stage")),
-                f"stage {stage!r}: API Gateway stage names are letters, digits, '-' and '_'",
-            )
-            return None
         return cls(doc, ctx, cfg, service, stage, cfg.region)
 
     @staticmethod
@@ -1082,6 +1094,12 @@ class _Service:
 
     def ref(self, path: KeyPath) -> SourceRef:
         return self.ctx.ref(path)
+
+    def note_once(self, src: SourceRef, what: str) -> None:
+        """A note about a provider-wide setting, said once rather than once per function."""
+        if (src, what) not in self.noted:
+            self.noted.add((src, what))
+            self.ctx.note(src, what)
 
     # -- top level ----------------------------------------------------------------------------------
 
@@ -1106,11 +1124,10 @@ class _Service:
             )
 
     def plugins(self) -> None:
-        node = self.cfg.doc.get(("plugins",))
-        if node is None:
+        if not self.cfg.has(("plugins",)):
             return
         at: KeyPath = ("plugins",)
-        if isinstance(node, dict):  # plugins: {localPath: …, modules: […]}
+        if isinstance(self.cfg.get(("plugins",)), dict):  # plugins: {localPath: …, modules: […]}
             at = ("plugins", "modules")
         names = self.cfg.get(at)
         if not isinstance(names, list):
@@ -1157,7 +1174,10 @@ class _Service:
             )
         if cfg.get(("provider", "vpcEndpointIds")) not in (None, FAILED):
             ctx.refuse(self.ref(("provider", "vpcEndpointIds")), "VPC endpoints are not reproduced")
-        if cfg.doc.get(("provider", "resourcePolicy")) is not None:
+        for key in cfg.keys(("provider", "logs")):
+            if key not in ("restApi", "httpApi"):
+                ctx.ignore(self.ref(("provider", "logs", key)), "no local meaning: CloudWatch logs")
+        if cfg.has(("provider", "resourcePolicy")):
             ctx.refuse(
                 self.ref(("provider", "resourcePolicy")),
                 "resource policies (IP and VPC allow / deny lists) are not evaluated by Gatehold",
@@ -1167,11 +1187,17 @@ class _Service:
 
     def functions(self) -> None:
         ctx, cfg = self.ctx, self.cfg
-        keys = cfg.keys(("functions",))
-        if not keys and cfg.doc.get(("functions",)) is None:
+        # functions: a mapping, or a list of mappings (files of functions) the framework merges
+        places: list[KeyPath] = [("functions",)]
+        if cfg.length(("functions",)):
+            places = [("functions", i) for i in range(cfg.length(("functions",)))]
+        found = [(key, (*place, key)) for place in places for key in cfg.keys(place)]
+        if not found:
             ctx.note(self.ref(()), "no functions: nothing to serve")
-        for key in keys:
-            at: KeyPath = ("functions", key)
+        for key, at in found:
+            if key in self.fns:
+                ctx.error(self.ref(at), f"function {key!r} is defined twice")
+                continue
             name = cfg.get((*at, "name"))
             lambda_name = name if isinstance(name, str) and name else f"{self.name}-{self.stage}-{key}"
             self.fns[key] = _Function(str(key), lambda_name, at)
@@ -1210,7 +1236,7 @@ class _Service:
             ("fileSystemConfig", "EFS file systems are not mounted"),
             ("condition", "a CloudFormation condition decides whether this function exists"),
         ):
-            if cfg.doc.get((*at, key)) is not None:
+            if cfg.has((*at, key)):
                 ctx.refuse(self.ref((*at, key)), why)
                 refused = refused or key == "image"
         handler = cfg.get((*at, "handler"))
@@ -1300,7 +1326,7 @@ class _Service:
         if runtime in PYTHON_RUNTIMES:
             return runtime
         if runtime in ("python3.6", "python3.7"):
-            ctx.note(self.ref(at), f"{runtime} (retired by Lambda) runs on Gatehold's Python")
+            self.note_once(self.ref(at), f"{runtime} (retired by Lambda) runs on Gatehold's Python")
             return "python"
         if runtime.startswith("nodejs"):
             return runtime
@@ -1324,7 +1350,7 @@ class _Service:
                 aliased = self.ctx.alias_url(text)
                 if aliased != text:
                     fn.aliased = True
-                    self.ctx.note(self.ref(at), f"{text} → {aliased} (--issuer-alias)")
+                    self.note_once(self.ref(at), f"{text} → {aliased} (--issuer-alias)")
                 out[str(name)] = aliased
         return out
 
@@ -1377,7 +1403,7 @@ class _Service:
             self.ctx.refuse(
                 self.ref(at),
                 f"{what} is {name} {json.dumps(value[name])}, a CloudFormation value known only after deploy;"
-                f" give it with --value '{key}=VALUE'",
+                f" give it with --value {_value_hint(key)}",
             )
         else:
             self.ctx.refuse(
@@ -1489,14 +1515,11 @@ class _Service:
 
     def resources(self, rest: _RestApi | None) -> None:
         ctx, cfg = self.ctx, self.cfg
-        node = cfg.doc.get(("resources",))
-        if node is None:
+        if not cfg.has(("resources",)):
             return
-        blocks: list[KeyPath] = []
-        if isinstance(node, list) or (isinstance(node, str) and isinstance(cfg.get(("resources",)), list)):
+        blocks: list[KeyPath] = [("resources",)]
+        if cfg.length(("resources",)):  # a list of blocks (files) the framework merges
             blocks = [("resources", i) for i in range(cfg.length(("resources",)))]
-        else:
-            blocks = [("resources",)]
         for block in blocks:
             for key in cfg.keys(block):
                 at: KeyPath = (*block, key)
@@ -1722,8 +1745,6 @@ class _RestApi:
             )
             return None
         parameters = self.request_parameters(request, (*at, "request"), kind)
-        if parameters is None:
-            return None
         for key in request:
             where: KeyPath = (*at, "request", key)
             if key in ("schema", "schemas"):
@@ -1750,7 +1771,8 @@ class _RestApi:
             return self.mock(http, request, at)
         uri = request.get("uri")
         if not isinstance(uri, str):
-            ctx.error(self.ref((*at, "request")), f"request.uri is needed for the {raw} integration")
+            where = (*at, "request") if "request" in http else at
+            ctx.error(self.ref(where), f"request.uri is needed for the {raw} integration")
             return None
         integration_method = request.get("method") or method
         if kind == "HTTP_PROXY":
@@ -1764,26 +1786,30 @@ class _RestApi:
             return out
         return self.http(http, request, at, uri, str(integration_method).upper(), parameters)
 
-    def request_parameters(self, request: dict[str, Any], at: KeyPath, kind: str) -> dict[str, str] | None:
-        """``request.parameters``: required query strings and headers need a request validator,
-        which Gatehold does not run (refused); path parameters are always present when the route
-        matches; HTTP integrations map each parameter (``mappedValue``)."""
+    def request_parameters(self, request: dict[str, Any], at: KeyPath, kind: str) -> dict[str, str]:
+        """``request.parameters``: a required query string or header makes the framework add a
+        request validator (400 "Missing required request parameters"), which Gatehold does not run
+        (refused); a path parameter is always present when the route matches; HTTP integrations map
+        each parameter (``mappedValue``, else the same method parameter)."""
         ctx = self.ctx
         parameters = request.get("parameters")
         if parameters is None:
             return {}
         if not isinstance(parameters, dict):
             ctx.error(self.ref((*at, "parameters")), "parameters is a mapping (querystrings, headers, paths)")
-            return None
+            return {}
         mapped: dict[str, str] = {}
-        ok = True
+        for location in parameters:
+            if location not in ("querystrings", "headers", "paths"):
+                ctx.error(
+                    self.ref((*at, "parameters", location)), "parameters are querystrings, headers or paths"
+                )
         for location, singular in (("querystrings", "querystring"), ("headers", "header"), ("paths", "path")):
             entries = parameters.get(location)
             if entries is None:
                 continue
             if not isinstance(entries, dict):
                 ctx.error(self.ref((*at, "parameters", location)), f"{location} is a mapping of names")
-                ok = False
                 continue
             for name, value in entries.items():
                 where: KeyPath = (*at, "parameters", location, name)
@@ -1791,24 +1817,17 @@ class _RestApi:
                 if required and location != "paths":
                     ctx.refuse(
                         self.ref(where),
-                        f"required {singular} parameter {name}: API Gateway checks it with a request"
-                        " validator (400 Missing required request parameters), which Gatehold does not run",
+                        f"required {singular} {name}: API Gateway checks it with a request validator"
+                        " (400 Missing required request parameters), which Gatehold does not run",
                     )
-                    ok = False
-                    continue
                 if kind in ("HTTP", "HTTP_PROXY"):
                     source = value.get("mappedValue") if isinstance(value, dict) else None
                     mapped[f"integration.request.{singular}.{name}"] = (
                         str(source) if source else f"method.request.{singular}.{name}"
                     )
                 elif not required:
-                    ctx.ignore(self.ref(where), f"optional {singular} parameter {name}: declared only")
-        for location in parameters:
-            if location not in ("querystrings", "headers", "paths"):
-                ctx.error(
-                    self.ref((*at, "parameters", location)), f"{location}: querystrings, headers or paths"
-                )
-        return mapped if ok else None
+                    ctx.ignore(self.ref(where), f"an optional {singular} only declares it (no local effect)")
+        return mapped
 
     def mock(self, http: dict[str, Any], request: dict[str, Any], at: KeyPath) -> dict[str, Any] | None:
         """A MOCK integration: the status the request template names, the response whose selection
@@ -2101,14 +2120,15 @@ class _RestApi:
                 return None
             function_key = found[0]
             name = found[1]
+        # validate.js: the Authorization header unless a REQUEST authorizer has no cache
         if "identity_source" not in settings and not (type_ == "REQUEST" and ttl == 0):
             settings["identity_source"] = "method.request.header.Authorization"
-        if type_ == "REQUEST" and ttl == 0 and "identity_source" not in settings:
-            settings["identity_source"] = []
         authorizer = {"type": type_, "function": function_key, "result_ttl": ttl, **settings}
         previous = self.authorizers.get(name)
         if previous is not None:
-            authorizer = {**previous[0], **authorizer}  # the framework merges: the last one wins
+            # events naming one authorizer are merged into one resource (lodash _.merge): the last
+            # event's settings win, and what it leaves undefined keeps the earlier value
+            authorizer = {**previous[0], **authorizer}
             at = previous[1]
         self.authorizers[name] = (authorizer, at)
         return name
@@ -2177,6 +2197,11 @@ class _RestApi:
     def write(self, api_count: int) -> None:
         ctx, s, cfg = self.ctx, self.s, self.s.cfg
         base: KeyPath = ("apis", self.name)
+        if not _STAGE_NAME.match(s.stage):
+            ctx.error(
+                self.ref(("provider", "stage")),
+                f"stage {s.stage!r}: REST API stage names are letters, digits, '-' and '_'",
+            )
         for path, cors in self.cors.items():
             key = f"OPTIONS {path}"
             if key in self.routes:
@@ -2194,6 +2219,7 @@ class _RestApi:
             if "authorizer" in route:
                 ctx.at((*base, "routes", key, "authorizer"), self.ref((*at, "authorizer")))
         for name, (authorizer, at) in self.authorizers.items():
+            authorizer.setdefault("identity_source", [])
             ctx.put((*base, "authorizers", name), authorizer, self.ref(at))
         stage: dict[str, Any] = {}
         access_log = self.access_log()
@@ -2244,7 +2270,7 @@ class _RestApi:
                     self.ref(setting),
                     "not an apiGateway property Gatehold knows: not applied",
                 )
-        if cfg.doc.get((*gw, "resourcePolicy")) is not None:
+        if cfg.has((*gw, "resourcePolicy")):
             ctx.refuse(
                 self.ref((*gw, "resourcePolicy")),
                 "resource policies (IP and VPC allow / deny lists) are not evaluated by Gatehold",
@@ -2277,9 +2303,9 @@ class _RestApi:
         ctx, s, cfg = self.ctx, self.s, self.s.cfg
         keys_at: KeyPath = ("provider", "apiGateway", "apiKeys")
         plan_at: KeyPath = ("provider", "apiGateway", "usagePlan")
-        if cfg.doc.get(keys_at) is None and cfg.doc.get(("provider", "apiKeys")) is not None:
+        if not cfg.has(keys_at) and cfg.has(("provider", "apiKeys")):
             keys_at = ("provider", "apiKeys")  # v1 / v2 location
-        if cfg.doc.get(plan_at) is None and cfg.doc.get(("provider", "usagePlan")) is not None:
+        if not cfg.has(plan_at) and cfg.has(("provider", "usagePlan")):
             plan_at = ("provider", "usagePlan")
         api_keys = cfg.get(keys_at)
         plan = cfg.get(plan_at)
@@ -2598,10 +2624,15 @@ class _HttpApi:
 
     def write(self, api_count: int, clash: str | None) -> None:
         ctx, cfg = self.ctx, self.s.cfg
+        where = (
+            self.ref(("provider", "httpApi"))
+            if cfg.has(("provider", "httpApi"))
+            else self.ref(("functions",))
+        )
         if clash == self.name:
             renamed = f"{self.name}-httpapi"
             ctx.note(
-                self.ref(("provider", "httpApi")),
+                where,
                 f"the REST and HTTP APIs are both named {self.name}: the HTTP API is {renamed} here",
             )
             self.name = renamed
@@ -2617,11 +2648,6 @@ class _HttpApi:
             for key, model_key in (("identitySource", "identity_source"), ("issuerUrl", "jwt_configuration")):
                 if cfg.doc.get((*at, key)) is not None:
                     ctx.at((*base, "authorizers", name, model_key), self.ref((*at, key)))
-        where = (
-            self.ref(("provider", "httpApi"))
-            if cfg.doc.get(("provider", "httpApi"))
-            else self.ref(("functions",))
-        )
         ctx.put((*base, "type"), "HTTP", where)
         ctx.put((*base, "base_path"), ctx.base_path(self.name, api_count), where)
         stage: dict[str, Any] = {}
