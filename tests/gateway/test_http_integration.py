@@ -2,7 +2,7 @@
 and REST request validation, over real HTTP: a GatewayApp on the gateway's own server in front of a
 local echo backend (tests/gateway/conftest.py ``upstream``), built from the YAML below.
 
-AWS's behaviour: apigw-behaviour.md §5.1, §5.5, §6; request validation from the developer guide
+AWS's behaviour: docs/aws-reference.md §5.1, §5.5, §6; request validation from the developer guide
 page ``api-gateway-method-request-validation`` (see gatehold.gateway.request_validation).
 """
 
