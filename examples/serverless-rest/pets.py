@@ -43,5 +43,15 @@ def export_pets(event, context):
     return _json(200, {"apiKey": event["requestContext"]["identity"]["apiKey"], "count": len(PETS)})
 
 
+def search_pets(event, context):
+    kind = event["queryStringParameters"]["kind"]
+    return _json(200, [p for p in PETS.values() if p["kind"] == kind])
+
+
+def book_visit(event, context):
+    visit = json.loads(event["body"])
+    return _json(201, {"booked": visit})
+
+
 def health(event, context):
     return {"statusCode": 200, "body": "ok"}

@@ -466,6 +466,59 @@ def test_api_keys_and_usage_plans(tmp_path: Path) -> None:
     ) in [str(n) for n in loaded.notes]
 
 
+def test_request_validation(tmp_path: Path) -> None:
+    """request-validator.js: required parameters and request.schemas give the method the service's
+    validator; a schema may be inline, {name, schema}, JSON text, a file, or provider's by name."""
+    path = sls(
+        tmp_path,
+        """\
+          apiGateway:
+            request:
+              schemas:
+                pet: {name: Pet, schema: {type: object, required: [name]}}
+        functions:
+          a:
+            handler: a.handler
+            events:
+              - http:
+                  path: pets/{id}
+                  method: put
+                  request:
+                    parameters:
+                      paths: {id: true}
+                      querystrings: {dry: false, version: {required: true}}
+                      headers: {X-Trace: true}
+                    schemas:
+                      application/json: pet
+                      text/plain: '{"type": "string"}'
+                      application/xml: ${file(./xml.json)}
+              - http:
+                  path: owners
+                  method: post
+                  request:
+                    schemas:
+                      application/json: {name: Owner, schema: {type: object}}
+        """,
+        **{"xml.json": '{"type": "string", "maxLength": 10}'},
+    )
+    routes = model(path)["apis"]["dev-shop"]["routes"]
+    assert routes["PUT /pets/{id}"]["request_validation"] == {
+        "required_parameters": [
+            "method.request.querystring.version",
+            "method.request.header.X-Trace",
+            "method.request.path.id",
+        ],
+        "body_schemas": {
+            "application/json": {"type": "object", "required": ["name"]},
+            "text/plain": {"type": "string"},
+            "application/xml": {"type": "string", "maxLength": 10},
+        },
+    }
+    assert routes["POST /owners"]["request_validation"] == {
+        "body_schemas": {"application/json": {"type": "object"}}
+    }
+
+
 def test_gateway_responses_from_resources(tmp_path: Path) -> None:
     path = sls(
         tmp_path,
@@ -1478,13 +1531,39 @@ CASES = [
         id="vpc-link",
     ),
     pytest.param(
-        HEADER
-        + _event("http: {path: a, method: post, request: {schemas: {application/json: {type: object}}}}"),
+        HEADER + _event("http: {path: a, method: post, request: {schemas: [object]}}"),
         "schemas",
         "functions.a.events[0].http.request.schemas",
-        "request body validation (models) is not applied by Gatehold",
-        "refuse",
-        id="request-schemas",
+        "schemas maps content types to JSON schemas",
+        "error",
+        id="request-schemas-shape",
+    ),
+    pytest.param(
+        HEADER + _event("http: {path: a, method: post, request: {schemas: {application/json: visit-model}}}"),
+        "schemas",
+        "functions.a.events[0].http.request.schemas['application/json']",
+        "'visit-model' is neither a schema of provider.apiGateway.request.schemas nor JSON",
+        "error",
+        id="request-schema-name",
+    ),
+    pytest.param(
+        HEADER
+        + _event(
+            "http: {path: a, method: post, request: {schemas: {application/json: {name: V, schema: '{'}}}}"
+        ),
+        "schemas",
+        "functions.a.events[0].http.request.schemas['application/json']",
+        "the schema is not JSON",
+        "error",
+        id="request-schema-json",
+    ),
+    pytest.param(
+        HEADER + _event("http: {path: a, method: post, request: {schema: {application/json: [1]}}}"),
+        "schema",
+        "functions.a.events[0].http.request.schema['application/json']",
+        "a request schema is a JSON schema (a mapping)",
+        "error",
+        id="request-schema-mapping",
     ),
     pytest.param(
         HEADER + _event("http: {path: a, method: post, request: {contentHandling: CONVERT_TO_TEXT}}"),
@@ -1525,15 +1604,6 @@ CASES = [
         "headers is a mapping of names",
         "error",
         id="parameters-names",
-    ),
-    pytest.param(
-        HEADER + _event("http: {path: a, method: get, request: {parameters: {querystrings: {q: true}}}}"),
-        "parameters",
-        "functions.a.events[0].http.request.parameters.querystrings.q",
-        "required querystring q: API Gateway checks it with a request validator (400 Missing required request"
-        " parameters), which Gatehold does not run",
-        "refuse",
-        id="required-parameter",
     ),
     pytest.param(
         HEADER

@@ -201,6 +201,37 @@ def test_rest_private_route_needs_the_api_key(rest: Stack) -> None:
     assert allowed.json() == {"apiKey": "partner-key-0123456789abcdef", "count": 2}
 
 
+def test_rest_required_query_string_is_validated(rest: Stack) -> None:
+    missing = httpx.get(f"{rest.gateway_url}/dev/pets/search")
+    assert missing.status_code == 400
+    assert missing.json() == {"message": "Missing required request parameters: [kind]"}
+    assert missing.headers["x-amzn-errortype"] == "BadRequestException"
+    found = httpx.get(f"{rest.gateway_url}/dev/pets/search", params={"kind": "cat"})
+    assert found.status_code == 200
+    assert found.json() == [{"id": "2", "name": "Tom", "kind": "cat"}]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "answer"),
+    [
+        pytest.param({"petId": "1"}, 400, {"message": "Invalid request body"}, id="missing-day"),
+        pytest.param({"petId": "1", "day": "soon"}, 400, {"message": "Invalid request body"}, id="bad-day"),
+        pytest.param(
+            {"petId": "1", "day": "2026-01-02"},
+            201,
+            {"booked": {"petId": "1", "day": "2026-01-02"}},
+            id="valid",
+        ),
+    ],
+)
+def test_rest_request_schema_from_a_file_is_validated(
+    rest: Stack, body: object, status: int, answer: object
+) -> None:
+    response = httpx.post(f"{rest.gateway_url}/dev/visits", json=body)
+    assert response.status_code == status
+    assert response.json() == answer
+
+
 def test_rest_cors_preflight_is_the_frameworks_mock(rest: Stack) -> None:
     response = httpx.options(
         f"{rest.gateway_url}/dev/pets",

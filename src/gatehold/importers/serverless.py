@@ -1682,6 +1682,9 @@ class _RestApi:
         if integration is None:
             return
         route: dict[str, Any] = {"integration": integration}
+        validation = self.validation(http, at)
+        if validation:
+            route["request_validation"] = validation
         if http.get("private") is True:
             route["api_key_required"] = True
         elif http.get("private") not in (None, False):
@@ -1748,8 +1751,8 @@ class _RestApi:
         for key in request:
             where: KeyPath = (*at, "request", key)
             if key in ("schema", "schemas"):
-                ctx.refuse(self.ref(where), "request body validation (models) is not applied by Gatehold")
-            elif key == "template":
+                continue  # request validation (validation())
+            if key == "template":
                 if kind in ("HTTP", "MOCK"):
                     continue
                 ctx.ignore(
@@ -1786,11 +1789,78 @@ class _RestApi:
             return out
         return self.http(http, request, at, uri, str(integration_method).upper(), parameters)
 
+    def validation(self, http: dict[str, Any], at: KeyPath) -> dict[str, Any]:
+        """request-validator.js: a required parameter (``true``, or ``required`` not false) or a
+        ``request.schemas`` entry gives the method the service's validator, which checks both the
+        parameters and the body: 400 "Missing required request parameters: [...]" / "Invalid request
+        body" after the authorizer (docs/configuration.md, "Request validation")."""
+        request = http.get("request")
+        if not isinstance(request, dict):
+            return {}
+        required: list[str] = []
+        parameters = request.get("parameters")
+        if isinstance(parameters, dict):
+            for location, singular in (
+                ("querystrings", "querystring"),
+                ("headers", "header"),
+                ("paths", "path"),
+            ):
+                entries = parameters.get(location)
+                for name, value in entries.items() if isinstance(entries, dict) else ():
+                    if value if not isinstance(value, dict) else value.get("required", True):
+                        required.append(f"method.request.{singular}.{name}")
+        schemas: dict[str, Any] = {}
+        for key in ("schemas", "schema"):
+            raw = request.get(key)
+            if raw is None:
+                continue
+            if not isinstance(raw, dict):
+                self.ctx.error(self.ref((*at, "request", key)), f"{key} maps content types to JSON schemas")
+                continue
+            for content_type, spec in raw.items():
+                schema = self.schema(spec, (*at, "request", key, content_type))
+                if schema is not None:
+                    schemas[str(content_type)] = schema
+        out: dict[str, Any] = {}
+        if required:
+            out["required_parameters"] = required
+        if schemas:
+            out["body_schemas"] = schemas
+        return out
+
+    def schema(self, spec: Any, at: KeyPath) -> dict[str, Any] | None:
+        """A JSON schema, ``{name, description, schema}``, or the name of one under
+        ``provider.apiGateway.request.schemas`` (or JSON text)."""
+        if isinstance(spec, str):
+            shared = self.s.cfg.get(("provider", "apiGateway", "request", "schemas", spec))
+            if isinstance(shared, dict):
+                spec = shared
+            else:
+                try:
+                    spec = json.loads(spec)
+                except ValueError:
+                    self.ctx.error(
+                        self.ref(at),
+                        f"{spec!r} is neither a schema of provider.apiGateway.request.schemas nor JSON",
+                    )
+                    return None
+        if isinstance(spec, dict) and "schema" in spec:
+            spec = spec["schema"]
+        if isinstance(spec, str):
+            try:
+                spec = json.loads(spec)
+            except ValueError:
+                self.ctx.error(self.ref(at), "the schema is not JSON")
+                return None
+        if not isinstance(spec, dict):
+            self.ctx.error(self.ref(at), "a request schema is a JSON schema (a mapping)")
+            return None
+        return spec
+
     def request_parameters(self, request: dict[str, Any], at: KeyPath, kind: str) -> dict[str, str]:
-        """``request.parameters``: a required query string or header makes the framework add a
-        request validator (400 "Missing required request parameters"), which Gatehold does not run
-        (refused); a path parameter is always present when the route matches; HTTP integrations map
-        each parameter (``mappedValue``, else the same method parameter)."""
+        """``request.parameters`` of HTTP integrations: each parameter is mapped to the backend
+        (``mappedValue``, else the same method parameter); required ones are validated
+        (:meth:`validation`), optional ones only declared."""
         ctx = self.ctx
         parameters = request.get("parameters")
         if parameters is None:
@@ -1814,12 +1884,6 @@ class _RestApi:
             for name, value in entries.items():
                 where: KeyPath = (*at, "parameters", location, name)
                 required = value if not isinstance(value, dict) else value.get("required", True)
-                if required and location != "paths":
-                    ctx.refuse(
-                        self.ref(where),
-                        f"required {singular} {name}: API Gateway checks it with a request validator"
-                        " (400 Missing required request parameters), which Gatehold does not run",
-                    )
                 if kind in ("HTTP", "HTTP_PROXY"):
                     source = value.get("mappedValue") if isinstance(value, dict) else None
                     mapped[f"integration.request.{singular}.{name}"] = (
@@ -2248,10 +2312,7 @@ class _RestApi:
             elif key in ("apiKeys", "usagePlan", "shouldStartNameWithService", "resourcePolicy"):
                 continue
             elif key == "request":
-                ctx.ignore(
-                    self.ref(setting),
-                    "request schemas: applied only through http events' request.schemas, which are refused",
-                )
+                continue  # schemas that http events' request.schemas name
             elif key in (
                 "minimumCompressionSize",
                 "metrics",
