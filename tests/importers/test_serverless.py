@@ -590,6 +590,17 @@ def test_gateway_responses_from_resources(tmp_path: Path) -> None:
             id="http",
         ),
         pytest.param(
+            "{path: a, method: get, integration: http, request: {uri: 'http://localhost:9/a'}, response:"
+            ' {template: \'{"stage": "$context.stage"}\'}}',
+            {
+                "type": "http",
+                "uri": "http://localhost:9/a",
+                "method": "GET",
+                "responses": {"default": {"status_code": 200, "body": '{"stage": "$context.stage"}'}},
+            },
+            id="http-static-template",
+        ),
+        pytest.param(
             "{path: a, method: get, integration: mock, request: {template: {application/json:"
             " '{\"statusCode\": 202}'}}, response: {headers: {Content-Type: \"'text/plain'\"}, statusCodes:"
             " {200: {pattern: ''}, 202: {pattern: '202', template: accepted}}}}",
@@ -1665,11 +1676,11 @@ CASES = [
         HEADER
         + _event(
             "http: {path: a, method: get, integration: http, request: {uri: 'http://a'},"
-            " response: {template: x}}"
+            " response: {template: '$input.json(\"$\")'}}"
         ),
         "response",
         "functions.a.events[0].http.response",
-        "response templates (VTL) are not run by Gatehold",
+        "response templates with VTL are not run by Gatehold",
         "refuse",
         id="http-response-template",
     ),

@@ -1571,6 +1571,21 @@ class _Service:
             ctx.ignore(self.ref(at), f"{type_} {logical}: not created locally")
 
 
+_VTL = re.compile(
+    r"#(set|if|elseif|else|end|foreach|define|macro|parse|include|evaluate|break|stop)\b|\$(input|util)\."
+)
+
+
+def _static_template(template: Any) -> str | None:
+    """A response template Gatehold can serve (``$context.*`` / ``$stageVariables.*`` only), or
+    None when it uses VTL (directives, ``$input``, ``$util``)."""
+    if isinstance(template, dict):
+        template = template.get("application/json", "")
+    if not isinstance(template, str) or _VTL.search(template):
+        return None
+    return template
+
+
 def _lambda_logical_id(key: str) -> str:
     """naming.js getLambdaLogicalId: ``hello-world_x`` → ``HelloDashworldUnderscorexLambdaFunction``."""
     normalized = key.replace("-", "Dash").replace("_", "Underscore")
@@ -1932,10 +1947,8 @@ class _RestApi:
         headers = self.static_headers({**(response.get("headers") or {}), **(spec.get("headers") or {})}, at)
         if headers is None:
             return None
-        body = spec.get("template", response.get("template", ""))
-        if isinstance(body, dict):
-            body = body.get("application/json", "")
-        if not isinstance(body, str) or "#" in body:
+        body = _static_template(spec.get("template", response.get("template", "")))
+        if body is None:
             ctx.refuse(self.ref((*at, "response")), "a mock response template with VTL directives is not run")
             return None
         return {"type": "mock", "status_code": int(code), "headers": headers, "body": body}
@@ -1963,7 +1976,7 @@ class _RestApi:
         parameters: dict[str, str],
     ) -> dict[str, Any] | None:
         """An HTTP (non-proxy) integration: mapped parameters, the body passed through, responses
-        chosen by status code; templates (VTL) refused."""
+        chosen by status code, a response template without VTL as the body; VTL refused."""
         ctx = self.ctx
         if request.get("template") is not None:
             ctx.refuse(
@@ -1975,8 +1988,10 @@ class _RestApi:
         codes = response.get("statusCodes") or {"200": {"pattern": ""}}
         for code, spec in codes.items():
             spec = spec if isinstance(spec, dict) else {}
-            if spec.get("template") is not None or response.get("template") is not None:
-                ctx.refuse(self.ref((*at, "response")), "response templates (VTL) are not run by Gatehold")
+            template = spec.get("template", response.get("template"))
+            body = _static_template(template) if template is not None else None
+            if template is not None and body is None:
+                ctx.refuse(self.ref((*at, "response")), "response templates with VTL are not run by Gatehold")
                 return None
             headers = {**(response.get("headers") or {}), **(spec.get("headers") or {})}
             selection = spec.get("pattern", "") or "default"
@@ -1984,6 +1999,8 @@ class _RestApi:
                 "status_code": int(code),
                 "headers": {str(k): str(v) for k, v in headers.items()},
             }
+            if body is not None:
+                responses[selection]["body"] = body
         if "default" not in responses:
             responses["default"] = {"status_code": 200}
         out: dict[str, Any] = {"type": "http", "uri": uri, "method": method, "responses": responses}
