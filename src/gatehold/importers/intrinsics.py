@@ -163,7 +163,7 @@ _NAME_PROPERTIES: dict[str, str] = {
 
 def stable_id(kind: str, logical_id: str, length: int = 10) -> str:
     """A stable, AWS-looking id (lowercase letters and digits) for a generated id of ``logical_id``."""
-    digest = hashlib.sha256(f"{kind}:{logical_id}".encode()).digest()
+    digest = hashlib.sha512(f"{kind}:{logical_id}".encode()).digest()
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
     return "".join(alphabet[b % 36] for b in digest[:length])
 
