@@ -181,8 +181,22 @@ def merge_imports(
                     )
                     continue
                 merged[section][name] = value
+        plans = (result.data.get("gateway") or {}).get("usage_plans") or {}
+        if plans:
+            gateway = merged["gateway"] = dict(merged.get("gateway") or {})
+            merged_plans = gateway["usage_plans"] = dict(gateway.get("usage_plans") or {})
+            for name, plan in plans.items():
+                if name in merged_plans:
+                    problems.append(
+                        ConfigProblem.at(
+                            doc.ref((*at, "path")),
+                            f"usage plan {name!r} is defined both in this file and in {spec.path}",
+                        )
+                    )
+                    continue
+                merged_plans[name] = plan
         for key, ref in result.refs.items():
-            if key and key[0] in ("functions", "apis"):
+            if key and (key[0] in ("functions", "apis") or key[:2] == ("gateway", "usage_plans")):
                 refs[key] = ref
         _merge_tenant(tenant, result.data.get("tenant", {}))
         ignored.extend(result.ignored)

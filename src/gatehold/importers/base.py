@@ -133,6 +133,9 @@ class ImportContext:
         #: Lambda function name (as in an ARN) → the model's function key, for the importers that
         #: map ``arn:aws:lambda:…:function:NAME`` (OpenAPI integration URIs) back to a function
         self.lambda_names: dict[str, str] = {}
+        #: audiences (with scopes) checked by imported Lambda authorizers whose keys and issuer are
+        #: served by the local identity provider: created in the local tenant like JWT authorizers'
+        self.local_audiences: dict[str, tuple[set[str], SourceRef]] = {}
 
     @property
     def base_dir(self) -> Path:
@@ -259,6 +262,9 @@ def add_local_tenant(ctx: ImportContext) -> None:
                 where.setdefault(
                     audience, ctx.refs.get(("apis", api_name, "authorizers", auth_name), ctx.ref(()))
                 )
+    for audience, (extra, src) in ctx.local_audiences.items():
+        scopes.setdefault(audience, set()).update(extra)
+        where.setdefault(audience, src)
     if not scopes:
         return
     tenant = ctx.data.setdefault("tenant", {})
