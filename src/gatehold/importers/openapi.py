@@ -171,7 +171,7 @@ def import_openapi(doc: Document, ctx: ImportContext) -> None:
     info = data.get("info") if isinstance(data.get("info"), Mapping) else {}
     name = ctx.options.api_name or _slug(str(info.get("title") or "")) or _slug(Path(doc.file).stem) or "api"
     reader = _Reader(ctx, data, doc, (), name, None)
-    reader.run()
+    reader.run(base_path=ctx.base_path(name, 1))
     if ctx.standalone:
         # the document names Lambda functions by ARN only: their code is defined elsewhere
         functions = ctx.data.get("functions", {})
@@ -206,6 +206,8 @@ def import_api_definition(
     When the caller has already written ``ctx.data["apis"][api_name]`` (a SAM ``StageName``,
     ``Variables``, ``Cors`` …), what it wrote is kept and the definition adds to it: its stage
     variables resolve ``${stageVariables.x}`` in function names, its stages replace the default.
+    Where the API is served (``base_path``) is the caller's to write: it knows how many APIs its
+    document has (:meth:`ImportContext.base_path`).
     """
     _Reader(ctx, definition, doc, at, api_name, api_type).run()
 
@@ -341,7 +343,7 @@ class _Reader:
 
     # -- the document ---------------------------------------------------------------------------
 
-    def run(self) -> None:
+    def run(self, base_path: str | None = None) -> None:
         d = self.d
         if "swagger" in d:
             if str(d["swagger"]) != "2.0":
@@ -366,14 +368,21 @@ class _Reader:
                 if isinstance(cfg, Mapping):
                     self.stage_variables[stage] = dict(cfg.get("variables") or {})
         api = self.api
+        kept = existing if isinstance(existing, dict) else {}
         api["type"] = self.type
-        self.mark(("type",), ())
-        api["base_path"] = self.ctx.base_path(self.name, 1)
+        if "type" not in kept:
+            self.mark(("type",), ())
+        if base_path is not None:
+            api["base_path"] = base_path
         info = d.get("info")
-        if isinstance(info, Mapping) and isinstance(info.get("description"), str):
+        if (
+            isinstance(info, Mapping)
+            and isinstance(info.get("description"), str)
+            and "description" not in kept
+        ):
             api["description"] = info["description"]
             self.mark(("description",), ("info", "description"))
-        if not (isinstance(existing, dict) and existing.get("stages")):
+        if not kept.get("stages"):
             api["stages"] = self.stages()
         self.root_extensions()
         self.read_schemes()
