@@ -208,9 +208,9 @@ def test_http_api_jwt_routes(notes: Stack) -> None:
         assert client.get("/missing").json() == {"message": "Not Found"}
 
 
-def test_http_api_jwt_wrong_audience_and_cors(notes: Stack, stack_factory: Callable[..., Stack]) -> None:
-    other = m2m_token(notes.idp_url, "https://notes-api", "read:notes")
-    forged = other[:-4] + ("AAAA" if not other.endswith("AAAA") else "BBBB")
+def test_http_api_jwt_bad_signature_and_cors_preflight(notes: Stack) -> None:
+    token = m2m_token(notes.idp_url, "https://notes-api", "read:notes")
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     response = httpx.get(
         notes.gateway_url + "/notes", headers={"Authorization": f"Bearer {forged}"}, timeout=15
     )
