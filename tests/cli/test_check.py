@@ -161,3 +161,13 @@ def test_relative_path_in_messages_is_the_one_given(tmp_path: Path) -> None:
     result = run("check", "-c", "gatehold.yaml", cwd=tmp_path)
     assert result.returncode == 2
     assert "  gatehold.yaml:7: apis.x.routes['GET /a'].authorizer: names authorizer 'nope'" in result.stderr
+
+
+def test_missing_hook_module_is_found(tmp_path: Path) -> None:
+    path = write(tmp_path, "tenant:\n  hooks:\n    code_path: .\n    post_login: [hooks.post_login]\n")
+    result = run("check", "-c", str(path))
+    assert result.returncode == 2
+    assert (
+        f"  {path}:4: tenant.hooks.post_login[0]: Unable to import module 'hooks': No module named 'hooks'"
+        in result.stderr
+    )

@@ -127,3 +127,71 @@ def test_example_stack_compiles() -> None:
     assert set(routers) == {"movies", "devices", "petstore", "unicorns", "wishlist"}
     assert routers["petstore"].api.base_path == "/petstore"
     assert len(routers["petstore"].api.api_id) == 10
+
+
+HTTP_API = """\
+apis:
+  shop:
+    type: HTTP
+    routes:
+      GET /a:
+        integration: {type: mock}
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "message"),
+    [
+        pytest.param(
+            BASE.replace("    stages:\n      test: {}\n", ""),
+            5,
+            "apis.pets",
+            "a REST API is served on a named stage",
+            id="rest-without-stages",
+        ),
+        pytest.param(
+            HTTP_API + "    binary_media_types: [image/png]\n",
+            7,
+            "apis.shop.binary_media_types",
+            "binary media types exist only in REST APIs",
+            id="http-binary-media-types",
+        ),
+        pytest.param(
+            HTTP_API + "    api_key_source: HEADER\n",
+            7,
+            "apis.shop.api_key_source",
+            "API keys exist only in REST APIs",
+            id="http-api-key-source",
+        ),
+        pytest.param(
+            HTTP_API.replace("{type: mock}", "{type: mock, body: '${isuer}'}"),
+            6,
+            "apis.shop.routes['GET /a'].integration.body",
+            "unknown placeholder ${isuer} (known: ${issuer}",
+            id="unknown-placeholder",
+        ),
+        pytest.param(
+            "tenant:\n  applications:\n    web:\n      app_type: spa\n      connections: [nope]\n",
+            5,
+            "tenant.applications.web.connections[0]",
+            "unknown connection 'nope'",
+            id="application-unknown-connection",
+        ),
+    ],
+)
+def test_cross_checks_name_their_own_key(
+    tmp_path: Path, text: str, line: int, key: str, message: str
+) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, variables={"issuer": "http://localhost:9000/"})
+    problem = info.value.problems[0]
+    assert (problem.line, problem.key_path) == (line, key), str(problem)
+    assert message in problem.message, str(problem)
+
+
+def test_literal_placeholder_is_written_with_two_dollars(tmp_path: Path) -> None:
+    path = _write(tmp_path, HTTP_API.replace("{type: mock}", "{type: mock, body: '$${literal} ${issuer}'}"))
+    loaded = load_config(path, variables={"issuer": "http://localhost:9000/"})
+    integration = loaded.config.apis["shop"].routes["GET /a"].integration
+    assert integration.body == "${literal} http://localhost:9000/"  # type: ignore[union-attr]

@@ -51,7 +51,7 @@ def check(config_path: Path | None, gateway_port: int, idp_port: int, as_json_ou
         )
         sys.exit(2 if problems else 0)
     if problems:
-        print_problems(loaded.path, ConfigError(problems))
+        print_problems(loaded.where().file, ConfigError(problems))
         sys.exit(2)
     _print(loaded, opts.gateway_url, warnings)
 

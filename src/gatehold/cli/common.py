@@ -196,6 +196,15 @@ def validate(loaded: LoadedConfig) -> tuple[list[ConfigProblem], list[str]]:
             warnings.append(
                 f"{loaded.where('functions', name, 'runtime')}: {fn.runtime} runs on this machine's {running}"
             )
+    hooks = loaded.config.tenant.hooks
+    hooks_path = (loaded.base_dir / hooks.code_path).resolve() if hooks.code_path else None
+    for kind in ("post_login", "credentials_exchange"):
+        for i, hook in enumerate(getattr(hooks, kind)):
+            found = check_handler(hook, hooks_path)
+            if found.status == "missing":
+                problems.append(loaded.problem(("tenant", "hooks", kind, i), found.message))
+            elif found.status == "unknown":
+                warnings.append(f"{loaded.where('tenant', 'hooks', kind, i)}: {found.message}")
     problems.sort(key=lambda p: (p.file, p.line or 0))
     return problems, warnings
 
@@ -205,7 +214,7 @@ def validate_or_exit(loaded: LoadedConfig) -> list[str]:
     returns the warnings."""
     problems, warnings = validate(loaded)
     if problems:
-        print_problems(loaded.path, ConfigError(problems))
+        print_problems(loaded.where().file, ConfigError(problems))
         sys.exit(2)
     return warnings
 

@@ -58,10 +58,20 @@ def _functions(config: GateholdConfig) -> Iterator[Violation]:
 
 def _api(name: str, api: ApiConfig, config: GateholdConfig) -> Iterator[Violation]:
     at: KeyPath = ("apis", name)
+    if api.type == "REST" and "stages" not in api.model_fields_set:
+        yield at, "a REST API is served on a named stage: add stages (for example stages: {prod: {}})"
+    if api.type == "HTTP":
+        if api.binary_media_types:
+            yield (
+                (*at, "binary_media_types"),
+                "binary media types exist only in REST APIs (HTTP APIs base64-encode by content type)",
+            )
+        if "api_key_source" in api.model_fields_set:
+            yield (*at, "api_key_source"), "API keys exist only in REST APIs"
     if api.type == "REST":
         if "$default" in api.routes:
             yield (*at, "routes", "$default"), "'$default' routes exist only in HTTP APIs"
-        if "$default" in api.stages:
+        if "$default" in api.stages and "stages" in api.model_fields_set:
             yield (
                 (*at, "stages", "$default"),
                 "REST API stages are named (the stage is the first path segment)",
@@ -137,6 +147,13 @@ def _tenant(tenant: TenantConfig) -> Iterator[Violation]:
         for aud in role.permissions:
             if aud not in audiences:
                 yield ("tenant", "roles", name, "permissions", aud), f"names unknown API {aud!r}"
+    for app_name, app in tenant.applications.items():
+        for i, connection in enumerate(app.connections or ()):
+            if connection not in connections:
+                yield (
+                    ("tenant", "applications", app_name, "connections", i),
+                    f"unknown connection {connection!r}",
+                )
     for i, user in enumerate(tenant.users):
         if user.connection not in connections:
             yield ("tenant", "users", i, "connection"), f"unknown connection {user.connection!r}"

@@ -51,7 +51,7 @@ __all__ = [
     "validate",
 ]
 
-_PLACEHOLDER = re.compile(r"\$\{(env:)?([A-Za-z_][A-Za-z0-9_]*)\}")
+_PLACEHOLDER = re.compile(r"\$(\$)\{|\$\{(env:)?([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECTIONS = ("functions", "apis", "tenant", "gateway", "spa", "imports")
 
 
@@ -124,16 +124,27 @@ def _substitute(
     value: str, variables: Mapping[str, str], doc: Document, path: KeyPath, problems: list[ConfigProblem]
 ) -> str:
     def repl(m: re.Match[str]) -> str:
-        if m.group(1):
-            env = os.environ.get(m.group(2))
+        if m.group(1):  # $${ is a literal ${
+            return "${"
+        name = m.group(3)
+        if m.group(2):
+            env = os.environ.get(name)
             if env is None:
-                problems.append(
-                    ConfigProblem.at(doc.ref(path), f"environment variable {m.group(2)} is not set")
-                )
+                problems.append(ConfigProblem.at(doc.ref(path), f"environment variable {name} is not set"))
                 return m.group(0)
             return env
-        # unknown names stay: ${stageVariables.x} and friends are resolved later
-        return variables.get(m.group(2), m.group(0))
+        if name not in variables:
+            known = " ".join(f"${{{k}}}" for k in variables) or "none here"
+            problems.append(
+                ConfigProblem.at(
+                    doc.ref(path),
+                    f"unknown placeholder ${{{name}}} (known: {known}, and ${{env:NAME}}; "
+                    "write $${ for a literal ${)",
+                )
+            )
+            return m.group(0)
+        # ${stageVariables.x} and friends (with a dot) are not placeholders: the gateway resolves them
+        return variables[name]
 
     return _PLACEHOLDER.sub(repl, value)
 
