@@ -355,6 +355,56 @@ def test_rest_cors_is_the_options_mock_the_framework_adds(tmp_path: Path) -> Non
     assert methods == "OPTIONS,DELETE,GET,HEAD,PATCH,POST,PUT"
 
 
+def test_cloudformation_values_resolve_against_the_deployed_template(tmp_path: Path) -> None:
+    """Intrinsics where Gatehold needs a value: the resources under resources:, a
+    {Key}LambdaFunction per function, the stack {service}-{stage} (importers/intrinsics.py)."""
+    path = sls(
+        tmp_path,
+        """\
+          environment:
+            TABLE: !Ref OrdersTable
+            TABLE_ARN: !GetAtt OrdersTable.Arn
+            QUEUE_URL: {Ref: Queue}
+            URL: !Join ['', ['https://', !Ref AWS::Region, '.example.com/', '${sls:stage}']]
+            BUCKET: !Sub 'arn:${AWS::Partition}:s3:::${self:service}-${AWS::AccountId}'
+            STACK: !Ref AWS::StackName
+            SELF: !Ref HelloLambdaFunction
+            SHARED: !ImportValue shared-url
+        functions:
+          hello:
+            handler: hello.handler
+            events:
+              - http: {path: a, method: get, authorizer: {arn: !ImportValue shared-authorizer-arn}}
+        resources:
+          Resources:
+            OrdersTable:
+              Type: AWS::DynamoDB::Table
+              Properties:
+                TableName: ${self:service}-${sls:stage}-orders
+                SSESpecification: {KMSMasterKeyId: '${ssm:/unused/key}'}
+            Queue:
+              Type: AWS::SQS::Queue
+              Properties: {QueueName: orders-queue}
+        """,
+    )
+    values = {
+        "ImportValue:shared-url": "http://localhost:9999",
+        "ImportValue:shared-authorizer-arn": "arn:aws:lambda:us-east-1:123456789012:function:shop-dev-hello",
+    }
+    data = model(path, values=values)
+    assert data["functions"]["shop-dev-hello"]["environment"] == {
+        "TABLE": "shop-dev-orders",
+        "TABLE_ARN": "arn:aws:dynamodb:us-east-1:123456789012:table/shop-dev-orders",
+        "QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/orders-queue",
+        "URL": "https://us-east-1.example.com/dev",
+        "BUCKET": "arn:aws:s3:::shop-123456789012",
+        "STACK": "shop-dev",
+        "SELF": "shop-dev-hello",
+        "SHARED": "http://localhost:9999",
+    }
+    assert data["apis"]["dev-shop"]["authorizers"]["hello"]["function"] == "shop-dev-hello"
+
+
 def test_rest_authorizers_by_function_name_and_arn(tmp_path: Path) -> None:
     path = sls(
         tmp_path,
@@ -535,6 +585,7 @@ def test_gateway_responses_from_resources(tmp_path: Path) -> None:
                 StatusCode: '401'
                 ResponseParameters:
                   gatewayresponse.header.Access-Control-Allow-Origin: "'*'"
+                  gatewayresponse.header.X-Region: !Sub "'${AWS::Region}'"
                 ResponseTemplates:
                   application/json: '{"error":$context.error.messageString}'
             Orders:
@@ -546,7 +597,10 @@ def test_gateway_responses_from_resources(tmp_path: Path) -> None:
     assert api["gateway_responses"] == {
         "UNAUTHORIZED": {
             "status_code": 401,
-            "headers": {"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"},
+            "headers": {
+                "gatewayresponse.header.Access-Control-Allow-Origin": "'*'",
+                "gatewayresponse.header.X-Region": "'us-east-1'",
+            },
             "template": '{"error":$context.error.messageString}',
         }
     }
@@ -1360,19 +1414,19 @@ CASES = [
     pytest.param(
         HEADER + FN + "    environment:\n      TABLE: !Ref OrdersTable\n",
         "TABLE",
-        "functions.a.environment.TABLE",
-        'environment variable TABLE is Ref "OrdersTable", a CloudFormation value known only after deploy;'
-        " give it with --value 'Ref:OrdersTable=VALUE'",
-        "refuse",
-        id="environment-ref",
+        "functions.a.environment.TABLE.Ref",
+        "OrdersTable is not a parameter or a resource of this template",
+        "error",
+        id="environment-ref-unknown",
     ),
     pytest.param(
-        HEADER + FN + "    environment:\n      URL: !Join ['', [a, b]]\n",
-        "URL",
-        "functions.a.environment.URL",
-        "environment variable URL is a CloudFormation Fn::Join, which this importer does not evaluate",
+        HEADER + FN + "    environment:\n      SHARED: !ImportValue shared-url\n",
+        "SHARED",
+        "functions.a.environment.SHARED",
+        "Fn::ImportValue shared-url is an export of another stack, which Gatehold does not deploy; supply its"
+        " value with --value 'ImportValue:shared-url=…'",
         "refuse",
-        id="environment-join",
+        id="environment-import-value",
     ),
     pytest.param(
         HEADER + FN + "    events: {http: GET a}\n",
@@ -1415,12 +1469,12 @@ CASES = [
         id="authorizer-getatt-other",
     ),
     pytest.param(
-        HEADER + _event("http: {path: a, method: get, authorizer: {arn: !ImportValue shared-auth}}"),
+        HEADER + _event("http: {path: a, method: get, authorizer: {arn: !Split [',', 'a,b']}}"),
         "authorizer:",
         "functions.a.events[0].http.authorizer.arn",
-        "authorizer: a CloudFormation value this importer does not evaluate",
-        "refuse",
-        id="authorizer-arn-intrinsic",
+        "authorizer: a list is not a Lambda function ARN",
+        "error",
+        id="authorizer-arn-not-a-string",
     ),
     pytest.param(
         HEADER
@@ -1907,10 +1961,22 @@ CASES = [
         "      Properties:\n        RestApiId: !Ref ApiGatewayRestApi\n        ResponseType: DEFAULT_4XX\n"
         "        ResponseParameters:\n          gatewayresponse.header.X-Stage: !Ref Stage\n",
         "X-Stage",
-        "resources.Resources.R.Properties.ResponseParameters['gatewayresponse.header.X-Stage']",
-        "a CloudFormation value this importer does not evaluate",
-        "refuse",
+        "resources.Resources.R.Properties.ResponseParameters['gatewayresponse.header.X-Stage'].Ref",
+        "Stage is not a parameter or a resource of this template",
+        "error",
         id="gateway-response-intrinsic",
+    ),
+    pytest.param(
+        HEADER
+        + _event("http: GET a")
+        + "resources:\n  Resources:\n    R:\n      Type: AWS::ApiGateway::GatewayResponse\n"
+        "      Properties:\n        RestApiId: !Ref ApiGatewayRestApi\n        ResponseType: DEFAULT_4XX\n"
+        "        ResponseParameters:\n          gatewayresponse.header.X-List: [a]\n",
+        "X-List",
+        "resources.Resources.R.Properties.ResponseParameters['gatewayresponse.header.X-List']",
+        "a header value is a string, not a list",
+        "error",
+        id="gateway-response-header-type",
     ),
     pytest.param(
         HEADER

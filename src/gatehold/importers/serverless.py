@@ -39,9 +39,9 @@ nesting and interpolation, resolved lazily: only the values Gatehold uses are re
 ``${ssm:…}`` in an IAM statement costs nothing. What cannot be resolved here (``ssm``, ``cf``, ``s3``,
 other ``aws:`` and ``sls:`` addresses, JavaScript files …) is an error naming the line, the key path
 and the ``--value 'KEY=VALUE'`` that supplies it; with a fallback, the fallback is used and noted.
-CloudFormation intrinsics are not evaluated here (``importers/intrinsics.py`` does that for templates):
-``Ref`` / ``Fn::GetAtt`` / ``Fn::ImportValue`` take ``--value 'Ref:X=…'`` / ``'GetAtt:X.Attr=…'`` /
-``'ImportValue:X=…'``, pseudo parameters resolve, anything else is refused where Gatehold needs it.
+CloudFormation values where Gatehold needs them (``!Ref OrdersTable`` in an environment variable)
+are evaluated by :mod:`gatehold.importers.intrinsics` against the template the framework would
+deploy (:meth:`_Service.intrinsics`).
 """
 
 from __future__ import annotations
@@ -53,12 +53,13 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from gatehold.config.document import Document, read_document
 from gatehold.config.models import PYTHON_RUNTIMES
 from gatehold.config.problems import ConfigError, KeyPath, SourceRef, dotted
 from gatehold.importers.base import LOCAL_M2M_CLIENT, LOCAL_M2M_SECRET, ImportContext, shell_quoted
+from gatehold.importers.intrinsics import NO_VALUE, Resolver
 
 __all__ = ["import_serverless"]
 
@@ -958,6 +959,26 @@ def _value_hint(key: str) -> str:
     return shell_quoted(f"{key}=VALUE")
 
 
+class _Quiet:
+    """An :class:`ImportContext` that keeps problems and notes to itself (the template built for
+    intrinsics resolves what it can; what it cannot matters only where a used value refers to it)."""
+
+    def __init__(self, ctx: ImportContext) -> None:
+        self._ctx = ctx
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ctx, name)
+
+    def error(self, src: SourceRef, message: str) -> None:
+        return None
+
+    def refuse(self, src: SourceRef, why: str) -> None:
+        return None
+
+    def note(self, src: SourceRef, what: str) -> None:
+        return None
+
+
 def _child(node: Any, key: str | int) -> Any:
     if isinstance(node, dict):
         if key in node:
@@ -1044,6 +1065,7 @@ class _Service:
     region: str
     fns: dict[str, _Function] = field(default_factory=dict)
     noted: set[tuple[SourceRef, str]] = field(default_factory=set)
+    _intrinsics: Resolver | None = field(default=None, init=False)
 
     @classmethod
     def read(cls, doc: Document, ctx: ImportContext) -> _Service | None:
@@ -1372,45 +1394,61 @@ class _Service:
         return None
 
     def intrinsic(self, value: dict[str, Any], at: KeyPath, *, what: str) -> str | None:
-        """``Ref`` / ``Fn::GetAtt`` / ``Fn::ImportValue`` from ``--value``, pseudo parameters."""
-        values = self.ctx.options.values
-        key: str | None = None
-        if list(value) == ["Ref"] and isinstance(value["Ref"], str):
-            target = value["Ref"]
-            pseudo = {
-                "AWS::Region": self.region,
-                "AWS::AccountId": self.ctx.account_id,
-                "AWS::StackName": f"{self.name}-{self.stage}",
-                "AWS::Partition": "aws",
-                "AWS::URLSuffix": "amazonaws.com",
-                "AWS::NoValue": None,
-            }
-            if target in pseudo:
-                return pseudo[target]
-            key = f"Ref:{target}"
-        elif list(value) == ["Fn::GetAtt"]:
-            target = value["Fn::GetAtt"]
-            if isinstance(target, str):
-                key = f"GetAtt:{target}"
-            elif isinstance(target, list) and len(target) == 2 and all(isinstance(t, str) for t in target):
-                key = f"GetAtt:{target[0]}.{target[1]}"
-        elif list(value) == ["Fn::ImportValue"] and isinstance(value["Fn::ImportValue"], str):
-            key = f"ImportValue:{value['Fn::ImportValue']}"
-        if key is not None and key in values:
-            return values[key]
-        name = next(iter(value), "?")
-        if key is not None:
-            self.ctx.refuse(
-                self.ref(at),
-                f"{what} is {name} {json.dumps(value[name])}, a CloudFormation value known only after deploy;"
-                f" give it with --value {_value_hint(key)}",
+        """A CloudFormation value (``!Ref OrdersTable``, ``!GetAtt Queue.Arn``, ``!Join`` …) as the
+        shared resolver (:mod:`gatehold.importers.intrinsics`) evaluates it against the template the
+        framework would deploy; it reports what it cannot resolve at ``at``."""
+        resolved = self.intrinsics().resolve(value, at, self.doc)
+        if resolved is NO_VALUE:
+            return None
+        text = _js_string(resolved)
+        if text is None:
+            self.ctx.error(self.ref(at), f"{what} must be a string, not {_describe(resolved)}")
+        return text
+
+    def intrinsics(self) -> Resolver:
+        """The template ``serverless deploy`` would deploy, as far as intrinsics read it: the
+        resources under ``resources:`` (their variables resolved where they can be, quietly: an
+        unresolvable one only matters if a value Gatehold uses refers to it), a
+        ``{Key}LambdaFunction`` per function and ``ApiGatewayRestApi``; the stack is
+        ``{service}-{stage}``."""
+        if self._intrinsics is not None:
+            return self._intrinsics
+        quiet = _Variables(self.doc, cast(ImportContext, _Quiet(self.ctx)))
+        quiet.stage, quiet.region, quiet.dotenv = self.cfg.stage, self.cfg.region, self.cfg.dotenv
+        blocks: list[KeyPath] = [("resources",)]
+        if quiet.length(("resources",)):
+            blocks = [("resources", i) for i in range(quiet.length(("resources",)))]
+        template: dict[str, Any] = {"Resources": {}}
+        for block in blocks:
+            for logical in quiet.keys((*block, "Resources")):
+                at: KeyPath = (*block, "Resources", logical)
+                body = {key: quiet.get((*at, key)) for key in quiet.keys(at) if key != "Properties"}
+                body["Properties"] = {
+                    key: value
+                    for key in quiet.keys((*at, "Properties"))
+                    if (value := quiet.get((*at, "Properties", key))) is not FAILED
+                }
+                template["Resources"][logical] = body
+            for section in ("Conditions", "Mappings"):
+                value = quiet.get((*block, section))
+                if isinstance(value, dict):
+                    template.setdefault(section, {}).update(value)
+        for fn in self.fns.values():
+            template["Resources"].setdefault(
+                _lambda_logical_id(fn.key),
+                {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": fn.name}},
             )
-        else:
-            self.ctx.refuse(
-                self.ref(at),
-                f"{what} is a CloudFormation {name}, which this importer does not evaluate",
-            )
-        return None
+        self._intrinsics = Resolver(
+            Document(self.doc.file, template, self.doc.lines),
+            self.ctx,
+            region=self.region,
+            account_id=self.ctx.account_id,
+            overrides={"AWS::StackName": f"{self.name}-{self.stage}"},
+            values=self.ctx.options.values,
+            base_dir=self.ctx.base_dir,
+            read=self.ctx.read,
+        )
+        return self._intrinsics
 
     # -- events -------------------------------------------------------------------------------------
 
@@ -1466,8 +1504,13 @@ class _Service:
             self.ctx.refuse(self.ref(at), f"{what}: {logical} is not a function of this file")
             return None
         else:
-            self.ctx.refuse(self.ref(at), f"{what}: a CloudFormation value this importer does not evaluate")
-            return None
+            resolved = self.intrinsics().resolve(value, at, self.doc)
+            if resolved is NO_VALUE:
+                return None
+            if not isinstance(resolved, str):
+                self.ctx.error(self.ref(at), f"{what}: {_describe(resolved)} is not a Lambda function ARN")
+                return None
+            return self.function_for(resolved, at, what=what)
         for fn in self.fns.values():
             if fn.name == lambda_name:
                 return fn.name, fn.key
@@ -2239,14 +2282,14 @@ class _RestApi:
             ctx.error(self.ref((*props, "StatusCode")), "StatusCode is a number")
         headers: dict[str, str] = {}
         for name in cfg.keys((*props, "ResponseParameters")):
-            value = cfg.get((*props, "ResponseParameters", name))
+            where: KeyPath = (*props, "ResponseParameters", name)
+            value = cfg.get(where)
+            if isinstance(value, dict):
+                value = self.s.intrinsics().resolve(value, where, self.s.doc)
             if isinstance(value, str):
                 headers[str(name)] = value
-            elif value is not FAILED:
-                ctx.refuse(
-                    self.ref((*props, "ResponseParameters", name)),
-                    "a CloudFormation value this importer does not evaluate",
-                )
+            elif value is not FAILED and value is not NO_VALUE:
+                ctx.error(self.ref(where), f"a header value is a string, not {_describe(value)}")
         if headers:
             out["headers"] = headers
         templates = cfg.get((*props, "ResponseTemplates"))
