@@ -58,7 +58,7 @@ from typing import Any, cast
 from gatehold.config.document import Document, read_document
 from gatehold.config.models import PYTHON_RUNTIMES
 from gatehold.config.problems import ConfigError, KeyPath, SourceRef, dotted
-from gatehold.importers.base import LOCAL_M2M_CLIENT, LOCAL_M2M_SECRET, ImportContext, shell_quoted
+from gatehold.importers.base import ImportContext, shell_quoted
 from gatehold.importers.intrinsics import NO_VALUE, Resolver
 
 __all__ = ["import_serverless"]
@@ -326,13 +326,7 @@ def import_serverless(doc: Document, ctx: ImportContext) -> None:
         ctx.ignore(ctx.ref(("provider", "httpApi")), "no function has httpApi events: no HTTP API is created")
     service.authorizer_audiences(
         [a["function"] for a, _ in rest.authorizers.values()]
-        + [a["function"] for a, _ in http.authorizers.values() if a["type"] == "REQUEST"],
-        jwt_audiences={
-            aud
-            for a, _ in http.authorizers.values()
-            if a["type"] == "JWT"
-            for aud in a["jwt_configuration"]["audience"]
-        },
+        + [a["function"] for a, _ in http.authorizers.values() if a["type"] == "REQUEST"]
     )
 
 
@@ -1522,11 +1516,12 @@ class _Service:
 
     # -- tokens for Lambda authorizers ---------------------------------------------------------------
 
-    def authorizer_audiences(self, functions: list[str], *, jwt_audiences: set[str]) -> None:
+    def authorizer_audiences(self, functions: list[str]) -> None:
         """A Lambda authorizer that checks tokens of an aliased issuer (its environment names the
         issuer ``--issuer-alias`` rewrote, as Auth0's samples do with ``TOKEN_ISSUER`` / ``JWKS_URI``)
         expects the audience its ``…AUDIENCE`` variable names: that API is created in the local
-        tenant, with ``gatehold-m2m`` granted it, so ``gatehold token`` mints tokens it accepts."""
+        tenant (``ctx.local_audiences``), with ``gatehold-m2m`` granted it, so ``gatehold token``
+        mints tokens it accepts."""
         ctx = self.ctx
         if ctx.local_issuer is None:
             return
@@ -1535,24 +1530,10 @@ class _Service:
             if fn.name not in functions or not fn.aliased:
                 continue
             for name, value in fn.environment.items():
-                if name.upper().endswith("AUDIENCE") and value and value not in jwt_audiences:
+                if name.upper().endswith("AUDIENCE") and value:
                     wanted.setdefault(value, self.ref((*fn.at, "environment", name)))
-        if not wanted:
-            return
-        tenant = ctx.data.setdefault("tenant", {})
-        apis = tenant.setdefault("apis", [])
-        grants = tenant.setdefault("client_grants", [])
-        tenant.setdefault("applications", {})[LOCAL_M2M_CLIENT] = {
-            "name": "Gatehold machine-to-machine client for imported APIs",
-            "app_type": "non_interactive",
-            "client_secret": LOCAL_M2M_SECRET,
-            "grant_types": ["client_credentials"],
-        }
         for audience, where in wanted.items():
-            apis.append({"identifier": audience, "name": f"{audience} (imported)", "permissions": []})
-            ctx.refs[("tenant", "apis", len(apis) - 1)] = where
-            grants.append({"client_id": LOCAL_M2M_CLIENT, "audience": audience, "scope": []})
-            ctx.note(where, f"API {audience} created in the local tenant for a Lambda authorizer's tokens")
+            ctx.local_audiences.setdefault(audience, (set(), where))
 
     # -- resources ----------------------------------------------------------------------------------
 
