@@ -155,6 +155,80 @@ def test_each_function_runs_its_own_module_when_module_names_are_shared(
     assert body(stack, "/shop/hello")["helper"] == "hello"
 
 
+SAM_TEMPLATE = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.11
+Resources:
+  HelloWorldFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello_world/
+      Handler: app.lambda_handler
+      Events:
+        HelloWorld:
+          Type: Api
+          Properties: {Path: /hello, Method: get}
+  GoodbyeFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: goodbye/
+      Handler: app.lambda_handler
+      Events:
+        Goodbye:
+          Type: Api
+          Properties: {Path: /goodbye, Method: get}
+"""
+
+SAM_APP = """\
+import json
+
+COUNT = 0
+
+
+def lambda_handler(event, context):
+    global COUNT
+    COUNT += 1
+    return {{"statusCode": 200, "body": json.dumps({{"message": {message!r}, "count": COUNT}})}}
+"""
+
+
+def test_a_sam_template_in_the_sam_init_layout_reloads_code_and_template(
+    tmp_path: Path, stack_factory: Callable[..., Stack]
+) -> None:
+    """`sam init`'s layout twice: hello_world/app.py and goodbye/app.py, both `app.lambda_handler`."""
+    for name in ("hello_world", "goodbye"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text("")
+        edit(tmp_path / name / "app.py", SAM_APP.format(message=name))
+    template = tmp_path / "template.yaml"
+    template.write_text(SAM_TEMPLATE)
+    stack = stack_factory(template)
+    assert body(stack, "/Prod/hello") == {"message": "hello_world", "count": 1}
+    assert body(stack, "/Prod/goodbye") == {"message": "goodbye", "count": 1}
+
+    edit(tmp_path / "hello_world" / "app.py", SAM_APP.format(message="hello, edited"))
+    seen = eventually(
+        lambda: (
+            r.json() if (r := get(stack, "/Prod/hello")).json().get("message") == "hello, edited" else None
+        ),
+        "the edited hello_world/app.py",
+    )
+    assert seen == {"message": "hello, edited", "count": 1}
+    assert body(stack, "/Prod/goodbye") == {"message": "goodbye", "count": 2}
+
+    edit(
+        template,
+        SAM_TEMPLATE
+        + "        Farewell:\n          Type: Api\n          Properties: {Path: /farewell, Method: get}\n",
+        rename=True,
+    )
+    eventually(lambda: get(stack, "/Prod/farewell").status_code == 200, "GET /Prod/farewell")
+    assert body(stack, "/Prod/goodbye") == {"message": "goodbye", "count": 4}
+
+
 @pytest.mark.parametrize(
     ("isolation", "rename"),
     [

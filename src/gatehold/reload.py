@@ -267,8 +267,9 @@ class Reloader:
                 self.code_changed(changes)
             if changes.config:
                 ok = await self.reload_config(changes.config)
-            if self.tell_workers is not None:
-                self.tell_workers({"functions": changes.functions, "config": bool(changes.config) and ok})
+            message = {"functions": changes.functions, "config": bool(changes.config) and ok}
+            if self.tell_workers is not None and (message["functions"] or message["config"]):
+                self.tell_workers(message)
             return ok
 
     def code_changed(self, changes: Changes) -> None:
@@ -425,6 +426,14 @@ class Reloader:
         computed again after each batch (a reloaded configuration may name other files)."""
         logging.getLogger("watchfiles").setLevel(logging.WARNING)  # its "N changes detected" lines
         plan = self.watching = self.plan()
+        if not plan.code_dirs and not plan.config_files:
+            if self.announce:
+                log.info(
+                    "hot reload: nothing to watch (no function code or configuration file outside the"
+                    " Gatehold package and site-packages)",
+                    extra={"event": "watching"},
+                )
+            return
         if self.announce:
             log.info(
                 "hot reload: watching %d code director%s and %d configuration file%s",

@@ -28,9 +28,11 @@ and silently run it. So the functions' modules are kept apart by *code directory
 
 Limits (use ``isolation: process`` where they matter): modules the Gatehold process had already
 imported (pydantic, httpx, …) are shared, as Lambda's bootstrap modules are, even when a code
-directory vendors its own copy; while a handler is being imported (first invocation, or after a
-reload), a *lazy* import of a shared name by another function's running handler may see the module
-tables of the import in progress.
+directory vendors its own copy; a package also installed in Gatehold's environment and vendored in
+several code directories is kept apart only where the handlers import it at module level; a
+function can import at call time a module only another function's directory has; while a handler
+is being imported (first invocation, or after a reload), a *lazy* import of a shared name by another
+function's running handler may see the module tables of the import in progress.
 """
 
 from __future__ import annotations
@@ -190,7 +192,17 @@ class Namespace:
         listed = _top_level_names(self.directory)
         for name in listed:
             _adopt(name)
-        process = {n for n in listed if n in sys.modules and not any(ns.has(n) for ns in _everyone())}
+        # the process's own modules (imported, or installed where it imports from) are not this
+        # directory's to provide: a copy vendored here is its own only once its handler imports it
+        search = base_sys_path()
+        process = {
+            n
+            for n in listed
+            if not any(ns.has(n) for ns in _everyone())
+            and (
+                n in sys.modules or ((found := find_module_file(n, search)) is not None and is_library(found))
+            )
+        }
         previous, self.provides = self.provides, frozenset(listed - process)
         _reconcile(previous | self.provides, {})
 
