@@ -724,10 +724,19 @@ class _Variables:
     def resolve_node(self, node: Any, path: KeyPath) -> Any:
         if isinstance(node, str):
             return self.string(node, path) if _has_variables(node) else node
-        if isinstance(node, dict):
-            return {k: self.resolved((*path, k)) for k in node}
-        if isinstance(node, list):
-            return [self.resolved((*path, i)) for i in range(len(node))]
+        if isinstance(node, dict | list):
+            # every child, so that every problem below is reported, not only the first
+            keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+            out: dict[Any, Any] = {}
+            failed = False
+            for key in keys:
+                try:
+                    out[key] = self.resolved((*path, key))
+                except _Failed:
+                    failed = True
+            if failed:
+                raise _Failed
+            return out if isinstance(node, dict) else list(out.values())
         return node
 
     def report(self, at: KeyPath, message: str) -> None:
@@ -1346,9 +1355,10 @@ class _Service:
             return "python"
         if runtime.startswith("nodejs"):
             return runtime
-        ctx.refuse(
-            self.ref(at), f"runtime {runtime}: Gatehold runs Python handlers (Node.js support is coming)"
-        )
+        where = self.ref(at)
+        if (where, runtime) not in self.noted:  # a provider-wide runtime is refused once
+            self.noted.add((where, runtime))
+            ctx.refuse(where, f"runtime {runtime}: Gatehold runs Python handlers (Node.js support is coming)")
         return None
 
     def environment(self, fn: _Function) -> dict[str, str]:
@@ -2092,12 +2102,12 @@ class _RestApi:
         if origins:
             origin = origins[0]
             if len(origins) > 1 or "*" in origins[0]:
+                # waived with --ignore, the preflight answers the first origin
                 self.ctx.refuse(
                     cors.src,
                     f"cors origins {', '.join(origins)}: the framework echoes the request's Origin with a VTL"
                     " response template; Gatehold's mock answers one static origin",
                 )
-                return None
         headers = {
             "Access-Control-Allow-Origin": str(origin),
             "Access-Control-Allow-Headers": ",".join(str(h) for h in cors.headers),
@@ -2646,7 +2656,7 @@ class _HttpApi:
         if not isinstance(spec, dict):
             ctx.error(self.ref(at), "an authorizer is a mapping")
             return None
-        type_ = spec.get("type", "jwt")
+        type_ = str(spec.get("type", "jwt")).lower()
         known = {
             "jwt": {"type", "name", "identitySource", "issuerUrl", "audience"},
             "request": {
@@ -2671,8 +2681,14 @@ class _HttpApi:
             ctx.ignore(self.ref((*at, "name")), "the authorizer's name in AWS; routes name it by its key")
         sources = spec.get("identitySource")
         if type_ == "jwt":
-            issuer = spec.get("issuerUrl")
-            audience = [str(a) for a in _as_list(spec.get("audience"))]
+            issuer = self.cloudformation(spec.get("issuerUrl"), (*at, "issuerUrl"))
+            audiences = [
+                self.cloudformation(a, (*at, "audience", i))
+                for i, a in enumerate(_as_list(spec.get("audience")))
+            ]
+            if issuer is NO_VALUE or any(a is NO_VALUE for a in audiences):
+                return None
+            audience = [str(a) for a in audiences]
             if not isinstance(issuer, str):
                 ctx.error(self.ref(at), "a JWT authorizer needs issuerUrl")
                 return None
@@ -2723,6 +2739,12 @@ class _HttpApi:
         if spec.get("enableSimpleResponses"):
             out["enable_simple_responses"] = True
         return out
+
+    def cloudformation(self, value: Any, at: KeyPath) -> Any:
+        """``value``, or what a CloudFormation value in it resolves to (``!Sub …${UserPool}``)."""
+        if isinstance(value, dict):
+            return self.s.intrinsics().resolve(value, at, self.s.doc)
+        return value
 
     def write(self, api_count: int, clash: str | None) -> None:
         ctx, cfg = self.ctx, self.s.cfg
