@@ -138,6 +138,11 @@ class LambdaIntegration(Model):
     )
     timeout_ms: int | None = Field(default=None, ge=50, le=30000)
 
+    @field_validator("type")
+    @classmethod
+    def _canonical_type(cls, v: str) -> str:
+        return "lambda"  # one spelling of the type, whichever AWS spelling was written
+
 
 class HttpProxyIntegration(Model):
     """HTTP proxy integration (``HTTP_PROXY``): ``uri`` may use ``{param}`` and ``${stageVariables.x}``."""
@@ -150,6 +155,11 @@ class HttpProxyIntegration(Model):
     response_headers: dict[str, str] = Field(
         default_factory=dict, description="static headers added to the method response"
     )
+
+    @field_validator("type")
+    @classmethod
+    def _canonical_type(cls, v: str) -> str:
+        return "http_proxy"  # one spelling of the type, whichever AWS spelling was written
 
 
 class IntegrationResponseConfig(Model):
@@ -183,6 +193,11 @@ class HttpIntegration(Model):
     )
     timeout_ms: int | None = Field(default=None, ge=50, le=30000)
 
+    @field_validator("type")
+    @classmethod
+    def _canonical_type(cls, v: str) -> str:
+        return "http"  # one spelling of the type, whichever AWS spelling was written
+
 
 class MockIntegration(Model):
     """Mock integration: a static response; ``body`` may use ``$context.*`` and ``$stageVariables.*``."""
@@ -191,6 +206,11 @@ class MockIntegration(Model):
     status_code: int = Field(default=200, ge=100, le=599)
     headers: dict[str, str] = Field(default_factory=dict)
     body: str = ""
+
+    @field_validator("type")
+    @classmethod
+    def _canonical_type(cls, v: str) -> str:
+        return "mock"  # one spelling of the type, whichever AWS spelling was written
 
 
 Integration = Annotated[

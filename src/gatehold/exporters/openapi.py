@@ -121,10 +121,9 @@ def integration(route: RouteConfig, api: ApiConfig, settings: GatewaySettings) -
         (v for k, v in integ.headers.items() if k.lower() == "content-type"), "application/json"
     )
     response: dict[str, Any] = {"statusCode": str(integ.status_code)}
-    headers = {k: v for k, v in integ.headers.items() if k.lower() != "content-type" or integ.body == ""}
-    if headers:
+    if integ.headers:  # Content-Type too, as the console's PetStore export writes it
         response["responseParameters"] = {
-            f"method.response.header.{name}": _quoted(value) for name, value in headers.items()
+            f"method.response.header.{name}": _quoted(value) for name, value in integ.headers.items()
         }
     if integ.body:
         response["responseTemplates"] = {content_type: integ.body}
@@ -180,6 +179,33 @@ def security_scheme(
     return scheme
 
 
+def _components_schema(schema: dict[str, Any], models: dict[str, Any]) -> dict[str, Any]:
+    """A stored body schema (self-contained: its models under ``definitions``) as OpenAPI 3 writes
+    it: the models under ``components.schemas``, referenced as ``#/components/schemas/NAME``."""
+    definitions = schema.get("definitions")
+    body = {k: v for k, v in schema.items() if k != "definitions"}
+    if isinstance(definitions, dict):
+        for name, model in definitions.items():
+            models.setdefault(name, _rewrite_refs(model))
+    rewritten: dict[str, Any] = _rewrite_refs(body)
+    return rewritten
+
+
+def _rewrite_refs(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: (
+                "#/components/schemas/" + v.removeprefix("#/definitions/")
+                if k == "$ref" and isinstance(v, str) and v.startswith("#/definitions/")
+                else _rewrite_refs(v)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_rewrite_refs(v) for v in value]
+    return value
+
+
 def export_openapi(
     name: str, api: ApiConfig, settings: GatewaySettings, *, stage: str | None = None
 ) -> dict[str, Any]:
@@ -191,7 +217,7 @@ def export_openapi(
     }
     if api.description:
         doc["info"]["description"] = api.description
-    if api.type == "REST":
+    if api.type == "REST" or stage_name != "$default":
         doc["servers"] = [
             {
                 "url": "https://{restApiId}.execute-api.{region}.amazonaws.com/{basePath}",
@@ -201,6 +227,7 @@ def export_openapi(
     paths: dict[str, dict[str, Any]] = {}
     schemes: dict[str, Any] = {}
     validators: dict[str, Any] = {}
+    models: dict[str, Any] = {}
     for aname, auth in api.authorizers.items():
         schemes[aname] = security_scheme(aname, auth, api, settings)
     if any(r.api_key_required for r in api.routes.values()):
@@ -234,7 +261,10 @@ def export_openapi(
                 )
             if validation.body_schemas:
                 operation["requestBody"] = {
-                    "content": {ct: {"schema": schema} for ct, schema in validation.body_schemas.items()},
+                    "content": {
+                        ct: {"schema": _components_schema(schema, models)}
+                        for ct, schema in validation.body_schemas.items()
+                    },
                     "required": True,
                 }
             kinds = (bool(validation.required_parameters), bool(validation.body_schemas))
@@ -258,8 +288,12 @@ def export_openapi(
         operation["x-amazon-apigateway-integration"] = integration(route, api, settings)
         paths.setdefault(path, {})[method] = operation
     doc["paths"] = paths
-    if schemes:
-        doc["components"] = {"securitySchemes": schemes}
+    if schemes or models:
+        doc["components"] = {}
+        if schemes:
+            doc["components"]["securitySchemes"] = schemes
+        if models:
+            doc["components"]["schemas"] = models
     if validators:
         doc["x-amazon-apigateway-request-validators"] = validators
     if api.cors is not None:
