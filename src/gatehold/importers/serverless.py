@@ -16,6 +16,7 @@ template would deploy, read from the framework's own compiler (serverless/server
       private                                        api_key_required (+ provider.apiGateway.apiKeys,
                                                      usagePlan → gateway.usage_plans)
       integration lambda-proxy / http / http-proxy / mock
+      request.parameters (required), request.schemas request_validation (the framework's validator)
     functions.<key>.events[].httpApi                 apis.<stage>-<service> (HTTP, $default stage)
       'METHOD /path' / '*' / {method, path}          routes['METHOD /path'] / routes['$default']
       authorizer {name, scopes}                      authorizer, authorization_scopes
