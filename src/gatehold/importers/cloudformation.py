@@ -126,6 +126,7 @@ _DEPLOYMENT_ATTRIBUTES = {
     "UpdateReplacePolicy": "what happens when the resource is replaced",
     "UpdatePolicy": "how updates roll out",
     "CreationPolicy": "how creation is signalled",
+    "Connectors": "SAM connectors grant IAM permissions between resources",
 }
 _RESOURCE_KEYS = {"Type", "Properties", "Condition", "Metadata", *_DEPLOYMENT_ATTRIBUTES}
 
@@ -206,6 +207,8 @@ class TemplateImport:
         self._api_keys: dict[str, str | None] = {}
         self._validators: dict[str, dict[str, Any]] = {}
         self._models: dict[tuple[str, str], dict[str, Any]] = {}
+        #: every function of the template, by the model's function key
+        self.declared_functions: dict[str, Resource] = {}
 
     # -- driving ----------------------------------------------------------------------------------
 
@@ -242,6 +245,9 @@ class TemplateImport:
     def top_level_keys(self) -> set[str]:
         return _TOP_LEVEL
 
+    def resource_keys(self) -> set[str]:
+        return _RESOURCE_KEYS
+
     def transforms(self, transform: Any) -> None:
         names = transform if isinstance(transform, list) else [transform] if transform is not None else []
         for i, name in enumerate(names):
@@ -267,7 +273,7 @@ class TemplateImport:
                 self.ctx.error(self.doc.ref(at), "a resource needs a Type")
                 continue
             for key in body:
-                if key not in _RESOURCE_KEYS:
+                if key not in self.resource_keys():
                     self.ctx.error(self.doc.ref((*at, key)), f"{key} is not a resource attribute")
                 elif key in _DEPLOYMENT_ATTRIBUTES:
                     self.ignore_attribute(logical_id, key, self.doc.ref((*at, key)))
@@ -288,6 +294,10 @@ class TemplateImport:
         return out
 
     def finish(self) -> None:
+        self.prune_unrun()
+        # several resources may take a refused value from one line (SAM Globals): say it once
+        self.ctx.problems[:] = list(dict.fromkeys(self.ctx.problems))
+        self.ctx.ignored[:] = list(dict.fromkeys(self.ctx.ignored))
         for rtype, (ids, src, why) in self._ignored_types.items():
             self.ctx.ignore(src, f"{rtype} ({_names(ids)}): {why}")
         for attribute, (ids, src) in self._ignored_attributes.items():
@@ -295,6 +305,36 @@ class TemplateImport:
             self.ctx.ignore(src, f"{attribute} ({_names(ids)}): {why}, no local effect")
         for (rtype, prop), (ids, src, why) in self._ignored_props.items():
             self.ctx.ignore(src, f"{prop} of {rtype} ({_names(ids)}): {why}")
+
+    def prune_unrun(self) -> None:
+        """A function refused and named in the ignore list does not run: the routes it integrates
+        are not served, nor the routes behind an authorizer it runs (never served open)."""
+        if self.ctx.problems:
+            return
+        written = self.ctx.data.get("functions", {})
+        unrun = {key for key in self.declared_functions if key not in written}
+        if not unrun:
+            return
+        for name, api in self.ctx.data.get("apis", {}).items():
+            authorizers = api.get("authorizers", {})
+            dead = {a for a, cfg in authorizers.items() if cfg.get("function") in unrun}
+            for auth in dead:
+                del authorizers[auth]
+                self.ctx.ignore(
+                    self.ctx.refs.get(("apis", name, "authorizers", auth), self.doc.ref(())),
+                    f"authorizer {auth} of {name}: its function does not run here, so the routes it guards"
+                    " are not served (rather than served open)",
+                )
+            routes = api.get("routes", {})
+            for key in list(routes):
+                route = routes[key]
+                function = route.get("integration", {}).get("function")
+                if function in unrun or route.get("authorizer") in dead:
+                    del routes[key]
+                    self.ctx.ignore(
+                        self.ctx.refs.get(("apis", name, "routes", key), self.doc.ref(())),
+                        f"route {key} of {name} is not served: its function or authorizer does not run here",
+                    )
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -384,6 +424,9 @@ class TemplateImport:
     # -- phase 1: functions -----------------------------------------------------------------------
 
     def read_functions(self, resources: list[Resource]) -> None:
+        for resource in resources:
+            if resource.type in ("AWS::Lambda::Function", "AWS::Serverless::Function"):
+                self.declared_functions[self.function_key(resource)] = resource
         for resource in resources:
             if resource.type == "AWS::Lambda::Function":
                 self.lambda_function(resource)
@@ -1109,9 +1152,9 @@ class TemplateImport:
                 "AuthorizerResultTtlInSeconds",
                 "Name",
                 "AuthType",
+                "ProviderARNs",  # with Type COGNITO_USER_POOLS, refused below
             },
             {"AuthorizerCredentials": _INVOKED_DIRECTLY},
-            {"ProviderARNs": "Cognito user-pool authorizers are not supported"},
         )
         api = self.logical_of(props.get("RestApiId"), ("api",), self.ref(resource, "RestApiId"), "RestApiId")
         if api is None:
@@ -1698,7 +1741,7 @@ class TemplateImport:
                 "type": "REQUEST",
                 "function": function,
                 "identity_source": identity,
-                "payload_format_version": _text(version),
+                "payload_format_version": version_text(version),
             }
             if props.get("EnableSimpleResponses") is True:
                 auth["enable_simple_responses"] = True
@@ -1770,7 +1813,7 @@ class TemplateImport:
             out: dict[str, Any] = {
                 "type": "aws_proxy",
                 "function": function,
-                "payload_format_version": _text(version),
+                "payload_format_version": version_text(version),
             }
         elif kind == "HTTP_PROXY":
             out = {"type": "http_proxy", "uri": str(props.get("IntegrationUri", ""))}
@@ -2178,6 +2221,13 @@ def _text(value: Any) -> str:
         return str(int(value))
     if isinstance(value, (dict, list)):
         return json.dumps(value)
+    return str(value)
+
+
+def version_text(value: Any) -> str:
+    """A payload format version as written: YAML reads ``2.0`` as a number."""
+    if isinstance(value, float):
+        return f"{value:.1f}"
     return str(value)
 
 

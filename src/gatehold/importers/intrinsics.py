@@ -129,7 +129,6 @@ _ID_TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
     "AWS::ApiGateway::UsagePlan": ("usageplan", ("Id",)),
     "AWS::ApiGateway::ApiKey": ("apikey", ("APIKeyId",)),
     "AWS::ApiGateway::RequestValidator": ("validator", ("RequestValidatorId",)),
-    "AWS::ApiGateway::Model": ("model", ()),
     "AWS::ApiGateway::VpcLink": ("vpclink", ()),
     "AWS::ApiGatewayV2::VpcLink": ("vpclink", ("VpcLinkId",)),
 }
@@ -158,6 +157,7 @@ _NAME_PROPERTIES: dict[str, str] = {
     "AWS::Lambda::LayerVersion": "LayerName",
     "AWS::Serverless::LayerVersion": "LayerName",
     "AWS::Cognito::UserPool": "UserPoolName",
+    "AWS::ApiGateway::Model": "Name",
 }
 
 

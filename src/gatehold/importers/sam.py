@@ -43,6 +43,7 @@ from gatehold.importers.cloudformation import (
     TemplateImport,
     _number,
     _text,
+    version_text,
 )
 from gatehold.importers.intrinsics import NO_VALUE, Resource, is_intrinsic, lambda_function_name
 
@@ -307,6 +308,8 @@ class SamImport(TemplateImport):
         self._implicit: list[str] = []
         #: route key → (authorizer, scopes) taken out of a definition's security (SAM adds its own)
         self._definition_auth: dict[str, tuple[str, list[str]]] = {}
+        #: events already reported (not to be reported twice)
+        self._reported: set[int] = set()
 
     # -- driving ----------------------------------------------------------------------------------
 
@@ -328,6 +331,9 @@ class SamImport(TemplateImport):
 
     def known_transforms(self) -> set[str]:
         return {SAM_TRANSFORM, "AWS::LanguageExtensions"}
+
+    def resource_keys(self) -> set[str]:
+        return {*super().resource_keys(), "IgnoreGlobals"}
 
     def read_globals(self) -> None:
         section = self.doc.data.get("Globals")
@@ -873,9 +879,25 @@ class SamImport(TemplateImport):
                 "FunctionInvokeRole",
                 "AuthorizationScopes",
                 "DisableFunctionDefaultPermissions",
+                "AuthorizerPayloadFormatVersion",
+                "EnableSimpleResponses",
+                "EnableFunctionDefaultPermissions",
             ):
                 continue
             self.ctx.refuse(at(key), f"{key} is not a property of a Lambda authorizer Gatehold knows")
+        for key in (
+            "AuthorizerPayloadFormatVersion",
+            "EnableSimpleResponses",
+            "EnableFunctionDefaultPermissions",
+        ):
+            if key in config:
+                self.ignore_property_of(
+                    "Lambda authorizer",
+                    f"{api.logical_id}.{name}",
+                    key,
+                    at(key),
+                    "SAM reads it for HTTP APIs only: it has no effect on a REST API's authorizer",
+                )
         if "FunctionInvokeRole" in config:
             self.ignore_property_of(
                 "Lambda authorizer",
@@ -1007,7 +1029,7 @@ class SamImport(TemplateImport):
         out: dict[str, Any] = {
             "type": "REQUEST",
             "function": function,
-            "payload_format_version": _text(version),
+            "payload_format_version": version_text(version),
         }
         if config.get("EnableSimpleResponses") is True:
             out["enable_simple_responses"] = True
@@ -1107,6 +1129,7 @@ class SamImport(TemplateImport):
                     f"API method {event.route_key.split(' ')[0]!r} defined multiple times for"
                     f" path {path!r} (SAM): the definition has it already",
                 )
+                self._reported.add(id(event))
                 continue
             if isinstance(operation, dict):
                 r = self.resolver
@@ -1118,7 +1141,9 @@ class SamImport(TemplateImport):
                     "/invocations",
                 }
                 if api.kind == "HTTP":
-                    integration["payloadFormatVersion"] = str(event.props.get("PayloadFormatVersion", "2.0"))
+                    integration["payloadFormatVersion"] = version_text(
+                        event.props.get("PayloadFormatVersion", "2.0")
+                    )
                 operation["x-amazon-apigateway-integration"] = integration
                 written[event.route_key] = (path, method)
         self.definition(api.logical_id, api.kind, definition, api.resource, at, doc=doc)
@@ -1198,6 +1223,8 @@ class SamImport(TemplateImport):
         self._definition_auth = {}
         for event in api.events:
             key = event.route_key
+            if id(event) in self._reported:
+                continue
             if key in in_definition:
                 self.ctx.at(("apis", name, "routes", key), event.ref(self))
             elif uri_only:
@@ -1218,7 +1245,7 @@ class SamImport(TemplateImport):
                     continue
                 integration: dict[str, Any] = {"type": "aws_proxy", "function": event.function_key}
                 if api.kind == "HTTP":
-                    integration["payload_format_version"] = _text(
+                    integration["payload_format_version"] = version_text(
                         event.props.get("PayloadFormatVersion", "2.0")
                     )
                 if "TimeoutInMillis" in event.props:

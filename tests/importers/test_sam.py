@@ -1,0 +1,969 @@
+"""The SAM importer: what SAM's translator would make of a template (Globals, implicit APIs, events,
+auth defaults, CORS preflights, definitions), one case per refusal message (the template's file, the
+line marked ``# <-`` and the property path), and real-world templates kept under fixtures/sam."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gatehold.config import ConfigError
+from gatehold.importers.base import shell_quoted
+from tests.importers.support import load, problems, write
+from tests.stackctl import Stack, new_stack
+
+FIXTURES = Path(__file__).parent / "fixtures" / "sam"
+FN_ARN = "arn:aws:lambda:us-east-1:123456789012:function:Fn"
+HEAD = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+"""
+FUNCTION = """\
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.handler
+      Runtime: python3.12
+      CodeUri: src/
+"""
+
+
+def sam(tmp_path: Path, text: str) -> tuple[Path, int]:
+    """A SAM template (HEAD + ``text``) with a src/ code directory; the line marked ``# <-``."""
+    (tmp_path / "src").mkdir(exist_ok=True)
+    (tmp_path / "src" / "app.py").write_text("def handler(event, context):\n    return {'statusCode': 200}\n")
+    body = textwrap.dedent(text)
+    full = (HEAD.splitlines(keepends=True)[0] if body.startswith("Transform:") else HEAD) + body
+    path = write(tmp_path, "template.yaml", full)
+    marked = [i for i, line in enumerate(full.splitlines(), 1) if "# <-" in line]
+    return path, marked[0] if marked else 0
+
+
+def refusal(path: Path, line: int, key: str, message: str) -> str:
+    return f"{path}:{line}: {key}: {message}; to run without it, pass --ignore {shell_quoted(key)}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Globals
+# --------------------------------------------------------------------------------------------------
+
+
+def test_globals_merge_as_sam_merges_them(tmp_path: Path) -> None:
+    path, _ = sam(
+        tmp_path,
+        """
+        Globals:
+          Function:
+            Runtime: python3.12
+            CodeUri: src/
+            Timeout: 10
+            MemorySize: 256
+            Environment:
+              Variables: {TABLE: global-table, STAGE: dev}
+        Resources:
+          One:
+            Type: AWS::Serverless::Function
+            Properties:
+              Handler: app.handler
+              Timeout: 20
+              Environment:
+                Variables: {TABLE: own-table, EXTRA: "1"}
+          Two:
+            Type: AWS::Serverless::Function
+            IgnoreGlobals: [Timeout]
+            Properties:
+              Handler: app.handler
+        """,
+    )
+    loaded = load(path)
+    one, two = loaded.config.functions["One"], loaded.config.functions["Two"]
+    assert (one.timeout, one.memory_size) == (20.0, 256)
+    assert one.environment == {"TABLE": "own-table", "STAGE": "dev", "EXTRA": "1"}
+    assert (two.timeout, two.memory_size) == (3.0, 256)  # IgnoreGlobals: Lambda's default timeout
+    lines = path.read_text().splitlines()
+    # each value's line is where it was written: the resource, or Globals
+    assert loaded.where("functions", "One", "environment", "TABLE").line == 1 + next(
+        i for i, line in enumerate(lines) if "own-table" in line
+    )
+    assert loaded.where("functions", "One", "environment", "STAGE").line == 1 + next(
+        i for i, line in enumerate(lines) if "global-table" in line
+    )
+    assert loaded.where("functions", "Two", "memory_size").path == "Globals.Function.MemorySize"
+
+
+def test_globals_refuse_unknown_sections_and_properties(tmp_path: Path) -> None:
+    path, line = sam(
+        tmp_path,
+        """
+        Globals:
+          Function:
+            Policies: []  # <-
+          Queue: {}
+        Resources:
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties: {Handler: app.handler, Runtime: python3.12, CodeUri: src/}
+        """,
+    )
+    assert problems(path) == [
+        f"{path}:{line}: Globals.Function.Policies: 'Policies' is not a property SAM takes in"
+        f" Globals.Function",
+        f"{path}:{line + 1}: Globals.Queue: 'Queue' is not a Globals section; it must be one of Api,"
+        " CapacityProvider, Function, HttpApi, LayerVersion, SimpleTable, StateMachine, WebSocketApi",
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
+# events and implicit APIs
+# --------------------------------------------------------------------------------------------------
+
+
+def test_implicit_apis_and_their_stages(tmp_path: Path) -> None:
+    path, _ = sam(
+        tmp_path,
+        """
+        Resources:
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              Handler: app.handler
+              Runtime: python3.12
+              CodeUri: src/
+              Events:
+                Get: {Type: Api, Properties: {Path: /items, Method: any}}
+                Http:
+                  Type: HttpApi
+                  Properties: {Path: "/items/{id}", Method: get, PayloadFormatVersion: "1.0"}
+                Catch: {Type: HttpApi}
+                Timed: {Type: HttpApi, Properties: {Path: /slow, Method: POST, TimeoutInMillis: 5000}}
+                Queue: {Type: SQS, Properties: {Queue: arn:aws:sqs:us-east-1:123456789012:q}}
+        """,
+    )
+    loaded = load(path)
+    rest = loaded.config.apis["ServerlessRestApi"]
+    http = loaded.config.apis["ServerlessHttpApi"]
+    assert (rest.base_path, http.base_path) == ("/ServerlessRestApi", "/ServerlessHttpApi")
+    assert list(rest.stages) == ["Prod", "Stage"]
+    assert list(rest.routes) == ["ANY /items"]
+    assert list(http.stages) == ["$default"]
+    assert list(http.routes) == ["GET /items/{id}", "$default", "POST /slow"]
+    assert (
+        http.routes["GET /items/{id}"].integration.model_dump(exclude_defaults=True)["payload_format_version"]
+        == "1.0"
+    )
+    assert http.routes["POST /slow"].integration.model_dump(exclude_defaults=True)["timeout_ms"] == 5000
+    assert any("Events of type SQS" in str(f) for f in loaded.ignored)
+
+
+def test_rest_auth_defaults_cors_preflight_and_api_keys(tmp_path: Path) -> None:
+    path, _ = sam(
+        tmp_path,
+        """
+        Resources:
+          Api:
+            Type: AWS::Serverless::Api
+            Properties:
+              StageName: live
+              Variables: {color: blue}
+              Cors: "'https://app.example.com'"
+              Auth:
+                DefaultAuthorizer: Tokens
+                ApiKeyRequired: true
+                AddApiKeyRequiredToCorsPreflight: false
+                Authorizers:
+                  Tokens:
+                    FunctionArn: !GetAtt Fn.Arn
+                    Identity: {Header: X-Token, ValidationExpression: "^tok_.+$", ReauthorizeEvery: 0}
+                  Requests:
+                    FunctionArn: !GetAtt Fn.Arn
+                    FunctionPayloadType: REQUEST
+                    Identity: {QueryStrings: [key], StageVariables: [color], Context: [sourceIp]}
+              MethodSettings:
+                - {ResourcePath: /~1items, HttpMethod: GET, ThrottlingRateLimit: 3, ThrottlingBurstLimit: 1}
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              Handler: app.handler
+              Runtime: python3.12
+              CodeUri: src/
+              Events:
+                List: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /items, Method: get}}
+                Make:
+                  Type: Api
+                  Properties:
+                    RestApiId: !Ref Api
+                    Path: /items
+                    Method: post
+                    Auth: {Authorizer: Requests, ApiKeyRequired: false}
+                Open:
+                  Type: Api
+                  Properties: {RestApiId: !Ref Api, Path: /open, Method: get, Auth: {Authorizer: NONE}}
+        """,
+    )
+    api = load(path).config.apis["Api"]
+    assert list(api.stages) == ["live", "Stage"]
+    assert api.stages["live"].variables == {"color": "blue"}
+    assert api.stages["live"].route_throttling["GET /items"].rate_limit == 3
+    routes = api.routes
+    assert (routes["GET /items"].authorizer, routes["GET /items"].api_key_required) == ("Tokens", True)
+    assert (routes["POST /items"].authorizer, routes["POST /items"].api_key_required) == ("Requests", False)
+    assert (routes["GET /open"].authorizer, routes["GET /open"].api_key_required) == (None, True)
+    # SAM adds the default authorizer to its CORS preflight (AddDefaultAuthorizerToCorsPreflight), not the key
+    preflight = routes["OPTIONS /items"]
+    assert (preflight.authorizer, preflight.api_key_required) == ("Tokens", False)
+    assert preflight.integration.model_dump(exclude_defaults=True) == {
+        "type": "mock",
+        "headers": {
+            "Access-Control-Allow-Origin": "https://app.example.com",
+            "Access-Control-Allow-Methods": "GET,OPTIONS,POST",
+        },
+        "body": "{}\n",
+    }
+    tokens, requests = api.authorizers["Tokens"], api.authorizers["Requests"]
+    assert (
+        tokens.type,
+        tokens.identity_source,
+        tokens.identity_validation_expression,
+        tokens.result_ttl,
+    ) == (
+        "TOKEN",
+        ["method.request.header.X-Token"],
+        "^tok_.+$",
+        0,
+    )
+    assert requests.identity_source == [
+        "method.request.querystring.key",
+        "stageVariables.color",
+        "context.sourceIp",
+    ]
+
+
+def test_http_auth_default_scopes_lambda_authorizer_and_cors_true(tmp_path: Path) -> None:
+    path, _ = sam(
+        tmp_path,
+        """
+        Resources:
+          Http:
+            Type: AWS::Serverless::HttpApi
+            Properties:
+              StageName: v1
+              StageVariables: {mode: x}
+              CorsConfiguration: true
+              Auth:
+                DefaultAuthorizer: Oidc
+                Authorizers:
+                  Oidc:
+                    IdentitySource: $request.header.Authorization
+                    AuthorizationScopes: [basic]
+                    JwtConfiguration: {Issuer: https://tenant.us.auth0.com/, Audience: api}
+                  Keys:
+                    FunctionArn: !GetAtt Fn.Arn
+                    AuthorizerPayloadFormatVersion: 2.0
+                    EnableSimpleResponses: true
+                    Identity: {Headers: [X-Key], ReauthorizeEvery: 30}
+              RouteSettings:
+                GET /a: {ThrottlingRateLimit: 7, ThrottlingBurstLimit: 2}
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              Handler: app.handler
+              Runtime: python3.12
+              CodeUri: src/
+              Events:
+                A: {Type: HttpApi, Properties: {ApiId: !Ref Http, Path: /a, Method: GET}}
+                B:
+                  Type: HttpApi
+                  Properties: {ApiId: !Ref Http, Path: /b, Method: GET, Auth: {AuthorizationScopes: [extra]}}
+                C:
+                  Type: HttpApi
+                  Properties: {ApiId: !Ref Http, Path: /c, Method: GET, Auth: {Authorizer: Keys}}
+        """,
+    )
+    loaded = load(path, issuer_aliases=("https://*.auth0.com/",))
+    api = loaded.config.apis["Http"]
+    assert list(api.stages) == ["v1"]
+    assert api.stages["v1"].route_throttling["GET /a"].rate_limit == 7
+    assert api.cors is not None
+    assert api.cors.allow_origins == ["*"]
+    assert api.routes["GET /a"].authorization_scopes == ["basic"]  # the authorizer's scopes by default
+    assert api.routes["GET /b"].authorization_scopes == ["extra"]
+    assert (api.routes["GET /c"].authorizer, api.routes["GET /c"].authorization_scopes) == ("Keys", [])
+    keys = api.authorizers["Keys"]
+    assert (keys.type, keys.payload_format_version, keys.enable_simple_responses) == ("REQUEST", "2.0", True)
+    assert (keys.identity_source, keys.result_ttl) == (["$request.header.X-Key"], 30)
+    assert api.authorizers["Oidc"].jwt_configuration is not None
+    assert api.authorizers["Oidc"].jwt_configuration.audience == ["api"]
+    tenant_api = loaded.config.tenant.apis[0]
+    assert (tenant_api.identifier, sorted(str(p) for p in tenant_api.permissions)) == (
+        "api",
+        ["basic", "extra"],
+    )
+
+
+def test_usage_plans_shared_and_gateway_responses(tmp_path: Path) -> None:
+    api = """
+          {name}:
+            Type: AWS::Serverless::Api
+            Properties:
+              StageName: s
+              OpenApiVersion: 3.0.1
+              Auth:
+                ApiKeyRequired: true
+                UsagePlan: {{CreateUsagePlan: SHARED, Throttle: {{RateLimit: 9, BurstLimit: 3}}}}
+              GatewayResponses:
+                INVALID_API_KEY:
+                  StatusCode: 401
+                  ResponseParameters: {{Headers: {{WWW-Authenticate: "'ApiKey'"}}}}
+                  ResponseTemplates: {{application/json: '{{"error": "key"}}'}}
+    """
+    path, _ = sam(
+        tmp_path,
+        "Resources:"
+        + api.format(name="One")
+        + api.format(name="Two")
+        + """
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              Handler: app.handler
+              Runtime: python3.12
+              CodeUri: src/
+              Events:
+                A: {Type: Api, Properties: {RestApiId: !Ref One, Path: /a, Method: get}}
+                B: {Type: Api, Properties: {RestApiId: !Ref Two, Path: /b, Method: get}}
+        """,
+    )
+    loaded = load(path, values={"ApiKey:ServerlessApiKey": "shared-key-0123456789"})
+    plan = loaded.config.gateway.usage_plans["ServerlessUsagePlan"]
+    assert (plan.api_stages, plan.api_keys) == (["One/s", "Two/s"], ["shared-key-0123456789"])
+    response = loaded.config.apis["One"].gateway_responses["INVALID_API_KEY"]
+    assert (response.status_code, response.headers, response.template) == (
+        401,
+        {"WWW-Authenticate": "'ApiKey'"},
+        '{"error": "key"}',
+    )
+
+
+def test_definition_uri_and_aws_include(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "openapi.yaml",
+        """openapi: 3.0.1
+info: {title: files, version: "1"}
+paths:
+  /files:
+    get:
+      x-amazon-apigateway-integration:
+        type: aws_proxy
+        httpMethod: POST
+        uri: URI
+""".replace(
+            "URI", "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/" + FN_ARN + "/invocations"
+        ),
+    )
+    write(
+        tmp_path,
+        "included.yaml",
+        "openapi: 3.0.1\ninfo: {title: inc, version: '1'}\npaths:\n  /inc:\n    get: {}\n",
+    )
+    path, _ = sam(
+        tmp_path,
+        """
+        Resources:
+          FromFile:
+            Type: AWS::Serverless::Api
+            Properties: {StageName: f, DefinitionUri: openapi.yaml}
+          Included:
+            Type: AWS::Serverless::Api
+            Properties:
+              StageName: i
+              DefinitionBody:
+                Fn::Transform: {Name: AWS::Include, Parameters: {Location: included.yaml}}
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              Handler: app.handler
+              Runtime: python3.12
+              CodeUri: src/
+              Events:
+                Inc: {Type: Api, Properties: {RestApiId: !Ref Included, Path: /inc, Method: get}}
+                NotInFile: {Type: Api, Properties: {RestApiId: !Ref FromFile, Path: /other, Method: get}}
+        """,
+    )
+    loaded = load(path)
+    assert list(loaded.config.apis["FromFile"].routes) == ["GET /files"]
+    assert list(loaded.config.apis["Included"].routes) == ["GET /inc"]
+    assert any("GET /other is not in FromFile's DefinitionUri file" in str(n) for n in loaded.notes)
+    assert tmp_path / "openapi.yaml" in loaded.files
+
+
+def test_an_event_for_an_operation_the_definition_integrates_already(tmp_path: Path) -> None:
+    path, line = sam(
+        tmp_path,
+        """
+        Resources:
+          Api:
+            Type: AWS::Serverless::Api
+            Properties:
+              StageName: s
+              DefinitionBody:
+                openapi: 3.0.1
+                info: {title: t, version: "1"}
+                paths:
+                  /x:
+                    get:
+                      x-amazon-apigateway-integration:
+                        type: mock
+                        requestTemplates: {application/json: '{"statusCode": 200}'}
+                        responses: {default: {statusCode: "200"}}
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              Handler: app.handler
+              Runtime: python3.12
+              CodeUri: src/
+              Events:
+                X:  # <-
+                  Type: Api
+                  Properties: {RestApiId: !Ref Api, Path: /x, Method: get}
+        """,
+    )
+    assert problems(path) == [
+        f"{path}:{line}: Resources.Fn.Properties.Events.X: API method 'GET' defined multiple times"
+        f" for path '/x'"
+        " (SAM): the definition has it already"
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
+# one case per refusal message
+# --------------------------------------------------------------------------------------------------
+
+
+def with_function(props: str) -> str:
+    """Resources with the Fn function, ``props`` added to its properties."""
+    return "Resources:\n" + FUNCTION + textwrap.indent(textwrap.dedent(props), "      ")
+
+
+def with_api(kind: str, props: str, events: str = "") -> str:
+    """Resources with an API of ``kind`` (Api / HttpApi) and the Fn function routing /x to it."""
+    event = "Api" if kind == "Api" else "HttpApi"
+    ref = "RestApiId" if kind == "Api" else "ApiId"
+    stage = "      StageName: s\n" if kind == "Api" else ""
+    return (
+        "Resources:\n  Svc:\n    Type: AWS::Serverless::"
+        + kind
+        + "\n    Properties:\n"
+        + stage
+        + textwrap.indent(textwrap.dedent(props), "      ")
+        + FUNCTION
+        + "      Events:\n        X:\n          Type: "
+        + event
+        + "\n          Properties:\n"
+        + f"            {ref}: !Ref Svc\n            Path: /x\n            Method: get\n"
+        + textwrap.indent(textwrap.dedent(events), "            ")
+    )
+
+
+REFUSALS: list[Any] = [
+    pytest.param(
+        with_function("PackageType: Image  # <-\n"),
+        "Resources.Fn.Properties.PackageType",
+        "container-image functions are not run: Gatehold runs Python handlers from local code",
+        id="package-type-image",
+    ),
+    pytest.param(
+        with_function("ImageUri: 123456789012.dkr.ecr.us-east-1.amazonaws.com/fn:latest  # <-\n"),
+        "Resources.Fn.Properties.ImageUri",
+        "container-image functions are not run: Gatehold runs Python handlers from local code",
+        id="image-uri",
+    ),
+    pytest.param(
+        with_function("Layers: [!Ref Deps]  # <-\n") + "  Deps:\n    Type: AWS::Serverless::LayerVersion\n"
+        "    Properties: {ContentUri: src/}\n",
+        "Resources.Fn.Properties.Layers",
+        "layers are not built or mounted: put the layer's code on the function's code path (or in the"
+        " environment Gatehold runs in)",
+        id="layers",
+    ),
+    pytest.param(
+        with_function("FileSystemConfigs: []  # <-\n"),
+        "Resources.Fn.Properties.FileSystemConfigs",
+        "EFS file systems are not mounted locally",
+        id="file-system",
+    ),
+    pytest.param(
+        with_function("FunctionUrlConfig: {AuthType: NONE}  # <-\n"),
+        "Resources.Fn.Properties.FunctionUrlConfig",
+        "function URLs are not served: only API Gateway routes reach functions locally",
+        id="function-url",
+    ),
+    pytest.param(
+        with_function("Bogus: 1  # <-\n"),
+        "Resources.Fn.Properties.Bogus",
+        "Bogus is not a property of AWS::Serverless::Function that Gatehold knows",
+        id="unknown-property",
+    ),
+    pytest.param(
+        with_function("").replace("CodeUri: src/", "CodeUri: s3://bucket/code.zip  # <-"),
+        "Resources.Fn.Properties.CodeUri",
+        "the code is in S3 (s3://bucket/code.zip): Gatehold runs code from a local directory"
+        " (CodeUri: ./src)",
+        id="code-uri-s3",
+    ),
+    pytest.param(
+        with_function("").replace("CodeUri: src/", "CodeUri: {Bucket: b, Key: k}  # <-"),
+        "Resources.Fn.Properties.CodeUri",
+        "the code is in S3 (b/k): Gatehold runs code from a local directory (CodeUri: ./src)",
+        id="code-uri-s3-object",
+    ),
+    pytest.param(
+        with_function("").replace("CodeUri: src/", "CodeUri: src/app.py  # <-"),
+        "Resources.Fn.Properties.CodeUri",
+        "CodeUri src/app.py is a file: Gatehold runs code from a directory; unpack it",
+        id="code-uri-file",
+    ),
+    pytest.param(
+        with_function("Events:\n  Sock:\n    Type: WebSocket  # <-\n"),
+        "Resources.Fn.Properties.Events.Sock.Type",
+        "events of type WebSocket are not supported",
+        id="event-type",
+    ),
+    pytest.param(
+        with_function(
+            "Events:\n  X:\n    Type: Api\n    Properties: {Path: /x, Method: get}\n"
+            "    Description: x  # <-\n"
+        ),
+        "Resources.Fn.Properties.Events.X.Description",
+        "Description is not part of an event Gatehold knows",
+        id="event-key",
+    ),
+    pytest.param(
+        with_function(
+            "Events:\n  X:\n    Type: Api\n    Properties:\n      Path: /x\n      Method: get\n"
+            "      Stage: prod  # <-\n"
+        ),
+        "Resources.Fn.Properties.Events.X.Properties.Stage",
+        "Stage is not a property of a Api event that Gatehold knows",
+        id="event-property",
+    ),
+    pytest.param(
+        with_api("Api", "Auth:\n  Bogus: 1  # <-\n"),
+        "Resources.Svc.Properties.Auth.Bogus",
+        "Bogus is not an Auth setting of AWS::Serverless::Api Gatehold knows",
+        id="api-auth-key",
+    ),
+    pytest.param(
+        with_api("Api", "Auth:\n  ResourcePolicy: {IpRangeWhitelist: [10.0.0.0/8]}  # <-\n"),
+        "Resources.Svc.Properties.Auth.ResourcePolicy",
+        "resource policies (IP, VPC, account conditions) are not evaluated locally",
+        id="api-resource-policy",
+    ),
+    pytest.param(
+        with_api("Api", "Auth:\n  Authorizers:\n    Pool:  # <-\n      UserPoolArn: arn:aws:cognito\n"),
+        "Resources.Svc.Properties.Auth.Authorizers.Pool",
+        "Cognito user-pool authorizers are not supported",
+        id="cognito-authorizer",
+    ),
+    pytest.param(
+        with_api(
+            "Api", "Auth:\n  Authorizers:\n    T:\n      FunctionArn: !GetAtt Fn.Arn\n      Bogus: 1  # <-\n"
+        ),
+        "Resources.Svc.Properties.Auth.Authorizers.T.Bogus",
+        "Bogus is not a property of a Lambda authorizer Gatehold knows",
+        id="rest-authorizer-key",
+    ),
+    pytest.param(
+        with_api(
+            "Api",
+            "Auth:\n  Authorizers:\n    T:\n      FunctionArn: !GetAtt Fn.Arn\n"
+            "      Identity:\n        Headers: [X]  # <-\n",
+        ),
+        "Resources.Svc.Properties.Auth.Authorizers.T.Identity.Headers",
+        "Headers is not part of a TOKEN authorizer's Identity",
+        id="rest-identity-key",
+    ),
+    pytest.param(
+        with_api(
+            "HttpApi",
+            "Auth:\n  Authorizers:\n    O:\n      OpenIdConnectUrl: https://x/.well-known"
+            "/openid-configuration  # <-\n      IdentitySource: $request.header.Authorization\n"
+            "      JwtConfiguration: {issuer: https://x/, audience: [a]}\n",
+        ),
+        "Resources.Svc.Properties.Auth.Authorizers.O.OpenIdConnectUrl",
+        "OpenIdConnectUrl: give JwtConfiguration.issuer (the issuer is not discovered)",
+        id="openid-url",
+    ),
+    pytest.param(
+        with_api(
+            "HttpApi",
+            "Auth:\n  Authorizers:\n    O:\n      Bogus: 1  # <-\n"
+            "      IdentitySource: $request.header.Authorization\n"
+            "      JwtConfiguration: {issuer: https://x/, audience: [a]}\n",
+        ),
+        "Resources.Svc.Properties.Auth.Authorizers.O.Bogus",
+        "Bogus is not a property of an HTTP API authorizer Gatehold knows",
+        id="http-authorizer-key",
+    ),
+    pytest.param(
+        with_api(
+            "HttpApi",
+            "Auth:\n  Authorizers:\n    L:\n      FunctionArn: !GetAtt Fn.Arn\n"
+            "      AuthorizerPayloadFormatVersion: 2.0\n"
+            "      Identity:\n        Header: X  # <-\n",
+        ),
+        "Resources.Svc.Properties.Auth.Authorizers.L.Identity.Header",
+        "Header is not part of a Lambda authorizer's Identity",
+        id="http-identity-key",
+    ),
+    pytest.param(
+        with_api("Api", "DefinitionUri: s3://bucket/openapi.yaml  # <-\n"),
+        "Resources.Svc.Properties.DefinitionUri",
+        "the definition is in S3: point DefinitionUri at the local file (or use DefinitionBody)",
+        id="definition-uri-s3",
+    ),
+    pytest.param(
+        with_api("Api", "", "Auth:\n  Bogus: 1  # <-\n"),
+        "Resources.Fn.Properties.Events.X.Properties.Auth.Bogus",
+        "Bogus is not an Auth setting of a Api event Gatehold knows",
+        id="event-auth-key",
+    ),
+    pytest.param(
+        with_api("Api", "", "Auth:\n  ResourcePolicy: {SourceVpcWhitelist: [vpc-1]}  # <-\n"),
+        "Resources.Fn.Properties.Events.X.Properties.Auth.ResourcePolicy",
+        "resource policies (IP, VPC, account conditions) are not evaluated locally",
+        id="event-resource-policy",
+    ),
+    pytest.param(
+        with_api("Api", "", "Auth:\n  Authorizer: AWS_IAM  # <-\n"),
+        "Resources.Fn.Properties.Events.X.Properties.Auth.Authorizer",
+        "IAM (SigV4) authorization is not supported",
+        id="event-iam",
+    ),
+    pytest.param(
+        with_api("Api", "Auth:\n  DefaultAuthorizer: AWS_IAM  # <-\n"),
+        "Resources.Svc.Properties.Auth.DefaultAuthorizer",
+        "IAM (SigV4) authorization is not supported",
+        id="default-iam",
+    ),
+    pytest.param(
+        with_api("Api", "Models: {M: {type: object}}\n", "RequestModel:\n  Model: M\n  Bogus: 1  # <-\n"),
+        "Resources.Fn.Properties.Events.X.Properties.RequestModel.Bogus",
+        "Bogus is not part of RequestModel",
+        id="request-model-key",
+    ),
+    pytest.param(
+        with_api("HttpApi", "Description: d\n", "RouteSettings: {Bogus: 1}  # <-\n"),
+        "Resources.Fn.Properties.Events.X.Properties.RouteSettings.Bogus",
+        "Bogus is not a route setting Gatehold knows",
+        id="event-route-setting",
+    ),
+    pytest.param(
+        with_api("Api", "Cors:\n  AllowOrigin: \"'*'\"\n  ExposeHeaders: \"'x'\"  # <-\n"),
+        "Resources.Svc.Properties.Cors.ExposeHeaders",
+        "ExposeHeaders is not a Cors setting SAM knows",
+        id="cors-key",
+    ),
+    pytest.param(
+        with_api("HttpApi", "CorsConfiguration:\n  AllowOrigins: ['*']\n  Bogus: 1  # <-\n"),
+        "Resources.Svc.Properties.CorsConfiguration.Bogus",
+        "Bogus is not a CORS setting Gatehold knows",
+        id="cors-configuration-key",
+    ),
+    pytest.param(
+        with_api("Api", "GatewayResponses:\n  DEFAULT_4XX:\n    Bogus: 1  # <-\n"),
+        "Resources.Svc.Properties.GatewayResponses.DEFAULT_4XX.Bogus",
+        "Bogus is not part of a gateway response",
+        id="gateway-response-key",
+    ),
+    pytest.param(
+        with_api(
+            "Api",
+            "GatewayResponses:\n  DEFAULT_4XX:\n    ResponseParameters:\n      Paths: {x: \"'y'\"}  # <-\n",
+        ),
+        "Resources.Svc.Properties.GatewayResponses.DEFAULT_4XX.ResponseParameters.Paths",
+        "gateway responses set headers only (Paths and QueryStrings are not read)",
+        id="gateway-response-paths",
+    ),
+    pytest.param(
+        with_api("Api", "Auth:\n  UsagePlan:\n    CreateUsagePlan: PER_API\n    Bogus: 1  # <-\n"),
+        "Resources.Svc.Properties.Auth.UsagePlan.Bogus",
+        "Bogus is not part of a SAM usage plan",
+        id="usage-plan-key",
+    ),
+    pytest.param(
+        with_api("Api", "Domain: {DomainName: api.example.com, CertificateArn: arn:aws:acm}  # <-\n"),
+        "Resources.Svc.Properties.Domain",
+        "custom domains are not served: the API is served at its invoke URL",
+        id="api-domain",
+    ),
+    pytest.param(
+        with_api("HttpApi", "Domain: {DomainName: api.example.com, CertificateArn: arn:aws:acm}  # <-\n"),
+        "Resources.Svc.Properties.Domain",
+        "custom domains are not served: the API is served at its invoke URL",
+        id="http-api-domain",
+    ),
+    pytest.param(
+        with_function("") + "  App:  # <-\n    Type: AWS::Serverless::Application\n"
+        "    Properties: {Location: {ApplicationId: arn:aws:serverlessrepo, SemanticVersion: 1.0.0}}\n",
+        "Resources.App",
+        "nested applications are not deployed: import the application's template itself (imports: in a"
+        " gatehold.yaml)",
+        id="application",
+    ),
+    pytest.param(
+        with_function("") + "  Graph:  # <-\n    Type: AWS::Serverless::GraphQLApi\n    Properties: {}\n",
+        "Resources.Graph",
+        "AppSync GraphQL APIs are not served",
+        id="graphql-api",
+    ),
+    pytest.param(
+        with_function("") + "  Ws:  # <-\n    Type: AWS::Serverless::WebSocketApi\n    Properties: {}\n",
+        "Resources.Ws",
+        "WebSocket APIs are not supported",
+        id="websocket-api",
+    ),
+    pytest.param(
+        with_function("") + "  Flow:\n    Type: AWS::Serverless::StateMachine\n    Properties:\n"
+        "      Definition: {}\n      Events:\n        Start:  # <-\n          Type: Api\n"
+        "          Properties: {Path: /start, Method: post}\n",
+        "Resources.Flow.Properties.Events.Start",
+        "Api events of state machines start Step Functions executions, which Gatehold does not run",
+        id="state-machine-api-event",
+    ),
+    pytest.param(
+        "Transform: [AWS::Serverless-2016-10-31, Custom::Macro]  # <-\n" + with_function(""),
+        "Transform[1]",
+        "the macro Custom::Macro runs in AWS (Transform); Gatehold cannot expand it",
+        id="transform-macro",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "message"), REFUSALS)
+def test_refusals(tmp_path: Path, text: str, key: str, message: str) -> None:
+    path, line = sam(tmp_path, text)
+    assert line, "the template marks the refused line with # <-"
+    assert problems(path) == [refusal(path, line, key, message)]
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "message"),
+    [
+        pytest.param(
+            with_api("Api", "Auth:\n  DefaultAuthorizer: Nope  # <-\n"),
+            "Resources.Svc.Properties.Auth.DefaultAuthorizer",
+            "Unable to set DefaultAuthorizer because 'Nope' was not defined in 'Authorizers' (SAM)",
+            id="default-authorizer-undefined",
+        ),
+        pytest.param(
+            with_api("Api", "", "Auth:\n  Authorizer: Nope  # <-\n"),
+            "Resources.Fn.Properties.Events.X.Properties.Auth.Authorizer",
+            "authorizer 'Nope' is not defined in Svc's Auth.Authorizers",
+            id="event-authorizer-undefined",
+        ),
+        pytest.param(
+            with_api(
+                "HttpApi",
+                "Auth:\n  Authorizers:\n    J:  # <-\n      JwtConfiguration: {issuer: https://x/}\n",
+            ),
+            "Resources.Svc.Properties.Auth.Authorizers.J",
+            "J OAuth2 Authorizer must define 'IdentitySource' (SAM)",
+            id="jwt-without-identity-source",
+        ),
+        pytest.param(
+            with_api(
+                "Api",
+                "Auth:\n  Authorizers:\n    R:  # <-\n      FunctionArn: !GetAtt Fn.Arn\n"
+                "      FunctionPayloadType: REQUEST\n",
+            ),
+            "Resources.Svc.Properties.Auth.Authorizers.R",
+            "R Authorizer must specify Identity with at least one of Headers, QueryStrings,"
+            " StageVariables, or"
+            " Context (SAM)",
+            id="request-authorizer-without-identity",
+        ),
+        pytest.param(
+            with_function(
+                "Events:\n  X:\n    Type: Api\n    Properties:\n      Path: /x\n      Method: get\n"
+                "      RestApiId: NotAnApi  # <-\n"
+            ),
+            "Resources.Fn.Properties.Events.X.Properties.RestApiId",
+            "RestApiId must name an AWS::Serverless::Api of this template (with !Ref)",
+            id="rest-api-id",
+        ),
+        pytest.param(
+            with_function("").replace("CodeUri: src/", "CodeUri: missing/  # <-"),
+            "Resources.Fn.Properties.CodeUri",
+            "CodeUri missing/ is not a directory: {tmp}/missing",
+            id="code-uri-missing",
+        ),
+    ],
+)
+def test_errors(tmp_path: Path, text: str, key: str, message: str) -> None:
+    path, line = sam(tmp_path, text)
+    assert problems(path) == [f"{path}:{line}: {key}: {message.format(tmp=tmp_path)}"]
+
+
+# --------------------------------------------------------------------------------------------------
+# real-world templates (fixtures/sam/SOURCES.md)
+# --------------------------------------------------------------------------------------------------
+
+
+def fixture(name: str) -> Path:
+    return FIXTURES / name / "template.yaml"
+
+
+@pytest.mark.parametrize(
+    ("name", "routes"),
+    [
+        pytest.param("sam-init-hello-python", {"ServerlessRestApi": ["GET /hello"]}, id="sam-init-hello"),
+        pytest.param(
+            "apigw-http-api-lambda-python", {"ServerlessHttpApi": ["$default"]}, id="http-api-inline-code"
+        ),
+        pytest.param("apigw-data-validation", {"MainApi": ["POST /vehicle"]}, id="data-validation"),
+        pytest.param("apigw-http-api-cors-sam", {"HttpApi": ["ANY /test"]}, id="http-api-cors"),
+        pytest.param("apigw-caching-sam", {"CachedApi": ["ANY /"]}, id="caching"),
+    ],
+)
+def test_real_world_templates_that_import(name: str, routes: dict[str, list[str]]) -> None:
+    loaded = load(fixture(name))
+    assert {api: list(cfg.routes) for api, cfg in loaded.config.apis.items()} == routes
+
+
+def test_real_world_data_validation_body_schema() -> None:
+    route = load(fixture("apigw-data-validation")).config.apis["MainApi"].routes["POST /vehicle"]
+    assert route.request_validation is not None
+    assert list(route.request_validation.body_schemas) == ["application/json"]
+    assert route.request_validation.body_schemas["application/json"]["required"] == ["make", "model", "year"]
+
+
+NODE = (
+    "Input should be 'python', 'python3.8', 'python3.9', 'python3.10', 'python3.11', 'python3.12',"
+    " 'python3.13',"
+    " 'python3.14', 'nodejs18.x', 'nodejs20.x' or 'nodejs22.x'"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "expected"),
+    [
+        pytest.param(
+            "apigw-lambda-authorizer",
+            {},
+            [
+                "7: Globals.Function.Runtime: nodejs20.x: Gatehold runs Python handlers only for"
+                " now; Node.js functions"
+                " are refused rather than skipped"
+            ]
+            * 2,
+            id="node-rest-token-authorizer",
+        ),
+        pytest.param("apigw-api-key", {}, [f"7: Globals.Function.Runtime: {NODE}"], id="node-24-api-key"),
+        pytest.param(
+            "apigw-iam",
+            {},
+            [
+                "43: Resources.AppApi.Properties.Auth.DefaultAuthorizer: IAM (SigV4) authorization"
+                " is not supported; to"
+                " run without it, pass --ignore 'Resources.AppApi.Properties.Auth.DefaultAuthorizer'"
+            ],
+            id="iam-authorizer",
+        ),
+        pytest.param(
+            "apigw-custom-domain-regional",
+            {},
+            [
+                f"{line}: Parameters.{p}: parameter {p} has no Default: give it a value with"
+                f" --parameter-overrides"
+                f" {p}=VALUE"
+                for line, p in [
+                    (7, "DomainName"),
+                    (10, "CertificateArn"),
+                    (13, "PublicHostedZoneId"),
+                    (16, "ApiId"),
+                    (19, "Stage"),
+                ]
+            ]
+            + [
+                "24: Resources.CustomDomainRegional: custom domains are not served: the API is"
+                " served at its invoke"
+                " URL; to run without it, pass --ignore 'Resources.CustomDomainRegional'",
+                "33: Resources.MappingRegional: custom domains are not served: the API is served at"
+                " its invoke URL;"
+                " to run without it, pass --ignore 'Resources.MappingRegional'",
+            ],
+            id="custom-domain",
+        ),
+        pytest.param(
+            "apigw-lambda-cognito-sam-java",
+            {},
+            [
+                "7: Globals.Function.Runtime: Runtime java21: Gatehold runs Python handlers (Node.js"
+                " to come); to run"
+                " without it, pass --ignore 'Globals.Function.Runtime'"
+            ],
+            id="java-with-cognito-pool",
+        ),
+        pytest.param(
+            "apigw-lambda-authorizer-custom-header",
+            {},
+            [
+                "38: Resources.AppApi.Properties.DefinitionBody.paths['/'].get"
+                ".x-amazon-apigateway-integration.requestTemplates['application/json']: request mapping"
+                " template 'application/json' transforms the"
+                " body: only passthrough ($input.body, $input.json('$')) is supported; to run"
+                " without it, pass --ignore"
+                " \"Resources.AppApi.Properties.DefinitionBody.paths['/'].get.x-amazon-apigateway-integration"
+                ".requestTemplates['application/json']\""
+            ],
+            id="vtl-mapping-template",
+        ),
+    ],
+)
+def test_real_world_templates_that_are_refused(
+    name: str, options: dict[str, Any], expected: list[str]
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(fixture(name), **options)
+    assert [str(p) for p in info.value.problems] == [f"{fixture(name)}:{e}" for e in expected]
+
+
+def test_real_world_java_template_runs_nothing_once_its_runtime_is_ignored() -> None:
+    loaded = load(fixture("apigw-lambda-cognito-sam-java"), ignore=("Globals.Function.Runtime",))
+    assert loaded.config.apis["MyAPIGateway"].routes == {}
+    ignored = [str(f) for f in loaded.ignored]
+    assert sum("is not served: its function or authorizer does not run here" in f for f in ignored) == 3
+    assert any("AWS::Cognito::UserPool (MyCognitoUserPool)" in f for f in ignored)
+
+
+@pytest.fixture(scope="module")
+def hello(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    stack = new_stack(tmp_path_factory.mktemp("hello"), fixture("sam-init-hello-python")).start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def test_sam_init_hello_world_over_http(hello: Stack) -> None:
+    # sam local start-api serves it at http://127.0.0.1:3000/hello; AWS and Gatehold at /Prod/hello
+    response = httpx.get(f"{hello.gateway_url}/Prod/hello")
+    assert (response.status_code, response.json()) == (200, {"message": "hello world"})
+    assert httpx.get(f"{hello.gateway_url}/Stage/hello").json() == {"message": "hello world"}
+    missing = httpx.get(f"{hello.gateway_url}/Prod/goodbye")
+    assert (missing.status_code, missing.json()) == (403, {"message": "Missing Authentication Token"})
+
+
+def test_inline_code_over_http(tmp_path_factory: pytest.TempPathFactory) -> None:
+    stack = new_stack(tmp_path_factory.mktemp("inline"), fixture("apigw-http-api-lambda-python")).start()
+    try:
+        response = httpx.post(f"{stack.gateway_url}/anything/at/all")
+        assert (response.status_code, response.text) == (200, "Hello World! This is the HTTP API")
+    finally:
+        stack.stop()
