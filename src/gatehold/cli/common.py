@@ -16,7 +16,7 @@ from rich.console import Console
 from gatehold.config import ConfigError, LoadedConfig, load_config
 from gatehold.config.problems import ConfigProblem
 from gatehold.importers.base import ImportOptions
-from gatehold.runtime.locate import check_handler
+from gatehold.runtime.locate import check_handler, function_code_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -185,7 +185,7 @@ def validate(loaded: LoadedConfig) -> tuple[list[ConfigProblem], list[str]]:
     for name, fn in loaded.config.functions.items():
         if not fn.runtime.startswith("python"):
             continue
-        code_path = (loaded.base_dir / fn.code_path).resolve() if fn.code_path else None
+        code_path = function_code_path(fn.handler, fn.code_path, loaded.base_dir)
         found = check_handler(fn.handler, code_path)
         if found.status == "missing":
             problems.append(loaded.problem(("functions", name, "handler"), found.message))

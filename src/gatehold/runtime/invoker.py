@@ -26,6 +26,7 @@ from gatehold.runtime.context import FunctionSpec
 from gatehold.runtime.contract import InvocationResult
 from gatehold.runtime.errors import LambdaError
 from gatehold.runtime.handler import unmarshal
+from gatehold.runtime.locate import function_code_path
 from gatehold.runtime.processes import DEFAULT_CONCURRENCY, ProcessPool
 from gatehold.runtime.threads import ThreadPool, ThreadSandbox
 
@@ -33,7 +34,8 @@ log = logging.getLogger("gatehold.lambda")
 
 
 def function_specs(loaded: LoadedConfig) -> dict[str, FunctionSpec]:
-    """Each function's settings, with ``code_path`` resolved against the config file's directory."""
+    """Each function's settings, with ``code_path`` resolved against the config file's directory (or
+    that directory itself when the handler's module is there: :func:`function_code_path`)."""
     settings = loaded.config.gateway
     specs: dict[str, FunctionSpec] = {}
     for name, fn in loaded.config.functions.items():
@@ -44,7 +46,7 @@ def function_specs(loaded: LoadedConfig) -> dict[str, FunctionSpec]:
         specs[name] = FunctionSpec(
             name=name,
             handler=fn.handler,
-            code_path=(loaded.base_dir / fn.code_path).resolve() if fn.code_path else None,
+            code_path=function_code_path(fn.handler, fn.code_path, loaded.base_dir),
             timeout=fn.timeout,
             memory_size=fn.memory_size,
             environment=dict(fn.environment),

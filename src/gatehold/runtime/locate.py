@@ -89,6 +89,18 @@ def _bindings(tree: ast.Module) -> tuple[dict[str, int], str | None]:
     return names, unsure
 
 
+def function_code_path(handler: str, code_path: str | None, base_dir: Path) -> Path | None:
+    """Where a function's handler module is imported from: its ``code_path`` (relative to the
+    configuration file), else the configuration file's directory when the module is there
+    (``handler: app.handler`` beside ``gatehold.yaml``), else nowhere in particular (``sys.path``)."""
+    if code_path is not None:
+        return (base_dir / code_path).resolve()
+    top = handler.rpartition(".")[0].replace("/", ".").split(".")[0]
+    if (base_dir / f"{top}.py").is_file() or (base_dir / top).is_dir():
+        return base_dir.resolve()
+    return None
+
+
 def check_handler(handler: str, code_path: Path | None, sys_path: list[str] | None = None) -> HandlerCheck:
     """Is ``module.function`` importable from ``code_path`` (then ``sys.path``), without running it?"""
     modname, _, fname = handler.rpartition(".")
