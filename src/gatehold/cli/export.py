@@ -39,7 +39,10 @@ def dump(document: dict[str, Any], as_json: bool) -> str:
     "--api", "api_name", default=None, help="openapi: the API to export (needed when there are several)."
 )
 @click.option(
-    "--api-stage", "stage_name", default=None, help="openapi: the stage named in `servers` (default: the first)."
+    "--api-stage",
+    "stage_name",
+    default=None,
+    help="openapi: the stage named in `servers` (default: the first).",
 )
 @click.option(
     "-o",
