@@ -1122,3 +1122,52 @@ def test_a_refusal_named_in_the_ignore_list_is_listed_instead(tmp_path: Path) ->
 def test_errors(tmp_path: Path, extra: str, key: str, message: str) -> None:
     path, line = template(tmp_path, extra, http=True)
     assert problems(path) == [f"{path}:{line}: {key}: {message}"]
+
+
+def test_bodies_go_through_the_openapi_importer(tmp_path: Path) -> None:
+    path, _ = template(
+        tmp_path,
+        f"""
+  Defined:
+    Type: AWS::ApiGateway::RestApi
+    Properties:
+      Body:
+        openapi: 3.0.1
+        info: {{title: defined, version: "1"}}
+        paths:
+          /things:
+            get:
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                uri: {URI}
+  DefinedStage:
+    Type: AWS::ApiGateway::Stage
+    Properties: {{RestApiId: !Ref Defined, StageName: v1}}
+  DefinedHttp:
+    Type: AWS::ApiGatewayV2::Api
+    Properties:
+      Body:
+        openapi: 3.0.1
+        info: {{title: http, version: "1"}}
+        paths:
+          /things:
+            get:
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                payloadFormatVersion: "2.0"
+                uri: !GetAtt Fn.Arn
+  DefinedHttpStage:
+    Type: AWS::ApiGatewayV2::Stage
+    Properties: {{ApiId: !Ref DefinedHttp, StageName: $default}}
+""",
+    )
+    apis = load(path).config.apis
+    assert (apis["Defined"].type, list(apis["Defined"].stages), list(apis["Defined"].routes)) == (
+        "REST",
+        ["v1"],
+        ["GET /things"],
+    )
+    assert (apis["DefinedHttp"].type, list(apis["DefinedHttp"].routes)) == ("HTTP", ["GET /things"])
+    assert apis["DefinedHttp"].routes["GET /things"].integration.model_dump()["function"] == "Fn"

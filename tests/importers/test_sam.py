@@ -967,3 +967,19 @@ def test_inline_code_over_http(tmp_path_factory: pytest.TempPathFactory) -> None
         assert (response.status_code, response.text) == (200, "Hello World! This is the HTTP API")
     finally:
         stack.stop()
+
+
+def test_an_api_without_definition_or_events(tmp_path: Path) -> None:
+    path, line = sam(
+        tmp_path,
+        """
+        Resources:
+          Lonely:  # <-
+            Type: AWS::Serverless::HttpApi
+        """,
+    )
+    assert problems(path) == [
+        f"{path}:{line}: Resources.Lonely: 'DefinitionUri' or 'DefinitionBody' are required properties of an"
+        " 'AWS::Serverless::HttpApi'. Add a value for one of these properties or add a 'HttpApi' event to an"
+        " 'AWS::Serverless::Function' (SAM)"
+    ]

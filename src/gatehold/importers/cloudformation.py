@@ -970,12 +970,17 @@ class TemplateImport:
         )
         name = resource.logical_id
         protocol = props.get("ProtocolType", "HTTP" if "Body" in props else None)
-        if protocol != "HTTP":
+        if protocol == "WEBSOCKET":
             self.ctx.refuse(
+                self.ref(resource, "ProtocolType"), "ProtocolType WEBSOCKET: WebSocket APIs are not supported"
+            )
+            return
+        if protocol != "HTTP":
+            self.ctx.error(
                 self.ref(resource, "ProtocolType") if "ProtocolType" in props else self.at(resource),
-                f"ProtocolType {protocol}: WebSocket APIs are not supported"
-                if protocol == "WEBSOCKET"
-                else f"ProtocolType {protocol!r}: Gatehold serves HTTP APIs",
+                f"ProtocolType {protocol!r} is not HTTP or WEBSOCKET"
+                if protocol
+                else "an API needs a ProtocolType",
             )
             return
         quick = "Target" in props

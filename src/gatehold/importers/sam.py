@@ -756,6 +756,14 @@ class SamImport(TemplateImport):
             self.ctx.at(("apis", name, "binary_media_types"), self.src(api, "BinaryMediaTypes"))
         auth = _mapping(props.get("Auth"))
         authorizer_names = self.sam_authorizers(api, auth)
+        if not api.events and "DefinitionBody" not in props and "DefinitionUri" not in props:
+            kind = "Api" if api.kind == "REST" else "HttpApi"
+            self.ctx.error(
+                self.at(resource),
+                f"'DefinitionUri' or 'DefinitionBody' are required properties of an '{resource.type}'."
+                f" Add a value for one of these properties or add a '{kind}' event to an"
+                " 'AWS::Serverless::Function' (SAM)",
+            )
         in_definition = self.sam_definition(api, set(authorizer_names))
         self.sam_events(api, in_definition, authorizer_names)
         if api.kind == "REST":
