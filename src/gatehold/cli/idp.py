@@ -27,12 +27,22 @@ from typing import Any, TypeVar
 
 import click
 
-from gatehold.cli.common import config_option, console, data_dir_option, err_console, load_or_exit
+from gatehold.cli.common import (
+    STACK_STATE,
+    config_option,
+    console,
+    current_import_options,
+    data_dir_option,
+    err_console,
+    load_or_exit,
+    read_stack_state,
+)
 from gatehold.idp.errors import OAuthError
 from gatehold.idp.scopes import parse_scope
 from gatehold.idp.service import IdentityProvider
 from gatehold.idp.store import Store, UserRow
 from gatehold.idp.tenant import hash_password, new_user_id
+from gatehold.importers import ImportOptions
 from gatehold.server import StackOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,9 +62,27 @@ def store_options(f: F) -> F:
 def open_provider(
     config_path: Path | None, data_dir: Path, database_url: str | None, public_url: str | None
 ) -> IdentityProvider:
-    """The tenant applied (idempotently) and the keys loaded, as `gatehold up` would."""
+    """The tenant applied (idempotently) and the keys loaded, as `gatehold up` would.
+
+    Without ``-c``, the stack last started with this data directory is followed (its configuration,
+    import options and issuer, from ``stack.json``), so tokens minted here are the ones its gateway
+    accepts; with no such stack, the example stack."""
+    options = None
+    state = read_stack_state(data_dir) if config_path is None else None
+    if state is not None:
+        config_path = Path(state.config_path) if state.config_path else None
+        options = current_import_options()
+        if options == ImportOptions():
+            options = state.options()
+        public_url = public_url or state.idp_url
+        database_url = database_url or state.database_url
+        err_console.print(
+            f"following the stack started with {config_path or 'the example stack'} "
+            f"(issuer {public_url}/, {data_dir / STACK_STATE})",
+            markup=False,
+        )
     opts = StackOptions(data_dir=data_dir, public_url=public_url, database_url=database_url)
-    loaded = load_or_exit(config_path, opts.variables())
+    loaded = load_or_exit(config_path, opts.variables(), options)
     store = Store.open(data_dir, database_url)
     idp = IdentityProvider(store, loaded.config.tenant, issuer=opts.idp_url + "/", base_dir=loaded.base_dir)
     idp.startup()

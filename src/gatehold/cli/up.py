@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shlex
 import sys
 from dataclasses import asdict
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gatehold.cli.common import (
+    StackState,
     config_option,
     console,
     current_import_options,
@@ -20,6 +22,7 @@ from gatehold.cli.common import (
     err_console,
     load_or_exit,
     validate_or_exit,
+    write_stack_state,
 )
 from gatehold.cli.describe import describe
 from gatehold.config import LoadedConfig
@@ -195,6 +198,16 @@ def up(
     loaded = load_or_exit(config_path, opts.variables())
     for warning in validate_or_exit(loaded):
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    write_stack_state(
+        opts.data_dir,
+        StackState(
+            config_path=str(Path(config_path).resolve()) if config_path else None,
+            import_options=asdict(current_import_options()),
+            idp_url=opts.idp_url,
+            database_url=database_url,
+            pid=os.getpid(),
+        ),
+    )
     try:
         worker = GatewayWorker(
             str(config_path) if config_path else None,
