@@ -95,25 +95,14 @@ def _banner(
     elif LOCAL_M2M_CLIENT in loaded.config.tenant.applications:
         grants = [g.audience for g in loaded.config.tenant.client_grants if g.client_id == LOCAL_M2M_CLIENT]
         if grants:
-            console.print(f"  machine-to-machine: {_token_hint(loaded, opts, grants[0])}", markup=False)
+            console.print(f"  machine-to-machine: {_token_hint(opts, grants[0])}", markup=False)
     console.print()
 
 
-def _token_hint(loaded: LoadedConfig, opts: StackOptions, audience: str) -> str:
-    """A `gatehold token` command that mints, for this stack, a token its gateway accepts."""
-    options = current_import_options()
-    words = ["gatehold", "token", "-c", shlex.quote(str(loaded.path))]
-    for alias in options.issuer_aliases:
-        words += ["--issuer-alias", shlex.quote(alias)]
-    if options.parameter_overrides:
-        pairs = " ".join(f"{k}={v}" for k, v in options.parameter_overrides.items())
-        words += ["--parameter-overrides", shlex.quote(pairs)]
-    for ref, value in options.values.items():
-        words += ["--value", shlex.quote(f"{ref}={value}")]
-    if options.stage:
-        words += ["--stage", shlex.quote(options.stage)]
-    if opts.public_url or opts.idp_port != 9000:
-        words += ["--public-url", opts.idp_url]
+def _token_hint(opts: StackOptions, audience: str) -> str:
+    """A `gatehold token` command that mints a token this stack's gateway accepts (it follows the
+    stack through the data directory's stack.json)."""
+    words = ["gatehold", "token"]
     if opts.data_dir != Path(".gatehold"):
         words += ["--data-dir", shlex.quote(str(opts.data_dir))]
     return " ".join([*words, "--client", LOCAL_M2M_CLIENT, "--audience", shlex.quote(audience)])
