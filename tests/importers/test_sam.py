@@ -983,3 +983,28 @@ def test_an_api_without_definition_or_events(tmp_path: Path) -> None:
         " 'AWS::Serverless::HttpApi'. Add a value for one of these properties or add a 'HttpApi' event to an"
         " 'AWS::Serverless::Function' (SAM)"
     ]
+
+
+def test_a_template_imported_by_a_gatehold_yaml(tmp_path: Path) -> None:
+    template = Path(__file__).parents[2] / "examples" / "sam-rest-request" / "template.yaml"
+    config = write(
+        tmp_path,
+        "gatehold.yaml",
+        f"""
+imports:
+  - path: {template}
+    issuer_aliases: [https://gatehold-example.us.auth0.com/]
+tenant:
+  applications:
+    partner: {{app_type: non_interactive, client_secret: partner-secret-0123456789abcdef}}
+  client_grants:
+    - {{client_id: partner, audience: https://reports-api}}
+""",
+    )
+    loaded = load(config)
+    api = loaded.config.apis["ServerlessRestApi"]
+    assert api.base_path == "/ServerlessRestApi"  # beside the file's own APIs: under its logical id
+    plan = loaded.config.gateway.usage_plans["ServerlessRestApiUsagePlan"]
+    assert plan.api_stages == ["ServerlessRestApi/Prod"]
+    assert {a.identifier for a in loaded.config.tenant.apis} == {"https://reports-api"}
+    assert loaded.where("apis", "ServerlessRestApi", "routes", "GET /reports").file == str(template)
