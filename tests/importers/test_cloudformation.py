@@ -1171,3 +1171,19 @@ def test_bodies_go_through_the_openapi_importer(tmp_path: Path) -> None:
     )
     assert (apis["DefinedHttp"].type, list(apis["DefinedHttp"].routes)) == ("HTTP", ["GET /things"])
     assert apis["DefinedHttp"].routes["GET /things"].integration.model_dump()["function"] == "Fn"
+
+
+def test_an_ignored_property_that_cannot_be_resolved_is_no_problem(tmp_path: Path) -> None:
+    path, _ = template(
+        tmp_path,
+        """
+  Imported:
+    Type: AWS::Lambda::Function
+    Properties:
+      Handler: app.handler
+      Runtime: python3.12
+      Role: !ImportValue shared-role
+      Code: {ZipFile: "x"}
+""",
+    )
+    assert "Imported" in load(path).config.functions

@@ -1008,3 +1008,41 @@ tenant:
     assert plan.api_stages == ["ServerlessRestApi/Prod"]
     assert {a.identifier for a in loaded.config.tenant.apis} == {"https://reports-api"}
     assert loaded.where("apis", "ServerlessRestApi", "routes", "GET /reports").file == str(template)
+
+
+def test_values_of_unused_properties_need_not_resolve(tmp_path: Path) -> None:
+    path, line = sam(
+        tmp_path,
+        """
+        Parameters:
+          WithLayer: {Type: String, Default: "no"}
+        Conditions:
+          HasLayer: !Equals [!Ref WithLayer, "yes"]
+        Resources:
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              Handler: app.handler
+              Runtime: python3.12
+              CodeUri: src/
+              Role: !ImportValue shared-lambda-role
+              Policies: [{Statement: [{Effect: Allow, Action: "s3:*", Resource: !ImportValue shared-bucket}]}]
+              Layers: !If [HasLayer, [!ImportValue shared-layer], !Ref AWS::NoValue]
+              Environment:
+                Variables:
+                  SECRET: !ImportValue shared-secret  # <-
+        """,
+    )
+    # Role, Policies: ignored, their imports do not matter; Layers: absent (condition false)
+    assert problems(path) == [
+        refusal(
+            path,
+            line,
+            "Resources.Fn.Properties.Environment.Variables.SECRET",
+            "Fn::ImportValue shared-secret is an export of another stack, which Gatehold does not deploy;"
+            " supply its value with --value 'ImportValue:shared-secret=…'",
+        )
+    ]
+    assert load(path, values={"ImportValue:shared-secret": "s"}).config.functions["Fn"].environment == {
+        "SECRET": "s"
+    }

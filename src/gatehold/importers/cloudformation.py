@@ -38,7 +38,14 @@ from gatehold.config.document import Document
 from gatehold.config.models import NODE_RUNTIMES, PYTHON_RUNTIMES
 from gatehold.config.problems import KeyPath, SourceRef
 from gatehold.importers.base import ImportContext
-from gatehold.importers.intrinsics import NO_VALUE, Resolver, Resource, lambda_function_name, stable_id
+from gatehold.importers.intrinsics import (
+    NO_VALUE,
+    Deferred,
+    Resolver,
+    Resource,
+    lambda_function_name,
+    stable_id,
+)
 
 __all__ = ["TemplateImport", "import_cloudformation"]
 
@@ -207,6 +214,7 @@ class TemplateImport:
         self._api_keys: dict[str, str | None] = {}
         self._validators: dict[str, dict[str, Any]] = {}
         self._models: dict[tuple[str, str], dict[str, Any]] = {}
+        self._deferred: dict[tuple[str, str], Deferred] = {}
         #: every function of the template, by the model's function key
         self.declared_functions: dict[str, Resource] = {}
 
@@ -294,6 +302,9 @@ class TemplateImport:
         return out
 
     def finish(self) -> None:
+        for deferred in self._deferred.values():  # properties no handler classified: reported
+            deferred.replay(self.ctx)
+        self._deferred.clear()
         self.prune_unrun()
         # several resources may take a refused value from one line (SAM Globals): say it once
         self.ctx.problems[:] = list(dict.fromkeys(self.ctx.problems))
@@ -346,14 +357,30 @@ class TemplateImport:
         return (resource.doc or self.doc).ref(resource.path)
 
     def properties(self, resource: Resource) -> dict[str, Any]:
-        """The resource's properties with their intrinsics resolved (once)."""
+        """The resource's properties with their intrinsics resolved (once). What resolving a property
+        reports waits for :meth:`classify`: reported if the property is honoured, dropped if it is
+        ignored or refused (an unresolvable ``Role`` does not matter locally)."""
         props = self._properties.get(resource.logical_id)
         if props is None:
-            props = self.resolver.resolve_properties(
-                resource.properties, (*resource.path, "Properties"), resource.doc
-            )
+            props = {}
+            base: KeyPath = (*resource.path, "Properties")
+            for key, raw in resource.properties.items():
+                value, deferred = self.resolver.resolve_deferred(raw, (*base, key), resource.doc)
+                self.defer(resource.logical_id, key, deferred)
+                if value is not NO_VALUE:
+                    props[key] = value
             self._properties[resource.logical_id] = props
         return props
+
+    def defer(self, logical_id: str, key: str, deferred: Deferred) -> None:
+        if deferred.problems:
+            self._deferred[(logical_id, key)] = deferred
+
+    def settle(self, logical_id: str, key: str, *, used: bool) -> None:
+        """Report (``used``) or drop what resolving property ``key`` reported."""
+        deferred = self._deferred.pop((logical_id, key), None)
+        if deferred is not None and used:
+            deferred.replay(self.ctx)
 
     def classify(
         self,
@@ -371,7 +398,12 @@ class TemplateImport:
         ``refs``: where each property was written when not in the resource itself (SAM Globals)."""
         ignored = ignored or {}
         refused = refused or {}
-        for key in props:
+        keys = list(props)
+        if not prefix:  # properties whose value could not be resolved are not in props
+            keys += [k for (lid, k) in self._deferred if lid == resource.logical_id and k not in props]
+        for key in keys:
+            if not prefix:
+                self.settle(resource.logical_id, key, used=key in honoured)
             if key in honoured:
                 continue
             src = (refs or {}).get(key) or self.ref(resource, *prefix, key)

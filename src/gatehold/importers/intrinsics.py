@@ -63,6 +63,7 @@ from gatehold.config.problems import KeyPath, SourceRef
 
 __all__ = [
     "NO_VALUE",
+    "Deferred",
     "Reporter",
     "Resolver",
     "Resource",
@@ -80,6 +81,26 @@ class Reporter(Protocol):
     def error(self, src: SourceRef, message: str) -> None: ...
 
     def note(self, src: SourceRef, what: str) -> None: ...
+
+
+@dataclass
+class Deferred:
+    """What resolving one value reported, held back until its importer knows the value is used."""
+
+    problems: list[tuple[str, SourceRef, str]] = field(default_factory=list)
+
+    def refuse(self, src: SourceRef, why: str) -> None:
+        self.problems.append(("refuse", src, why))
+
+    def error(self, src: SourceRef, message: str) -> None:
+        self.problems.append(("error", src, message))
+
+    def note(self, src: SourceRef, what: str) -> None:
+        self.problems.append(("note", src, what))
+
+    def replay(self, report: Reporter) -> None:
+        for kind, src, message in self.problems:
+            getattr(report, kind)(src, message)
 
 
 class _NoValue:
@@ -548,6 +569,19 @@ class Resolver:
             if resolved is not NO_VALUE:
                 out[key] = resolved
         return out
+
+    def resolve_deferred(
+        self, value: Any, path: KeyPath, doc: Document | None = None
+    ) -> tuple[Any, Deferred]:
+        """:meth:`resolve`, keeping what it reports for the caller to replay (when the value turns
+        out to matter: a property Gatehold honours) or drop (an ignored or refused property)."""
+        saved = self.report
+        deferred = Deferred()
+        self.report = deferred
+        try:
+            return self.resolve(value, path, doc), deferred
+        finally:
+            self.report = saved
 
     def parameter(self, name: str) -> Any:
         return self._parameter_values.get(name, NO_VALUE)

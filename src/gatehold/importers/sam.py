@@ -45,7 +45,7 @@ from gatehold.importers.cloudformation import (
     _text,
     version_text,
 )
-from gatehold.importers.intrinsics import NO_VALUE, Resource, is_intrinsic, lambda_function_name
+from gatehold.importers.intrinsics import NO_VALUE, Deferred, Resource, is_intrinsic, lambda_function_name
 
 __all__ = ["SAM_TRANSFORM", "import_sam"]
 
@@ -380,15 +380,23 @@ class SamImport(TemplateImport):
         out: dict[str, Any] = {}
         refs = _Origins(self.doc)
         base: KeyPath = (*resource.path, "Properties") if resource is not None else ()
+        owner = resource.logical_id if resource is not None else section
         for key in [*global_props, *(k for k in local if k not in global_props)]:
-            value = self._merge(
-                global_props.get(key, _MISSING),
-                local.get(key, _MISSING),
-                ("Globals", section, key),
-                (*base, key),
-                key,
-                refs,
-            )
+            # what resolving reports waits for classify (an unresolvable ignored property is no problem)
+            saved, deferred = self.resolver.report, Deferred()
+            self.resolver.report = deferred
+            try:
+                value = self._merge(
+                    global_props.get(key, _MISSING),
+                    local.get(key, _MISSING),
+                    ("Globals", section, key),
+                    (*base, key),
+                    key,
+                    refs,
+                )
+            finally:
+                self.resolver.report = saved
+            self.defer(owner, key, deferred)
             if value is not NO_VALUE:
                 out[key] = value
         return out, refs
