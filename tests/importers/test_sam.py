@@ -1046,3 +1046,35 @@ def test_values_of_unused_properties_need_not_resolve(tmp_path: Path) -> None:
     assert load(path, values={"ImportValue:shared-secret": "s"}).config.functions["Fn"].environment == {
         "SECRET": "s"
     }
+
+
+def test_problems_in_an_included_definition_name_its_file(tmp_path: Path) -> None:
+    included = write(
+        tmp_path,
+        "api.yaml",
+        """openapi: 3.0.1
+info: {title: t, version: "1"}
+paths:
+  /items:
+    get:
+      x-amazon-apigateway-integration:
+        type: aws
+        httpMethod: POST
+        uri: arn:aws:apigateway:us-east-1:dynamodb:action/Scan
+""",
+    )
+    path, _ = sam(
+        tmp_path,
+        """
+        Resources:
+          Api:
+            Type: AWS::Serverless::Api
+            Properties:
+              StageName: s
+              DefinitionBody:
+                Fn::Transform: {Name: AWS::Include, Parameters: {Location: api.yaml}}
+        """,
+    )
+    reported = problems(path)
+    assert len(reported) == 1
+    assert reported[0].startswith(f"{included}:7: paths['/items'].get.x-amazon-apigateway-integration.type: ")

@@ -958,9 +958,14 @@ class TemplateImport:
         resource: Resource,
         at: KeyPath,
         doc: Document | None = None,
+        original: Any = None,
     ) -> None:
         """An OpenAPI definition (``Body``, SAM ``DefinitionBody`` / ``DefinitionUri``), read by the
-        OpenAPI importer into the API written already (stages, ids and base path kept)."""
+        OpenAPI importer into the API written already (stages, ids and base path kept). A definition
+        an ``AWS::Include`` read is reported at its own file's lines."""
+        included = self.resolver.source_of(original if original is not None else body)
+        if included is not None:
+            doc, at = included, ()
         from gatehold.importers.openapi import import_api_definition
 
         import_api_definition(

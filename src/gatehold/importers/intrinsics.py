@@ -320,6 +320,8 @@ class Resolver:
         self.resources: dict[str, Resource] = {}
         #: generated id → (kind, logical id): which resource a resolved id names
         self.ids: dict[str, tuple[str, str]] = {}
+        #: values read by AWS::Include, with the document they come from (its lines name problems)
+        self.included: dict[int, tuple[Any, Document]] = {}
         self._names: dict[str, str] = {}
         self._resolving: set[str] = set()
         self._read_parameters(data.get("Parameters"))
@@ -462,6 +464,11 @@ class Resolver:
     def generated_id(self, logical_id: str, rtype: str) -> str:
         kind = _ID_TYPES.get(rtype, ("resource", ()))[0]
         return stable_id(kind, logical_id)
+
+    def source_of(self, value: Any) -> Document | None:
+        """The file an ``AWS::Include`` read ``value`` from (None: the template itself)."""
+        entry = self.included.get(id(value))
+        return entry[1] if entry is not None and entry[0] is value else None
 
     def what(self, value: Any) -> tuple[str, str] | None:
         """``(kind, logical id)`` when ``value`` is a generated id (``api``, ``root``, ``resource``,
@@ -1101,7 +1108,9 @@ def _fn_transform(resolver: Resolver, args: Any, path: KeyPath, doc: Document) -
     included = resolver._read(location, src)
     if included is None:
         return NO_VALUE
-    return resolver._value(included.data, (), included)
+    value = resolver._value(included.data, (), included)
+    resolver.included[id(value)] = (value, included)
+    return value
 
 
 _FUNCTIONS: dict[str, Callable[[Resolver, Any, KeyPath, Document], Any]] = {

@@ -1162,7 +1162,7 @@ class SamImport(TemplateImport):
                     )
                 operation["x-amazon-apigateway-integration"] = integration
                 written[event.route_key] = (path, method)
-        self.definition(api.logical_id, api.kind, definition, api.resource, at, doc=doc)
+        self.definition(api.logical_id, api.kind, definition, api.resource, at, doc=doc, original=body)
         return written
 
     def strip_security(self, definition: dict[str, Any], names: set[str]) -> dict[str, tuple[str, list[str]]]:
