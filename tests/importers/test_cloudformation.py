@@ -1187,3 +1187,43 @@ def test_an_ignored_property_that_cannot_be_resolved_is_no_problem(tmp_path: Pat
 """,
     )
     assert "Imported" in load(path).config.functions
+
+
+@pytest.mark.parametrize(
+    ("extra", "ignore", "http"),
+    [
+        pytest.param(
+            method("AuthorizationType: AWS_IAM\nIntegration: {Type: MOCK}").replace(
+                "      AuthorizationType: NONE\n", "", 1
+            ),
+            "Resources.Extra.Properties.AuthorizationType",
+            False,
+            id="rest-iam",
+        ),
+        pytest.param(
+            method("AuthorizationType: CUSTOM\nAuthorizerId: !Ref Pool\nIntegration: {Type: MOCK}").replace(
+                "      AuthorizationType: NONE\n", "", 1
+            )
+            + "  Pool:\n    Type: AWS::ApiGateway::Authorizer\n"
+            "    Properties: {RestApiId: !Ref Api, Type: COGNITO_USER_POOLS, ProviderARNs: [arn]}\n",
+            "Resources.Pool.Properties.Type",
+            False,
+            id="rest-cognito-authorizer",
+        ),
+        pytest.param(
+            "  Iam:\n    Type: AWS::ApiGatewayV2::Route\n    Properties: {ApiId: !Ref Http, RouteKey: POST /,"
+            " AuthorizationType: AWS_IAM, Target: !Sub 'integrations/${HttpFn}'}\n",
+            "Resources.Iam.Properties.AuthorizationType",
+            True,
+            id="http-iam",
+        ),
+    ],
+)
+def test_routes_with_refused_authorization_are_never_served_open(
+    tmp_path: Path, extra: str, ignore: str, http: bool
+) -> None:
+    path, _ = template(tmp_path, extra, http=http)
+    loaded = load(path, ignore=(ignore,))
+    routes = [key for api in loaded.config.apis.values() for key in api.routes]
+    assert "POST /" not in routes
+    assert any("route POST / of" in str(f) and "never served open" in str(f) for f in loaded.ignored)

@@ -938,7 +938,10 @@ def test_real_world_java_template_runs_nothing_once_its_runtime_is_ignored() -> 
     loaded = load(fixture("apigw-lambda-cognito-sam-java"), ignore=("Globals.Function.Runtime",))
     assert loaded.config.apis["MyAPIGateway"].routes == {}
     ignored = [str(f) for f in loaded.ignored]
-    assert sum("is not served: its function or authorizer does not run here" in f for f in ignored) == 3
+    assert (
+        sum("is not served: its function or its authorization is not supported here" in f for f in ignored)
+        == 3
+    )
     assert any("AWS::Cognito::UserPool (MyCognitoUserPool)" in f for f in ignored)
 
 
@@ -1078,3 +1081,19 @@ paths:
     reported = problems(path)
     assert len(reported) == 1
     assert reported[0].startswith(f"{included}:7: paths['/items'].get.x-amazon-apigateway-integration.type: ")
+
+
+def test_routes_behind_a_refused_authorizer_are_never_served_open(tmp_path: Path) -> None:
+    path, _ = sam(
+        tmp_path,
+        with_api(
+            "Api",
+            "Auth:\n  DefaultAuthorizer: Pool\n  Authorizers:\n    Pool:\n"
+            "      UserPoolArn: arn:aws:cognito-idp:pool\n",
+        )
+        + "        Open:\n          Type: Api\n          Properties:\n            RestApiId: !Ref Svc\n"
+        "            Path: /open\n            Method: get\n            Auth: {Authorizer: NONE}\n",
+    )
+    loaded = load(path, ignore=("Resources.Svc.Properties.Auth.Authorizers.Pool",))
+    assert list(loaded.config.apis["Svc"].routes) == ["GET /open"]
+    assert any("route GET /x of Svc is not served" in str(f) for f in loaded.ignored)

@@ -215,6 +215,10 @@ class TemplateImport:
         self._validators: dict[str, dict[str, Any]] = {}
         self._models: dict[tuple[str, str], dict[str, Any]] = {}
         self._deferred: dict[tuple[str, str], Deferred] = {}
+        #: (api, route key) whose authorization was refused, (api, authorizer) refused: when the user
+        #: ignores the refusal they are not served rather than served open
+        self.unguarded: set[tuple[str, str]] = set()
+        self.refused_authorizers: set[tuple[str, str]] = set()
         #: every function of the template, by the model's function key
         self.declared_functions: dict[str, Resource] = {}
 
@@ -318,33 +322,34 @@ class TemplateImport:
             self.ctx.ignore(src, f"{prop} of {rtype} ({_names(ids)}): {why}")
 
     def prune_unrun(self) -> None:
-        """A function refused and named in the ignore list does not run: the routes it integrates
-        are not served, nor the routes behind an authorizer it runs (never served open)."""
+        """What was refused and named in the ignore list is not run, and never served open: a
+        refused function's routes are not served, nor the routes behind an authorizer it runs, nor
+        routes whose authorization was refused (Cognito, IAM)."""
         if self.ctx.problems:
             return
         written = self.ctx.data.get("functions", {})
         unrun = {key for key in self.declared_functions if key not in written}
-        if not unrun:
-            return
         for name, api in self.ctx.data.get("apis", {}).items():
             authorizers = api.get("authorizers", {})
             dead = {a for a, cfg in authorizers.items() if cfg.get("function") in unrun}
-            for auth in dead:
-                del authorizers[auth]
-                self.ctx.ignore(
-                    self.ctx.refs.get(("apis", name, "authorizers", auth), self.doc.ref(())),
-                    f"authorizer {auth} of {name}: its function does not run here, so the routes it guards"
-                    " are not served (rather than served open)",
-                )
+            dead |= {a for (api_name, a) in self.refused_authorizers if api_name == name}
+            for auth in sorted(dead):
+                if authorizers.pop(auth, None) is not None:
+                    self.ctx.ignore(
+                        self.ctx.refs.get(("apis", name, "authorizers", auth), self.doc.ref(())),
+                        f"authorizer {auth} of {name} does not run here: the routes it guards are not"
+                        " served (rather than served open)",
+                    )
             routes = api.get("routes", {})
             for key in list(routes):
                 route = routes[key]
                 function = route.get("integration", {}).get("function")
-                if function in unrun or route.get("authorizer") in dead:
+                if function in unrun or route.get("authorizer") in dead or (name, key) in self.unguarded:
                     del routes[key]
                     self.ctx.ignore(
                         self.ctx.refs.get(("apis", name, "routes", key), self.doc.ref(())),
-                        f"route {key} of {name} is not served: its function or authorizer does not run here",
+                        f"route {key} of {name} is not served: its function or its authorization is not"
+                        " supported here (refused above; never served open)",
                     )
 
     # -- helpers ----------------------------------------------------------------------------------
@@ -1204,6 +1209,7 @@ class TemplateImport:
         kind = str(props.get("Type", "")).upper()
         if kind == "COGNITO_USER_POOLS":
             self.ctx.refuse(self.ref(resource, "Type"), "Cognito user-pool authorizers are not supported")
+            self.refused_authorizers.add((api, resource.logical_id))
             return
         if kind not in ("TOKEN", "REQUEST"):
             self.ctx.error(
@@ -1313,10 +1319,12 @@ class TemplateImport:
             self.ctx.refuse(
                 self.ref(resource, "AuthorizationType"), "Cognito user-pool authorizers are not supported"
             )
+            self.unguarded.add((api, key))
         elif auth_type == "AWS_IAM":
             self.ctx.refuse(
                 self.ref(resource, "AuthorizationType"), "IAM (SigV4) authorization is not supported"
             )
+            self.unguarded.add((api, key))
         elif auth_type != "NONE":
             self.ctx.error(
                 self.ref(resource, "AuthorizationType"),
@@ -1927,6 +1935,7 @@ class TemplateImport:
             self.ctx.refuse(
                 self.ref(resource, "AuthorizationType"), "IAM (SigV4) authorization is not supported"
             )
+            self.unguarded.add((api, key))
         elif auth_type != "NONE":
             self.ctx.error(
                 self.ref(resource, "AuthorizationType"),

@@ -1359,11 +1359,13 @@ class SamImport(TemplateImport):
             return
         if name == "AWS_IAM":
             self.ctx.refuse(src, "IAM (SigV4) authorization is not supported")
+            self.unguarded.add((api.logical_id, key))
             return
         if name not in authorizers:
             self.ctx.error(src, f"authorizer {name!r} is not defined in {api.logical_id}'s Auth.Authorizers")
             return
-        if authorizers[name] is None:
+        if authorizers[name] is None:  # refused (Cognito …): never served open
+            self.unguarded.add((api.logical_id, key))
             return
         route["authorizer"] = name
         self.ctx.at((*r, "authorizer"), src)
