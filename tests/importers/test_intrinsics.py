@@ -477,13 +477,15 @@ def test_errors(tmp_path: Path, expr: str, options: dict[str, Any], line: int, m
     assert problems(ctx) == [f"{tmp_path}/template.yaml:{line}: {message}"]
 
 
-def test_a_parameter_without_default_or_override_is_an_error(tmp_path: Path) -> None:
-    text = "Parameters:\n  Token:\n    Type: String\nResources: {}\n"
+def test_a_parameter_without_default_or_override_is_an_error_where_a_value_uses_it(tmp_path: Path) -> None:
+    text = "Parameters:\n  Token:\n    Type: String\n  Unused:\n    Type: String\nResources: {}\n"
     doc = parse_document(text, "t.yaml")
     ctx = ImportContext(doc, tmp_path / "t.yaml", ImportOptions(), {})
-    Resolver(doc, ctx)
+    resolver = Resolver(doc, ctx)
+    assert problems(ctx) == []  # CloudFormation asks for both; locally only a used one matters
+    assert resolver.resolve({"Ref": "Token"}, ("Resources", "X", "Properties", "V")) is NO_VALUE
     assert problems(ctx) == [
-        "t.yaml:2: Parameters.Token: parameter Token has no Default: give it a value with"
+        "t.yaml:6: Resources.X.Properties.V.Ref: parameter Token has no Default: give it a value with"
         " --parameter-overrides Token=VALUE"
     ]
 

@@ -878,19 +878,8 @@ NODE = (
         pytest.param(
             "apigw-custom-domain-regional",
             {},
+            # the parameters without Default feed only refused resources: not asked for
             [
-                f"{line}: Parameters.{p}: parameter {p} has no Default: give it a value with"
-                f" --parameter-overrides"
-                f" {p}=VALUE"
-                for line, p in [
-                    (7, "DomainName"),
-                    (10, "CertificateArn"),
-                    (13, "PublicHostedZoneId"),
-                    (16, "ApiId"),
-                    (19, "Stage"),
-                ]
-            ]
-            + [
                 "24: Resources.CustomDomainRegional: custom domains are not served: the API is"
                 " served at its invoke"
                 " URL; to run without it, pass --ignore 'Resources.CustomDomainRegional'",

@@ -364,12 +364,7 @@ class Resolver:
             raw = param.spec["Default"]
             given = "Default"
         else:
-            raise _Problem(
-                src,
-                f"parameter {param.name} has no Default: give it a value with"
-                f" --parameter-overrides {param.name}=VALUE",
-                refused=False,
-            )
+            return NO_VALUE  # an error where a value that matters refers to it (_parameter_ref)
         if isinstance(raw, list):
             raw = ",".join(_text(v) for v in raw)
         text = _text(raw)
@@ -669,7 +664,12 @@ class Resolver:
     def _parameter_ref(self, name: str, src: SourceRef) -> Any:
         value = self._parameter_values.get(name, NO_VALUE)
         if value is NO_VALUE:
-            raise _Problem(src, f"parameter {name} has no value", refused=False)
+            # CloudFormation asks for every parameter; here only the ones a value Gatehold uses needs
+            raise _Problem(
+                src,
+                f"parameter {name} has no Default: give it a value with --parameter-overrides {name}=VALUE",
+                refused=False,
+            )
         kind = self.parameters[name].type
         if kind.startswith("AWS::SSM::Parameter::Value<"):
             names = value if isinstance(value, list) else [value]
