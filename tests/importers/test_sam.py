@@ -4,6 +4,8 @@ line marked ``# <-`` and the property path), and real-world templates kept under
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,13 @@ from tests.stackctl import Stack, new_stack
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sam"
 FN_ARN = "arn:aws:lambda:us-east-1:123456789012:function:Fn"
+IMPORTABLE = {
+    "sam-init-hello-python",
+    "apigw-http-api-lambda-python",
+    "apigw-data-validation",
+    "apigw-http-api-cors-sam",
+    "apigw-caching-sam",
+}
 HEAD = """\
 AWSTemplateFormatVersion: "2010-09-09"
 Transform: AWS::Serverless-2016-10-31
@@ -1086,3 +1095,25 @@ def test_routes_behind_a_refused_authorizer_are_never_served_open(tmp_path: Path
     loaded = load(path, ignore=("Resources.Svc.Properties.Auth.Authorizers.Pool",))
     assert list(loaded.config.apis["Svc"].routes) == ["GET /open"]
     assert any("route GET /x of Svc is not served" in str(f) for f in loaded.ignored)
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        pytest.param(name, 0 if name in IMPORTABLE else 2, id=name)
+        for name in sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
+    ],
+)
+def test_gatehold_check_on_the_real_world_templates(name: str, code: int, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "gatehold", "check", "-c", str(fixture(name))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == code, done.stdout + done.stderr
+    if code == 0:
+        assert "(SAM template)" in done.stdout
+    else:
+        assert f"{fixture(name)}:" in done.stderr
