@@ -78,6 +78,13 @@ def _write(tmp_path: Path, text: str) -> Path:
             "",
             id="bad-timeout",
         ),
+        pytest.param(
+            BASE.replace("    handler: app.handler", "    handler: app.handler\n    runtime: java21"),
+            4,
+            "functions.echo.runtime",
+            "runtime 'java21' is not one Gatehold runs: Lambda's Python runtimes (python3.8,",
+            id="unknown-runtime",
+        ),
         pytest.param(BASE + "  bad: [unclosed\n", None, "", "invalid YAML", id="invalid-yaml"),
         pytest.param(
             BASE.replace("functions:\n  echo:", "functions:\n  echo:\n    handler: x.y\n  echo:"),

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from gatehold.config.models import (
-    NODE_RUNTIMES,
     ApiConfig,
     GateholdConfig,
     LambdaIntegration,
@@ -48,7 +47,7 @@ def check_config(config: GateholdConfig) -> list[Violation]:
 
 def _functions(config: GateholdConfig) -> Iterator[Violation]:
     for name, fn in config.functions.items():
-        if fn.runtime in NODE_RUNTIMES:
+        if fn.runtime.startswith("nodejs"):
             yield (
                 ("functions", name, "runtime"),
                 f"{fn.runtime}: Gatehold runs Python handlers only for now; Node.js functions are refused"

@@ -219,7 +219,9 @@ def validate(
 
 
 def _sorted(problems: list[ConfigProblem]) -> list[ConfigProblem]:
-    return sorted(problems, key=lambda p: (p.file, p.line or 0))
+    """By file and line, each said once (one template value — a SAM ``Globals`` entry — can be at
+    fault for several functions)."""
+    return sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.line or 0))
 
 
 # --------------------------------------------------------------------------------------------------

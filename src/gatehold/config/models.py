@@ -42,20 +42,7 @@ PYTHON_RUNTIMES = (
     "python3.14",
 )
 #: Lambda's Node.js runtimes: read, and refused until Gatehold runs Node.js handlers
-NODE_RUNTIMES = ("nodejs18.x", "nodejs20.x", "nodejs22.x")
-Runtime = Literal[
-    "python",
-    "python3.8",
-    "python3.9",
-    "python3.10",
-    "python3.11",
-    "python3.12",
-    "python3.13",
-    "python3.14",
-    "nodejs18.x",
-    "nodejs20.x",
-    "nodejs22.x",
-]
+NODE_RUNTIMES = ("nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x")
 
 
 class FunctionConfig(Model):
@@ -67,7 +54,9 @@ class FunctionConfig(Model):
         default=None,
         description="directory added to sys.path to import the handler module (relative to the config file)",
     )
-    runtime: Runtime = "python"
+    runtime: str = Field(
+        default="python", description="python, python3.8 … python3.14; nodejs18.x … (refused)"
+    )
     timeout: float = Field(default=3.0, gt=0, le=900, description="seconds, as Lambda's Timeout")
     memory_size: int = Field(default=128, ge=128, le=10240, description="MB, as Lambda's MemorySize")
     environment: dict[str, str] = Field(default_factory=dict)
@@ -75,6 +64,17 @@ class FunctionConfig(Model):
         default=None, description="override of gateway.isolation for this function"
     )
     reserved_concurrency: int | None = Field(default=None, ge=1)
+
+    @field_validator("runtime")
+    @classmethod
+    def _runtime(cls, v: str) -> str:
+        if v in PYTHON_RUNTIMES or re.fullmatch(r"nodejs\d+\.x", v):
+            return v
+        listed = ", ".join(PYTHON_RUNTIMES[1:])
+        raise ValueError(
+            f"runtime {v!r} is not one Gatehold runs: Lambda's Python runtimes ({listed}),"
+            " or 'python' for this machine's"
+        )
 
     @field_validator("handler")
     @classmethod
