@@ -853,7 +853,8 @@ def test_real_world_data_validation_body_schema() -> None:
 
 
 NODE = (
-    "nodejs24.x: Gatehold runs Python handlers only for now; Node.js functions are refused rather than skipped"
+    "nodejs24.x: Gatehold runs Python handlers only for now; Node.js functions are refused rather"
+    " than skipped"
 )
 
 
