@@ -14,7 +14,7 @@ import yaml
 
 from gatehold.cli.common import example_config_path
 from gatehold.config.loader import LoadedConfig
-from gatehold.exporters import export_openapi
+from gatehold.exporters import export_openapi, export_sam
 from tests.importers.support import EXAMPLES, load
 
 
@@ -101,3 +101,29 @@ def test_several_apis_need_api_option() -> None:
     )
     assert result.returncode == 2
     assert "5 APIs; choose one with --api: movies, devices, petstore, unicorns, wishlist" in result.stderr
+
+
+ALIAS = {"issuer_aliases": ("https://*.auth0.com/",)}
+
+
+@pytest.mark.parametrize(
+    ("template", "options"),
+    [
+        pytest.param("sam-http-jwt/template.yaml", ALIAS, id="sam-http-jwt"),
+        pytest.param("sam-rest-token/template.yaml", ALIAS, id="sam-rest-token"),
+        pytest.param("sam-rest-request/template.yaml", ALIAS, id="sam-rest-request"),
+        pytest.param("sam-definition-body/template.yaml", ALIAS, id="sam-definition-body"),
+        pytest.param("cloudformation-cdk/cdk.out/PetShopStack.template.json", {}, id="cdk-synth"),
+    ],
+)
+def test_templates_round_trip_through_sam(tmp_path: Path, template: str, options: dict[str, Any]) -> None:
+    """SAM's own ``Stage`` stage (added without OpenApiVersion) is kept as SAM would add it again."""
+    original = load(EXAMPLES / template, **options)
+    out = tmp_path / "exported" / "template.yaml"
+    out.parent.mkdir()
+    out.write_text(yaml.safe_dump(export_sam(original, out_dir=out.parent), sort_keys=False))
+    again = load(out, **options)
+    assert _apis(again) == _apis(original)
+    assert {k: v.model_dump() for k, v in again.config.functions.items()} == {
+        k: v.model_dump() for k, v in original.config.functions.items()
+    }

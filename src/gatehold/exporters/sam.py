@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gatehold.config.loader import LoadedConfig
+from gatehold.config.models import ApiConfig, StageConfig
 from gatehold.exporters.openapi import export_openapi, lambda_uri
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
@@ -72,14 +73,14 @@ def export_sam(loaded: LoadedConfig, out_dir: Path | None = None) -> dict[str, A
         resources[fn_ids[name]] = {"Type": "AWS::Serverless::Function", "Properties": props}
     arns = {lambda_uri(name, settings): fn_ids[name] for name in config.functions}
     for name, api in config.apis.items():
-        if len(api.stages) > 1:
-            raise ValueError(f"API {name!r} has {len(api.stages)} stages; a SAM API has one StageName")
-        stage_name, stage = next(iter(api.stages.items()))
+        stage_name, stage, sam_stage = _sam_stage(name, api)
         body = _sub_function_arns(export_openapi(name, api, settings, stage=stage_name), arns)
         props = {"DefinitionBody": body}
         if api.type == "REST":
             kind = "AWS::Serverless::Api"
             props["StageName"] = stage_name
+            if not sam_stage:
+                props["OpenApiVersion"] = "3.0.1"  # SAM adds a stage named "Stage" without it
         else:
             kind = "AWS::Serverless::HttpApi"
             if stage_name != "$default":
@@ -109,6 +110,20 @@ def export_sam(loaded: LoadedConfig, out_dir: Path | None = None) -> dict[str, A
         "Description": f"Exported by gatehold from {loaded.path.name if loaded.path else 'a configuration'}",
         "Resources": resources,
     }
+
+
+def _sam_stage(name: str, api: ApiConfig) -> tuple[str, StageConfig, bool]:
+    """The one stage a SAM API has, and whether it also has SAM's own ``Stage`` stage (which SAM
+    adds to a REST API when ``OpenApiVersion`` is not set)."""
+    stages = dict(api.stages)
+    extra = stages.get("Stage")
+    sam_stage = api.type == "REST" and len(stages) == 2 and extra == StageConfig()
+    if sam_stage:
+        del stages["Stage"]
+    if len(stages) > 1:
+        raise ValueError(f"API {name!r} has {len(stages)} stages; a SAM API has one StageName")
+    stage_name, stage = next(iter(stages.items()))
+    return stage_name, stage, sam_stage
 
 
 def _sub_function_arns(value: Any, arns: dict[str, str]) -> Any:
