@@ -56,17 +56,27 @@ def check(config_path: Path | None, gateway_port: int, idp_port: int, as_json_ou
     _print(loaded, opts.gateway_url, warnings)
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _print(loaded: object, gateway_url: str, warnings: list[str]) -> None:
     from gatehold.config.loader import LoadedConfig
 
     assert isinstance(loaded, LoadedConfig)
     cfg = loaded.config
     routes = sum(len(api.routes) for api in cfg.apis.values())
-    console.print(
-        f"[green]OK[/] {loaded.path} ({_FORMATS.get(loaded.format, loaded.format)}): "
-        f"{len(cfg.apis)} APIs, {routes} routes, {len(cfg.functions)} functions, "
-        f"{len(cfg.tenant.applications)} applications, {len(cfg.tenant.users)} users"
+    counts = ", ".join(
+        _count(n, word)
+        for n, word in (
+            (len(cfg.apis), "API"),
+            (routes, "route"),
+            (len(cfg.functions), "function"),
+            (len(cfg.tenant.applications), "application"),
+            (len(cfg.tenant.users), "user"),
+        )
     )
+    console.print(f"[green]OK[/] {loaded.path} ({_FORMATS.get(loaded.format, loaded.format)}): {counts}")
     for view in describe(loaded, gateway_url):
         console.print()
         stages = "  ".join(f"stage {stage}: {url}" for stage, url in view.stages.items())

@@ -22,8 +22,8 @@ from gatehold.runtime.locate import check_handler, function_code_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True, emoji=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def main_group(commands: Mapping[str, tuple[str, str]]) -> type[click.Group]:
@@ -207,8 +207,8 @@ def validate(loaded: LoadedConfig) -> tuple[list[ConfigProblem], list[str]]:
                 problems.append(loaded.problem(("tenant", "hooks", kind, i), found.message))
             elif found.status == "unknown":
                 warnings.append(f"{loaded.where('tenant', 'hooks', kind, i)}: {found.message}")
-    problems.sort(key=lambda p: (p.file, p.line or 0))
-    return problems, warnings
+    problems = sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.line or 0))
+    return problems, list(dict.fromkeys(warnings))  # a Globals value is shared by many functions
 
 
 def validate_or_exit(loaded: LoadedConfig) -> list[str]:
