@@ -20,37 +20,40 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 # a successful check's output (error examples are checked where they are written)
-_BLOCK = re.compile(r"```text\n(\$ gatehold check [^\n]*)\n(OK .*?)```", re.S)
+# a block may say where it runs: <!-- check-cwd: tests/importers/fixtures/sam/sam-init-hello-python -->
+_BLOCK = re.compile(r"(?:<!-- check-cwd: (\S+) -->\n)?```text\n(\$ gatehold check [^\n]*)\n(OK .*?)```", re.S)
 
 
-def blocks() -> list[tuple[Path, str, str]]:
+def blocks() -> list[tuple[Path, str, str, str]]:
     found = []
     for doc in sorted((REPO / "docs").glob("*.md")):
         for m in _BLOCK.finditer(doc.read_text(encoding="utf-8")):
-            found.append((doc, m.group(1), m.group(2)))
+            found.append((doc, m.group(1) or ".", m.group(2), m.group(3)))
     return found
 
 
-def run(command: str) -> str:
+def run(cwd: str, command: str) -> str:
     args = shlex.split(command)[1:]  # drop "$"
     result = subprocess.run(
-        [sys.executable, "-m", *args], capture_output=True, text=True, timeout=120, cwd=REPO
+        [sys.executable, "-m", *args], capture_output=True, text=True, timeout=120, cwd=REPO / cwd
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.replace(f"{REPO}/", "")
 
 
 @pytest.mark.parametrize(
-    ("doc", "command", "printed"),
+    ("doc", "cwd", "command", "printed"),
     blocks(),
-    ids=[f"{d.name}:{c.split(' -c ')[1].split()[0]}" for d, c, _ in blocks()],
+    ids=[f"{d.name}:{cwd}:{c.split(' -c ')[1].split()[0]}" for d, cwd, c, _ in blocks()],
 )
-def test_docs_show_what_check_prints(doc: Path, command: str, printed: str) -> None:
-    assert run(command) == printed, f"{doc.name}: refresh with python -m tests.test_docs_check_output --write"
+def test_docs_show_what_check_prints(doc: Path, cwd: str, command: str, printed: str) -> None:
+    assert run(cwd, command) == printed, (
+        f"{doc.name}: refresh with python -m tests.test_docs_check_output --write"
+    )
 
 
 def test_every_example_is_shown() -> None:
-    shown = {c.split(" -c ")[1].split()[0] for _, c, _ in blocks()}
+    shown = {c.split(" -c ")[1].split()[0] for _, _, c, _ in blocks()}
     for example in sorted((REPO / "examples").iterdir()):
         assert any(s.startswith(f"examples/{example.name}/") for s in shown), example.name
 
@@ -58,7 +61,13 @@ def test_every_example_is_shown() -> None:
 def _write() -> None:
     for doc in sorted((REPO / "docs").glob("*.md")):
         text = doc.read_text(encoding="utf-8")
-        new = _BLOCK.sub(lambda m: f"```text\n{m.group(1)}\n{run(m.group(1))}```", text)
+        new = _BLOCK.sub(
+            lambda m: (
+                (f"<!-- check-cwd: {m.group(1)} -->\n" if m.group(1) else "")
+                + f"```text\n{m.group(2)}\n{run(m.group(1) or '.', m.group(2))}```"
+            ),
+            text,
+        )
         if new != text:
             doc.write_text(new, encoding="utf-8")
             print(f"refreshed {doc.relative_to(REPO)}")

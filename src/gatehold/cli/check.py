@@ -56,6 +56,16 @@ def check(config_path: Path | None, gateway_port: int, idp_port: int, as_json_ou
     _print(loaded, opts.gateway_url, warnings)
 
 
+def _shown_dir(base: Path, code_path: str) -> str:
+    """A code directory as the user would write it: relative to the configuration file when below it."""
+    target = (base / code_path).resolve()
+    try:
+        relative = target.relative_to(base.resolve())
+    except ValueError:
+        return str(target)
+    return f"{relative}/" if str(relative) != "." else "./"
+
+
 def _count(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
@@ -76,7 +86,10 @@ def _print(loaded: object, gateway_url: str, warnings: list[str]) -> None:
             (len(cfg.tenant.users), "user"),
         )
     )
-    console.print(f"[green]OK[/] {loaded.path} ({_FORMATS.get(loaded.format, loaded.format)}): {counts}")
+    shown = loaded.where().file  # the path as given, as problems name it
+    console.print(
+        f"[green]OK[/] {shown} ({_FORMATS.get(loaded.format, loaded.format)}): {counts}", markup=True
+    )
     for view in describe(loaded, gateway_url):
         console.print()
         stages = "  ".join(f"stage {stage}: {url}" for stage, url in view.stages.items())
@@ -94,7 +107,7 @@ def _print(loaded: object, gateway_url: str, warnings: list[str]) -> None:
         console.print()
         console.print("[bold]Functions[/]")
         for name, fn in cfg.functions.items():
-            code = f"  {fn.code_path}" if fn.code_path else ""
+            code = f"  {_shown_dir(loaded.base_dir, fn.code_path)}" if fn.code_path else ""
             console.print(f"  {name}  {fn.handler}  {fn.runtime}{code}", markup=False)
     for title, findings in (("Ignored (no local effect)", loaded.ignored), ("Adapted", loaded.notes)):
         if findings:
