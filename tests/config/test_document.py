@@ -102,3 +102,21 @@ def test_tags_are_refused_in_gatehold_yaml(tmp_path: Path) -> None:
     assert str(info.value.problems[0]) == (
         f"{path}:3: functions.f.handler: YAML tag !Ref has no meaning in gatehold.yaml"
     )
+
+
+SCALARS = """\
+a: [1, -2, +3, 0x1F, 0o17, 1_000, 12:30, 1.5, -.5, .inf, -.Inf, .nan, 1e3, 6.8523015e+5]
+b: [true, false, yes, No, on, OFF, y, n, null, ~, Null, '', plain, _under, /path, "quoted", 'single']
+c: [2010-09-09, 2001-12-14t21:59:43.10-05:00, <<x, "!", "&a", Yes please, 0.0.1, "-", +, "*b", "%p"]
+"""
+
+
+def test_scalars_resolve_as_yaml_safe_load_does() -> None:
+    """The fast path for plain strings changes nothing: every scalar is what PyYAML's safe_load
+    makes of it (timestamps aside, kept as written)."""
+    import yaml
+
+    mine = parse_document(SCALARS, "s.yaml").data
+    theirs = yaml.safe_load(SCALARS)
+    theirs["c"][0:2] = ["2010-09-09", "2001-12-14t21:59:43.10-05:00"]
+    assert repr(mine) == repr(theirs)  # repr: nan != nan

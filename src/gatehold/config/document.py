@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,30 @@ from gatehold.config.problems import (
 )
 
 try:  # libyaml is in PyYAML's wheels; the pure-Python loader is the fallback
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+    _Base: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+# A plain scalar can only be a bool, int, float, null, timestamp, merge key or value if it starts with
+# one of the characters PyYAML's implicit resolvers are registered for; anything else is a string,
+# decided without running their regular expressions (most scalars: keys, names, paths, URLs).
+_IMPLICIT_FIRST = frozenset(k for k in yaml.resolver.Resolver.yaml_implicit_resolvers if k)
+_ANY_FIRST = None in yaml.resolver.Resolver.yaml_implicit_resolvers
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc]
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if (
+            kind is yaml.ScalarNode
+            and implicit[0]
+            and value
+            and value[0] not in _IMPLICIT_FIRST
+            and not _ANY_FIRST
+        ):
+            return _STR_TAG
+        return super().resolve(kind, value, implicit)
+
 
 _STR = "tag:yaml.org,2002:str"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
@@ -60,7 +82,7 @@ class Document:
     #: (key path, tag) for every non-standard tag (``!Ref`` …), in document order
     tags: list[tuple[KeyPath, str]] = field(default_factory=list)
 
-    @property
+    @cached_property
     def line_map(self) -> LineMap:
         return LineMap(self.file, self.lines)
 
