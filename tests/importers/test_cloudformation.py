@@ -1227,3 +1227,18 @@ def test_routes_with_refused_authorization_are_never_served_open(
     routes = [key for api in loaded.config.apis.values() for key in api.routes]
     assert "POST /" not in routes
     assert any("route POST / of" in str(f) and "never served open" in str(f) for f in loaded.ignored)
+
+
+def test_logical_ids_are_alphanumeric(tmp_path: Path) -> None:
+    """CloudFormation refuses other logical IDs; one naming a path must not become a directory."""
+    template = write(
+        tmp_path,
+        "template.yaml",
+        "Resources:\n"
+        "  ../../Escape:\n"
+        "    Type: AWS::Lambda::Function\n"
+        "    Properties: {Handler: index.handler, Runtime: python3.12, Code: {ZipFile: 'x = 1'}}\n",
+    )
+    assert problems(template) == [
+        f"{template}:2: Resources['../../Escape']: a logical ID must be alphanumeric (A-Za-z0-9)"
+    ]

@@ -127,6 +127,7 @@ _REFUSED_TYPES: dict[str, str] = {
     "AWS::AppSync::GraphQLApi": "AppSync GraphQL APIs are not served",
 }
 #: resource attributes CloudFormation uses while deploying: no local effect
+_LOGICAL_ID = re.compile(r"[A-Za-z0-9]+")
 _DEPLOYMENT_ATTRIBUTES = {
     "DependsOn": "deployment ordering",
     "DeletionPolicy": "what happens when the stack is deleted",
@@ -281,6 +282,10 @@ class TemplateImport:
             return out
         for logical_id, body in section.items():
             at: KeyPath = ("Resources", logical_id)
+            if not _LOGICAL_ID.fullmatch(str(logical_id)):
+                # CloudFormation: "The logical ID must be alphanumeric (A-Za-z0-9) and unique"
+                self.ctx.error(self.doc.ref(at), "a logical ID must be alphanumeric (A-Za-z0-9)")
+                continue
             if not isinstance(body, dict) or not isinstance(body.get("Type"), str):
                 self.ctx.error(self.doc.ref(at), "a resource needs a Type")
                 continue
