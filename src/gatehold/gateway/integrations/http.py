@@ -42,6 +42,7 @@ from gatehold.gateway.integrations.http_proxy import (
     compile_parameters,
     compile_uri,
     parameter_value,
+    render_uri,
 )
 from gatehold.gateway.integrations.lambda_proxy import HTTP_TIMEOUT_CAP_S, REST_TIMEOUT_CAP_S
 from gatehold.gateway.model import AuthorizerOutcome, CompiledApi, GatewayRequest, GatewayResponse, RouteMatch
@@ -108,17 +109,6 @@ class HttpIntegrationHandler:
             self.responses.append((compiled, _Response(response)))
         self.client = client
 
-    def _url(self, match: RouteMatch, path_values: dict[str, str]) -> str:
-        out: list[str] = []
-        for part in self.uri:
-            if isinstance(part, str):
-                out.append(part)
-            elif part[0] == "stage":
-                out.append(match.stage.variables.get(part[1], ""))
-            else:
-                out.append(path_values.get(part[1], ""))
-        return "".join(out)
-
     def _select(self, status: int) -> _Response | None:
         text = str(status)
         for pattern, response in self.responses:
@@ -147,7 +137,7 @@ class HttpIntegrationHandler:
                 query.append((name, value))
             else:
                 path_values[name] = quote(value, safe=_PATH_SAFE if kind == "path" else "")
-        url = self._url(match, path_values)
+        url = render_uri(self.uri, match, path_values)
         if query:
             url = f"{url}{'&' if '?' in url else '?'}{urlencode(query)}"
         method = request.method if self.method == "ANY" else self.method

@@ -66,6 +66,19 @@ def compile_uri(uri: str) -> tuple[UriPart, ...]:
     return tuple(parts)
 
 
+def render_uri(parts: tuple[UriPart, ...], match: RouteMatch, path_values: dict[str, str]) -> str:
+    """A compiled URI with this request's path values and stage variables (absent ones empty)."""
+    out: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+        elif part[0] == "stage":
+            out.append(match.stage.variables.get(part[1], ""))
+        else:
+            out.append(path_values.get(part[1], ""))
+    return "".join(out)
+
+
 def compile_parameters(mapping: dict[str, str]) -> list[tuple[str, str, str, str]]:
     out: list[tuple[str, str, str, str]] = []
     for target, source in mapping.items():
@@ -120,17 +133,6 @@ class HttpProxyIntegrationHandler:
         self.client = client
         self.append_path = api.type == "HTTP"
 
-    def _url(self, request: GatewayRequest, match: RouteMatch, path_values: dict[str, str]) -> str:
-        out: list[str] = []
-        for part in self.uri:
-            if isinstance(part, str):
-                out.append(part)
-            elif part[0] == "stage":
-                out.append(match.stage.variables.get(part[1], ""))
-            else:
-                out.append(path_values.get(part[1], ""))
-        return "".join(out)
-
     async def __call__(
         self, request: GatewayRequest, match: RouteMatch, authorizer: AuthorizerOutcome | None
     ) -> StreamedResponse:
@@ -149,7 +151,7 @@ class HttpProxyIntegrationHandler:
                 extra_query.append((name, value))
             else:
                 path_values[name] = quote(value, safe="")
-        url = self._url(request, match, path_values)
+        url = render_uri(self.uri, match, path_values)
         if self.append_path and match.route.route_key == "$default":
             url = url.rstrip("/") + _path_below_stage(request.path, match.stage_name)
         if extra_query:
