@@ -21,7 +21,7 @@ from tests.stackctl import Stack
 
 T = TypeVar("T")
 
-# The gateway's answers to a function error (docs/runtime.md, "Errors"; apigw-behaviour.md §3).
+# The gateway's answers to a function error (docs/runtime.md, "Errors"; docs/aws-reference.md §3).
 HTTP_API_FUNCTION_ERROR = (500, {"message": "Internal Server Error"})
 REST_FUNCTION_ERROR = (502, {"message": "Internal server error"})
 

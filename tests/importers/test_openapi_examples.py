@@ -7,7 +7,7 @@
 * examples/openapi-rest-token: an OpenAPI 3.0 REST API with a Lambda TOKEN authorizer verifying the
   local identity provider's RS256 tokens, a request validator and an API key route.
 
-Statuses and bodies are AWS's (apigw-behaviour.md §1.5, §3.2, §4.1, §5.5, §6).
+Statuses and bodies are AWS's (docs/aws-reference.md §1.5, §3.2, §4.1, §5.5, §6).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ kept for later problems), *ignored* (no local meaning: listed by ``gatehold chec
 resource type and property) or *refused* (an error naming the file, line and property path, unless
 ``--ignore`` names it). Semantics follow the CloudFormation resource reference
 (``AWS::ApiGateway::*``, ``AWS::ApiGatewayV2::*``, ``AWS::Lambda::Function``) and
-apigw-behaviour.md §4-§6 (docs/import-sam.md has the tables).
+docs/aws-reference.md §4-§6 (docs/import-sam.md has the tables).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ _TOP_LEVEL = {
 _HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"}
 _VTL = re.compile(r"#(set|if|foreach|else|end|define|macro)\b|\$input|\$util|\$method\.|\$elif")
 _STATUS_IN_TEMPLATE = re.compile(r'"?statusCode"?\s*:\s*"?(\d{3})')
-#: the account's default throttle (apigw-behaviour.md §4.5), filling a half-given setting
+#: the account's default throttle (docs/aws-reference.md §4.5), filling a half-given setting
 ACCOUNT_RATE, ACCOUNT_BURST = 10000.0, 5000
 
 # -- resource types without local meaning (listed once per type) or refused -------------------------

@@ -3,7 +3,7 @@
 What is read, how it maps, what is refused and why: docs/import-openapi.md. In short:
 
 * **The API type.** Swagger 2.0 is always a REST API (HTTP APIs import OpenAPI 3.0 only,
-  apigw-behaviour.md §5.2). OpenAPI 3.0 is an HTTP API when the caller says so, or when the
+  docs/aws-reference.md §5.2). OpenAPI 3.0 is an HTTP API when the caller says so, or when the
   document uses something only HTTP APIs have (:func:`http_api_markers`:
   ``x-amazon-apigateway-cors``, ``x-amazon-apigateway-importexport-version``, a ``/$default`` path
   or ``isDefaultRoute``, an integration's ``payloadFormatVersion``, a ``jwt`` authorizer, a Lambda
@@ -33,7 +33,7 @@ Every piece of the model written records the document's line and key path
 (:meth:`ImportContext.put` / :meth:`ImportContext.at`), so a problem found later is reported where
 the user wrote it. Sources: AWS developer guide pages ``api-gateway-swagger-extensions-*``,
 ``http-api-open-api``, ``api-gateway-import-api-basePath``, ``api-gateway-method-request-validation``,
-``api-gateway-request-validation-set-up`` (apigw-behaviour.md §5 cites their text).
+``api-gateway-request-validation-set-up`` (docs/aws-reference.md §5 cites their text).
 """
 
 from __future__ import annotations
