@@ -20,7 +20,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 # a successful check's output (error examples are checked where they are written)
-# a block may say where it runs: <!-- check-cwd: tests/importers/fixtures/sam/sam-init-hello-python -->
+# a block may say where it runs: <!-- check-cwd: tests/importers/fixtures/sam/hello-world-rest -->
 _BLOCK = re.compile(r"(?:<!-- check-cwd: (\S+) -->\n)?```text\n(\$ gatehold check [^\n]*)\n(OK .*?)```", re.S)
 
 

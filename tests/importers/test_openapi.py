@@ -1101,7 +1101,7 @@ def test_definition_http_api_from_swagger(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# real-world documents (tests/importers/fixtures/openapi/SOURCES.md)
+# documents in the shapes of API Gateway's exports (tests/importers/fixtures/openapi/SOURCES.md)
 # --------------------------------------------------------------------------------------------------
 
 
@@ -1112,32 +1112,30 @@ def _with_functions(tmp_path: Path, fixture: str, functions: list[str], extra: s
     )
 
 
-def test_real_http_api_export(tmp_path: Path) -> None:
-    loaded = load(
-        _with_functions(tmp_path, "weather-app-http-api.json", ["weather-app-api", "UserAuthentication"])
-    )
-    api = loaded.config.apis["weather-app-api"]
-    assert (api.type, list(api.stages), api.base_path) == ("HTTP", ["$default"], "/weather-app-api")
+def test_fixture_http_api_export(tmp_path: Path) -> None:
+    loaded = load(_with_functions(tmp_path, "http-api-export.json", ["shipments-api", "AccountSessions"]))
+    api = loaded.config.apis["shipments-api"]
+    assert (api.type, list(api.stages), api.base_path) == ("HTTP", ["$default"], "/shipments-api")
     assert {k: r.integration.function for k, r in api.routes.items()} == {  # type: ignore[union-attr]
-        "ANY /weather": "weather-app-api",
-        "GET /auth/verify": "UserAuthentication",
-        "GET /test": "UserAuthentication",
-        "OPTIONS /auth/{proxy+}": "UserAuthentication",
-        "POST /auth/login": "UserAuthentication",
-        "POST /auth/register": "UserAuthentication",
+        "ANY /shipments": "shipments-api",
+        "OPTIONS /account/{proxy+}": "AccountSessions",
+        "GET /account/session": "AccountSessions",
+        "POST /account/session": "AccountSessions",
+        "POST /account/signup": "AccountSessions",
+        "GET /health": "shipments-api",
     }
     assert {r.integration.payload_format_version for r in api.routes.values()} == {"2.0"}  # type: ignore[union-attr]
 
 
-def test_real_rest_oas30_export(tmp_path: Path) -> None:
-    loaded = load(_with_functions(tmp_path, "jsonapi-proxy-rest-oas30.json", ["introspect_test"]))
-    api = loaded.config.apis["jsonapi-proxy"]
-    assert (api.type, list(api.stages)) == ("REST", ["test"])
+def test_fixture_rest_oas30_export(tmp_path: Path) -> None:
+    loaded = load(_with_functions(tmp_path, "rest-oas30-export-token-and-api-key.json", ["check_session"]))
+    api = loaded.config.apis["inventory-proxy"]  # info.title "Inventory proxy+"
+    assert (api.type, list(api.stages)) == ("REST", ["staging"])
     proxy = api.routes["ANY /{proxy+}"]
-    assert (proxy.authorizer, proxy.api_key_required) == ("introspection", True)
+    assert (proxy.authorizer, proxy.api_key_required) == ("session-check", True)
     assert proxy.integration.model_dump(exclude_defaults=True) == {
         "type": "http_proxy",
-        "uri": "http://ac45devapp01.cc.columbia.edu:9123/{proxy}/",
+        "uri": "http://inventory.internal.example:8080/v2/{proxy}",
         "request_parameters": {"integration.request.path.proxy": "method.request.path.proxy"},
     }
     cors = api.routes["OPTIONS /{proxy+}"].integration
@@ -1145,40 +1143,42 @@ def test_real_rest_oas30_export(tmp_path: Path) -> None:
         "type": "mock",
         "status_code": 200,
         "headers": {
-            "Access-Control-Allow-Methods": "DELETE,GET,HEAD,OPTIONS,PATCH,POST,PUT",
-            "Access-Control-Allow-Headers": "Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token",
-            "Access-Control-Allow-Origin": "*",
+            "Access-Control-Allow-Origin": "https://shop.example.com",
+            "Access-Control-Allow-Methods": "GET,OPTIONS,POST,PUT",
+            "Access-Control-Allow-Headers": "Authorization,Content-Type,X-Api-Key",
         },
         "body": "",
     }
-    assert api.authorizers["introspection"].identity_validation_expression == "Bearer .*$"
+    authorizer = api.authorizers["session-check"]
+    assert (authorizer.function, authorizer.result_ttl) == ("check_session", 120)
+    assert authorizer.identity_validation_expression == "^Bearer [-0-9A-Za-z._~+/]+=*$"
     ignored = sorted(f.ref.path.rsplit(".", 1)[-1] for f in loaded.ignored)
     assert ignored == ["authorizerCredentials", "cacheKeyParameters"]
 
 
-def test_real_request_validation_sample(tmp_path: Path) -> None:
-    loaded = load(FIXTURES / "reqvalidators-sample-swagger.json")
-    api = loaded.config.apis["reqvalidators-sample"]
-    default = api.routes["GET /validation"].integration.responses["default"]  # type: ignore[union-attr]
+def test_fixture_swagger_request_validators(tmp_path: Path) -> None:
+    loaded = load(FIXTURES / "swagger-request-validators.json")
+    api = loaded.config.apis["order-intake"]
+    default = api.routes["GET /orders"].integration.responses["default"]  # type: ignore[union-attr]
     assert (default.status_code, default.headers, default.body) == (
-        400,
-        {"test-method-response-header": "'static value'"},
-        "json 400 response template",
+        422,
+        {"x-order-trace": "'backend refused'"},
+        '{"error": "the order backend refused the request"}',
     )
     assert sum("several templates: 'application/json' is used" in n.message for n in loaded.notes) == 2
-    assert list(api.stages) == ["v1"]
-    post, get = api.routes["POST /validation"], api.routes["GET /validation"]
+    assert list(api.stages) == ["v2"]
+    post, get = api.routes["POST /orders"], api.routes["GET /orders"]
     assert post.api_key_required
     assert get.api_key_required
     assert get.request_validation is not None
     assert post.request_validation is not None
-    assert get.request_validation.required_parameters == ["method.request.querystring.q1"]
+    assert get.request_validation.required_parameters == ["method.request.querystring.status"]
     assert get.request_validation.body_schemas == {}
-    assert post.request_validation.required_parameters == ["method.request.header.h1"]
-    assert post.request_validation.body_schemas["application/json"]["definitions"]["RequestBodyModel"][
+    assert post.request_validation.required_parameters == ["method.request.header.x-channel"]
+    assert post.request_validation.body_schemas["application/json"]["definitions"]["NewOrder"][
         "required"
     ] == [
-        "type",
-        "name",
-        "price",
+        "sku",
+        "quantity",
+        "customer",
     ]

@@ -1,6 +1,7 @@
 """The SAM importer: what SAM's translator would make of a template (Globals, implicit APIs, events,
 auth defaults, CORS preflights, definitions), one case per refusal message (the template's file, the
-line marked ``# <-`` and the property path), and real-world templates kept under fixtures/sam."""
+line marked ``# <-`` and the property path), and the templates under fixtures/sam, written for these
+tests in the shapes of published SAM projects (fixtures/sam/SOURCES.md)."""
 
 from __future__ import annotations
 
@@ -22,11 +23,11 @@ from tests.stackctl import Stack, new_stack
 FIXTURES = Path(__file__).parent / "fixtures" / "sam"
 FN_ARN = "arn:aws:lambda:us-east-1:123456789012:function:Fn"
 IMPORTABLE = {
-    "sam-init-hello-python",
-    "apigw-http-api-lambda-python",
-    "apigw-data-validation",
-    "apigw-http-api-cors-sam",
-    "apigw-caching-sam",
+    "hello-world-rest",
+    "http-api-inline-code",
+    "rest-request-model",
+    "http-api-cors-any",
+    "rest-any-root",
 }
 HEAD = """\
 AWSTemplateFormatVersion: "2010-09-09"
@@ -820,7 +821,7 @@ def test_errors(tmp_path: Path, text: str, key: str, message: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# real-world templates (fixtures/sam/SOURCES.md)
+# templates in the shapes of published projects (fixtures/sam/SOURCES.md)
 # --------------------------------------------------------------------------------------------------
 
 
@@ -831,25 +832,27 @@ def fixture(name: str) -> Path:
 @pytest.mark.parametrize(
     ("name", "routes"),
     [
-        pytest.param("sam-init-hello-python", {"ServerlessRestApi": ["GET /hello"]}, id="sam-init-hello"),
-        pytest.param(
-            "apigw-http-api-lambda-python", {"ServerlessHttpApi": ["$default"]}, id="http-api-inline-code"
-        ),
-        pytest.param("apigw-data-validation", {"MainApi": ["POST /vehicle"]}, id="data-validation"),
-        pytest.param("apigw-http-api-cors-sam", {"HttpApi": ["ANY /test"]}, id="http-api-cors"),
-        pytest.param("apigw-caching-sam", {"CachedApi": ["ANY /"]}, id="caching"),
+        pytest.param("hello-world-rest", {"ServerlessRestApi": ["GET /hello"]}, id="hello-world-rest"),
+        pytest.param("http-api-inline-code", {"ServerlessHttpApi": ["$default"]}, id="http-api-inline-code"),
+        pytest.param("rest-request-model", {"BookingsApi": ["POST /bookings"]}, id="rest-request-model"),
+        pytest.param("http-api-cors-any", {"PublicHttpApi": ["ANY /inspect"]}, id="http-api-cors-any"),
+        pytest.param("rest-any-root", {"ClockApi": ["ANY /"]}, id="rest-any-root"),
     ],
 )
-def test_real_world_templates_that_import(name: str, routes: dict[str, list[str]]) -> None:
+def test_fixture_templates_that_import(name: str, routes: dict[str, list[str]]) -> None:
     loaded = load(fixture(name))
     assert {api: list(cfg.routes) for api, cfg in loaded.config.apis.items()} == routes
 
 
-def test_real_world_data_validation_body_schema() -> None:
-    route = load(fixture("apigw-data-validation")).config.apis["MainApi"].routes["POST /vehicle"]
+def test_fixture_data_validation_body_schema() -> None:
+    route = load(fixture("rest-request-model")).config.apis["BookingsApi"].routes["POST /bookings"]
     assert route.request_validation is not None
     assert list(route.request_validation.body_schemas) == ["application/json"]
-    assert route.request_validation.body_schemas["application/json"]["required"] == ["make", "model", "year"]
+    assert route.request_validation.body_schemas["application/json"]["required"] == [
+        "guest",
+        "nights",
+        "arrival",
+    ]
 
 
 NODE = (
@@ -862,7 +865,7 @@ NODE = (
     ("name", "options", "expected"),
     [
         pytest.param(
-            "apigw-lambda-authorizer",
+            "raw-rest-token-authorizer-node",
             {},
             [  # two functions take the runtime from Globals: said once, at its line
                 "7: Globals.Function.Runtime: nodejs20.x: Gatehold runs Python handlers only for"
@@ -871,33 +874,35 @@ NODE = (
             ],
             id="node-rest-token-authorizer",
         ),
-        pytest.param("apigw-api-key", {}, [f"7: Globals.Function.Runtime: {NODE}"], id="node-24-api-key"),
         pytest.param(
-            "apigw-iam",
+            "raw-rest-api-key-node", {}, [f"7: Globals.Function.Runtime: {NODE}"], id="node-24-api-key"
+        ),
+        pytest.param(
+            "rest-iam-default-authorizer",
             {},
             [
-                "43: Resources.AppApi.Properties.Auth.DefaultAuthorizer: IAM (SigV4) authorization"
+                "12: Resources.ReportsApi.Properties.Auth.DefaultAuthorizer: IAM (SigV4) authorization"
                 " is not supported; to"
-                " run without it, pass --ignore 'Resources.AppApi.Properties.Auth.DefaultAuthorizer'"
+                " run without it, pass --ignore 'Resources.ReportsApi.Properties.Auth.DefaultAuthorizer'"
             ],
             id="iam-authorizer",
         ),
         pytest.param(
-            "apigw-custom-domain-regional",
+            "http-api-custom-domain",
             {},
             # the parameters without Default feed only refused resources: not asked for
             [
-                "24: Resources.CustomDomainRegional: custom domains are not served: the API is"
+                "19: Resources.ApiDomain: custom domains are not served: the API is"
                 " served at its invoke"
-                " URL; to run without it, pass --ignore 'Resources.CustomDomainRegional'",
-                "33: Resources.MappingRegional: custom domains are not served: the API is served at"
+                " URL; to run without it, pass --ignore 'Resources.ApiDomain'",
+                "28: Resources.ApiDomainMapping: custom domains are not served: the API is served at"
                 " its invoke URL;"
-                " to run without it, pass --ignore 'Resources.MappingRegional'",
+                " to run without it, pass --ignore 'Resources.ApiDomainMapping'",
             ],
             id="custom-domain",
         ),
         pytest.param(
-            "apigw-lambda-cognito-sam-java",
+            "rest-java-cognito",
             {},
             [
                 "7: Globals.Function.Runtime: Runtime java21: Gatehold runs Python handlers (Node.js"
@@ -907,63 +912,61 @@ NODE = (
             id="java-with-cognito-pool",
         ),
         pytest.param(
-            "apigw-lambda-authorizer-custom-header",
+            "rest-definition-body-vtl",
             {},
             [
-                "38: Resources.AppApi.Properties.DefinitionBody.paths['/'].get"
+                "39: Resources.ProfileApi.Properties.DefinitionBody.paths['/profile'].get"
                 ".x-amazon-apigateway-integration.requestTemplates['application/json']: request mapping"
                 " template 'application/json' transforms the"
                 " body: only passthrough ($input.body, $input.json('$')) is supported; to run"
                 " without it, pass --ignore"
-                " \"Resources.AppApi.Properties.DefinitionBody.paths['/'].get.x-amazon-apigateway-integration"
-                ".requestTemplates['application/json']\""
+                " \"Resources.ProfileApi.Properties.DefinitionBody.paths['/profile'].get"
+                ".x-amazon-apigateway-integration.requestTemplates['application/json']\""
             ],
             id="vtl-mapping-template",
         ),
     ],
 )
-def test_real_world_templates_that_are_refused(
-    name: str, options: dict[str, Any], expected: list[str]
-) -> None:
+def test_fixture_templates_that_are_refused(name: str, options: dict[str, Any], expected: list[str]) -> None:
     with pytest.raises(ConfigError) as info:
         load(fixture(name), **options)
     assert [str(p) for p in info.value.problems] == [f"{fixture(name)}:{e}" for e in expected]
 
 
-def test_real_world_java_template_runs_nothing_once_its_runtime_is_ignored() -> None:
-    loaded = load(fixture("apigw-lambda-cognito-sam-java"), ignore=("Globals.Function.Runtime",))
-    assert loaded.config.apis["MyAPIGateway"].routes == {}
+def test_fixture_java_template_runs_nothing_once_its_runtime_is_ignored() -> None:
+    loaded = load(fixture("rest-java-cognito"), ignore=("Globals.Function.Runtime",))
+    assert loaded.config.apis["MembersApi"].routes == {}
     ignored = [str(f) for f in loaded.ignored]
     assert (
         sum("is not served: its function or its authorization is not supported here" in f for f in ignored)
         == 3
     )
-    assert any("AWS::Cognito::UserPool (MyCognitoUserPool)" in f for f in ignored)
+    assert any("AWS::Cognito::UserPool (MembersPool)" in f for f in ignored)
 
 
 @pytest.fixture(scope="module")
 def hello(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = new_stack(tmp_path_factory.mktemp("hello"), fixture("sam-init-hello-python")).start()
+    stack = new_stack(tmp_path_factory.mktemp("hello"), fixture("hello-world-rest")).start()
     try:
         yield stack
     finally:
         stack.stop()
 
 
-def test_sam_init_hello_world_over_http(hello: Stack) -> None:
+def test_hello_world_rest_over_http(hello: Stack) -> None:
     # sam local start-api serves it at http://127.0.0.1:3000/hello; AWS and Gatehold at /Prod/hello
     response = httpx.get(f"{hello.gateway_url}/Prod/hello")
-    assert (response.status_code, response.json()) == (200, {"message": "hello world"})
-    assert httpx.get(f"{hello.gateway_url}/Stage/hello").json() == {"message": "hello world"}
+    assert (response.status_code, response.json()) == (200, {"message": "hello from the greeter"})
+    assert httpx.get(f"{hello.gateway_url}/Stage/hello").json() == {"message": "hello from the greeter"}
     missing = httpx.get(f"{hello.gateway_url}/Prod/goodbye")
     assert (missing.status_code, missing.json()) == (403, {"message": "Missing Authentication Token"})
 
 
 def test_inline_code_over_http(tmp_path_factory: pytest.TempPathFactory) -> None:
-    stack = new_stack(tmp_path_factory.mktemp("inline"), fixture("apigw-http-api-lambda-python")).start()
+    stack = new_stack(tmp_path_factory.mktemp("inline"), fixture("http-api-inline-code")).start()
     try:
         response = httpx.post(f"{stack.gateway_url}/anything/at/all")
-        assert (response.status_code, response.text) == (200, "Hello World! This is the HTTP API")
+        assert (response.status_code, response.text) == (200, "POST /anything/at/all")
     finally:
         stack.stop()
 
@@ -1102,7 +1105,7 @@ def test_routes_behind_a_refused_authorizer_are_never_served_open(tmp_path: Path
         for name in sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
     ],
 )
-def test_gatehold_check_on_the_real_world_templates(name: str, code: int, tmp_path: Path) -> None:
+def test_gatehold_check_on_the_fixture_templates(name: str, code: int, tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "gatehold", "check", "-c", str(fixture(name))],
         capture_output=True,

@@ -1,8 +1,8 @@
 """serverless.yml files run unchanged (issue 11 items 4-7): the two examples started with
 ``gatehold up -c <dir>/serverless.yml`` over real HTTP, with real tokens from the local identity
-provider, asserting API Gateway's exact statuses and bodies; and real-world files from
-serverless/examples and serverless-offline (tests/importers/fixtures/serverless/, source noted in
-each) that import, or are refused with precise messages."""
+provider, asserting API Gateway's exact statuses and bodies; and files written for these tests in
+the shapes of serverless/examples' and serverless-offline's services (tests/importers/fixtures/serverless/,
+SOURCES.md there) that import, or are refused with precise messages."""
 
 from __future__ import annotations
 
@@ -273,7 +273,7 @@ def test_rest_stage_comes_from_the_stage_flag(stack_factory: Callable[..., Stack
 
 
 # --------------------------------------------------------------------------------------------------
-# real-world serverless.yml files
+# serverless.yml files in the shapes of published services (fixtures/serverless/SOURCES.md)
 # --------------------------------------------------------------------------------------------------
 
 
@@ -286,99 +286,105 @@ def _routes(name: str, **options: object) -> dict[str, list[str]]:
     ("name", "routes"),
     [
         pytest.param(
-            "aws-python-rest-api-with-dynamodb",
+            "python-rest-crud-dynamodb",
             {
-                "dev-serverless-rest-api-with-dynamodb": [
-                    "OPTIONS /todos",
-                    "OPTIONS /todos/{id}",
-                    "POST /todos",
-                    "GET /todos",
-                    "GET /todos/{id}",
-                    "PUT /todos/{id}",
-                    "DELETE /todos/{id}",
+                "dev-bookshelf-rest": [
+                    "OPTIONS /books",
+                    "OPTIONS /books/{isbn}",
+                    "POST /books",
+                    "GET /books",
+                    "GET /books/{isbn}",
+                    "PUT /books/{isbn}",
+                    "DELETE /books/{isbn}",
                 ]
             },
-            id="aws-python-rest-api-with-dynamodb",
+            id="python-rest-crud-dynamodb",
         ),
         pytest.param(
-            "aws-python-http-api-with-dynamodb",
+            "python-http-api-crud-dynamodb",
             {
-                "dev-serverless-http-api-dynamodb": [
-                    "POST /todos",
-                    "GET /todos",
-                    "GET /todos/{id}",
-                    "PUT /todos/{id}",
-                    "DELETE /todos/{id}",
+                "dev-notes-http": [
+                    "POST /notes",
+                    "GET /notes",
+                    "GET /notes/{noteId}",
+                    "PUT /notes/{noteId}",
+                    "DELETE /notes/{noteId}",
                 ]
             },
-            id="aws-python-http-api-with-dynamodb",
+            id="python-http-api-crud-dynamodb",
         ),
         pytest.param(
-            "aws-python-simple-http-endpoint",
-            {"dev-aws-python-simple-http-endpoint": ["GET /time"]},
-            id="aws-python-simple-http-endpoint",
+            "python-http-api-single-route",
+            {"dev-clock-service": ["GET /now"]},
+            id="python-http-api-single-route",
         ),
-        pytest.param(
-            "aws-python-flask-api", {"dev-aws-python-flask-api": ["ANY /", "ANY /{proxy+}"]}, id="flask"
-        ),
+        pytest.param("python-wsgi-proxy", {"dev-wsgi-site": ["ANY /", "ANY /{proxy+}"]}, id="wsgi-proxy"),
     ],
 )
-def test_real_world_files_import(name: str, routes: dict[str, list[str]]) -> None:
+def test_fixture_files_import(name: str, routes: dict[str, list[str]]) -> None:
     assert _routes(name) == routes
 
 
-def test_real_world_environment_from_self_and_opt() -> None:
-    loaded = load(FIXTURES / "aws-python-rest-api-with-dynamodb" / "serverless.yml", stage="prod")
+def test_fixture_environment_from_self_and_opt() -> None:
+    loaded = load(FIXTURES / "python-rest-crud-dynamodb" / "serverless.yml", stage="prod")
     env = {name: fn.environment for name, fn in loaded.config.functions.items()}
-    assert env["serverless-rest-api-with-dynamodb-prod-create"] == {
-        "DYNAMODB_TABLE": "serverless-rest-api-with-dynamodb-prod"
-    }
+    assert env["bookshelf-rest-prod-addBook"] == {"BOOKS_TABLE": "bookshelf-rest-prod"}
 
 
-@pytest.mark.parametrize(
-    "name", ["aws-python-auth0-custom-authorizers-api", "aws-node-auth0-custom-authorizers-api"]
-)
-def test_real_world_files_reading_secrets_name_the_value_to_give(name: str) -> None:
+@pytest.mark.parametrize(("name", "line"), [("python-auth0-authorizer", 18), ("node-auth0-authorizer", 15)])
+def test_fixture_files_reading_secrets_name_the_value_to_give(name: str, line: int) -> None:
     path = FIXTURES / name / "serverless.yml"
-    text = path.read_text().splitlines()
-    first = next(i for i, line in enumerate(text, 1) if "AUTH0_CLIENT_ID:" in line)
-    key = "file(./secrets.json):AUTH0_CLIENT_ID=VALUE"
+    key = "file(./secrets.json):auth0ClientId=VALUE"
     assert problems(path) == [
-        f"{path}:{first}: provider.environment.AUTH0_CLIENT_ID: ${{file(./secrets.json):AUTH0_CLIENT_ID}}:"
+        f"{path}:{line}: provider.environment.AUTH0_CLIENT_ID: ${{file(./secrets.json):auth0ClientId}}:"
         f" ./secrets.json does not exist; give the value with --value {shell_quoted(key)}",
-        f"{path}:{first + 1}: provider.environment.AUTH0_CLIENT_PUBLIC_KEY: ${{file(./public_key)}}:"
-        " ./public_key does not exist; give the value with --value 'file(./public_key)=VALUE'",
+        f"{path}:{line + 1}: provider.environment.AUTH0_PUBLIC_KEY: ${{file(./auth0-public-key.pem)}}:"
+        " ./auth0-public-key.pem does not exist; give the value with --value"
+        " 'file(./auth0-public-key.pem)=VALUE'",
     ]
 
 
-def test_real_world_python_authorizer_api_with_the_values_given() -> None:
-    path = FIXTURES / "aws-python-auth0-custom-authorizers-api" / "serverless.yml"
-    values = {"file(./secrets.json):AUTH0_CLIENT_ID": "client-1", "file(./public_key)": "-----BEGIN KEY-----"}
-    loaded = load(path, values=values)
-    api = loaded.config.apis["dev-aws-custom-authorizer-auth0"]
+SECRETS = {
+    "file(./secrets.json):auth0ClientId": "client-1",
+    "file(./auth0-public-key.pem)": "-----BEGIN KEY-----",
+}
+
+
+def test_fixture_python_authorizer_api_with_the_values_given() -> None:
+    path = FIXTURES / "python-auth0-authorizer" / "serverless.yml"
+    loaded = load(path, values=SECRETS)
+    api = loaded.config.apis["dev-members-portal"]
     assert list(api.routes) == [
-        "OPTIONS /api/public",
-        "OPTIONS /api/private",
-        "POST /api/public",
-        "POST /api/private",
+        "OPTIONS /api/welcome",
+        "OPTIONS /api/members",
+        "POST /api/welcome",
+        "POST /api/members",
     ]
-    assert api.routes["POST /api/private"].authorizer == "auth"
-    assert api.authorizers["auth"].function == "aws-custom-authorizer-auth0-dev-auth"
+    assert api.routes["POST /api/members"].authorizer == "checkToken"
+    assert api.routes["POST /api/welcome"].authorizer is None
+    assert api.authorizers["checkToken"].function == "members-portal-dev-checkToken"
     assert sorted(api.gateway_responses) == ["EXPIRED_TOKEN", "UNAUTHORIZED"]
-    fn = loaded.config.functions["aws-custom-authorizer-auth0-dev-auth"]
+    fn = loaded.config.functions["members-portal-dev-checkToken"]
     assert fn.runtime == "python"  # python3.6, retired by Lambda, runs on Gatehold's Python
     assert fn.environment["AUTH0_CLIENT_ID"] == "client-1"
-    text = path.read_text().splitlines()
-    cors_line = next(i for i, line in enumerate(text, 1) if line.strip() == "cors: true")
     assert (
-        f"{path}:{cors_line}: functions.auth.cors:"
+        f"{path}:25: functions.checkToken.cors:"
         " not a function property Gatehold knows (a plugin's?): not applied"
         in [str(f) for f in loaded.ignored]
     )
 
 
-def test_real_world_node_runtime_is_written_and_refused_by_the_model() -> None:
-    path = FIXTURES / "serverless-offline-http-api" / "serverless.yml"
-    (problem,) = problems(path)
-    line = next(i for i, line in enumerate(path.read_text().splitlines(), 1) if "runtime: nodejs16.x" in line)
-    assert problem.startswith(f"{path}:{line}: provider.runtime: ")
+def test_fixture_node_authorizer_api_with_the_values_given_is_refused_for_its_runtime() -> None:
+    path = FIXTURES / "node-auth0-authorizer" / "serverless.yml"
+    assert problems(path, values=SECRETS) == [
+        f"{path}:12: provider.runtime: nodejs18.x: Gatehold runs Python handlers only for now;"
+        " Node.js functions are refused rather than skipped"
+    ]
+
+
+def test_fixture_node_runtime_is_written_and_refused_by_the_model() -> None:
+    path = FIXTURES / "node-http-api-offline" / "serverless.yml"
+    assert problems(path) == [
+        f"{path}:17: provider.runtime: nodejs16.x: Gatehold runs Python handlers only for now;"
+        " Node.js functions are refused rather than skipped"
+    ]
