@@ -325,6 +325,15 @@ def test_fixture_files_import(name: str, routes: dict[str, list[str]]) -> None:
     assert _routes(name) == routes
 
 
+def test_fixture_wsgi_plugin_is_named_as_not_run() -> None:
+    path = FIXTURES / "python-wsgi-proxy" / "serverless.yml"
+    ignored = [str(f) for f in load(path).ignored]
+    assert (
+        f"{path}:30: plugins[0]: plugin serverless-wsgi: not run (the wsgi_handler module it generates at"
+        " package time must exist locally)" in ignored
+    )
+
+
 def test_fixture_environment_from_self_and_opt() -> None:
     loaded = load(FIXTURES / "python-rest-crud-dynamodb" / "serverless.yml", stage="prod")
     env = {name: fn.environment for name, fn in loaded.config.functions.items()}
