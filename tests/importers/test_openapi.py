@@ -1153,7 +1153,7 @@ def test_fixture_rest_oas30_export(tmp_path: Path) -> None:
     assert (authorizer.function, authorizer.result_ttl) == ("check_session", 120)
     assert authorizer.identity_validation_expression == "^Bearer [-0-9A-Za-z._~+/]+=*$"
     ignored = sorted(f.ref.path.rsplit(".", 1)[-1] for f in loaded.ignored)
-    assert ignored == ["authorizerCredentials", "cacheKeyParameters"]
+    assert ignored == ["authorizerCredentials", "cacheKeyParameters", "cacheNamespace"]
 
 
 def test_fixture_swagger_request_validators(tmp_path: Path) -> None:

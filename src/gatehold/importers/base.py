@@ -237,7 +237,10 @@ class ImportContext:
         if self.problems:
             raise ConfigError(sorted(self.problems, key=lambda p: (p.file, p.line or 0)))
         add_local_tenant(self)
-        return ImportResult(self.data, self.refs, self.ignored, self.notes, self.files)
+        # one template value (a SAM Globals entry) can be read for several resources: said once
+        ignored = list(dict.fromkeys(self.ignored))
+        notes = list(dict.fromkeys(self.notes))
+        return ImportResult(self.data, self.refs, ignored, notes, self.files)
 
 
 def add_local_tenant(ctx: ImportContext) -> None:

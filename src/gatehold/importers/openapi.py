@@ -1042,11 +1042,12 @@ class _Reader:
             self.ignore(
                 (*at, "credentials"), "the IAM role API Gateway assumes for the integration: no IAM locally"
             )
-        if raw.get("cacheKeyParameters"):
-            self.ignore(
-                (*at, "cacheKeyParameters"),
-                "no API cache locally: every request reaches the integration, as with caching off",
-            )
+        for key in ("cacheKeyParameters", "cacheNamespace"):
+            if raw.get(key):
+                self.ignore(
+                    (*at, key),
+                    "no API cache locally: every request reaches the integration, as with caching off",
+                )
         handling = raw.get("contentHandling")
         if handling is not None:
             if proxy:
