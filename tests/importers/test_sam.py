@@ -1118,3 +1118,28 @@ def test_gatehold_check_on_the_fixture_templates(name: str, code: int, tmp_path:
         assert "(SAM template)" in done.stdout
     else:
         assert f"{fixture(name)}:" in done.stderr
+
+
+def test_a_globals_value_is_noted_once_for_all_its_functions(tmp_path: Path) -> None:
+    write(tmp_path, "src/app.py", "def handler(event, context):\n    return {}\n")
+    template = write(
+        tmp_path,
+        "template.yaml",
+        "Transform: AWS::Serverless-2016-10-31\n"
+        "Globals:\n"
+        "  Function:\n"
+        "    Runtime: python3.12\n"
+        "    CodeUri: src/\n"
+        "    Environment:\n"
+        "      Variables:\n"
+        "        SECRET: !GetAtt Client.ClientSecret\n"
+        "Resources:\n"
+        "  Client:\n"
+        "    Type: AWS::Cognito::UserPoolClient\n"
+        "    Properties: {UserPoolId: pool}\n"
+        "  A: {Type: AWS::Serverless::Function, Properties: {Handler: app.handler}}\n"
+        "  B: {Type: AWS::Serverless::Function, Properties: {Handler: app.handler}}\n",
+    )
+    notes = [str(f) for f in load(template).notes]
+    assert len(notes) == len(set(notes))
+    assert sum("Globals.Function.Environment.Variables.SECRET" in n for n in notes) == 1, notes
