@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
+import shlex
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
@@ -88,18 +90,40 @@ def current_import_options() -> ImportOptions:
     return stored if isinstance(stored, ImportOptions) else ImportOptions()
 
 
-def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+_SAM_PARAMETER = re.compile(r"ParameterKey=(?P<key>[^,]+),ParameterValue=(?P<value>.*)", re.S)
+
+
+def parameter_overrides(values: tuple[str, ...]) -> dict[str, str]:
+    """``--parameter-overrides`` as ``sam local start-api`` reads it: ``Key=Value`` pairs or
+    ``ParameterKey=Key,ParameterValue=Value``, separated by spaces, shell quotes kept
+    (``'Name="a b"'``); the option may be repeated."""
     out: dict[str, str] = {}
     for item in values:
-        for word in item.split() if what == "parameter" else [item]:
+        try:
+            words = shlex.split(item)
+        except ValueError as exc:
+            raise click.BadParameter(f"{item!r}: {exc}") from None
+        for word in words:
+            m = _SAM_PARAMETER.fullmatch(word)
+            if m is not None:
+                out[m.group("key")] = m.group("value")
+                continue
             key, sep, value = word.partition("=")
             if not sep or not key:
-                raise click.BadParameter(f"{word!r} is not KEY=VALUE")
-            if what == "parameter" and key.startswith("ParameterKey="):
                 raise click.BadParameter(
-                    "write Key=Value (sam's ParameterKey=…,ParameterValue=… is not read)"
+                    f"{word!r} is not Key=Value (or ParameterKey=Key,ParameterValue=Value)"
                 )
             out[key] = value
+    return out
+
+
+def _values(values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not REF=VALUE")
+        out[key] = value
     return out
 
 
@@ -107,13 +131,13 @@ def _store_import_option(ctx: click.Context, param: click.Parameter, value: Any)
     current = ctx.meta.get(_IMPORT_OPTIONS, ImportOptions())
     name = param.name
     if name == "parameter_overrides":
-        current = replace(current, parameter_overrides=_pairs(value, "parameter"))
+        current = replace(current, parameter_overrides=parameter_overrides(value))
     elif name == "ignore":
         current = replace(current, ignore=tuple(value))
     elif name == "issuer_alias":
         current = replace(current, issuer_aliases=tuple(value))
     elif name == "value":
-        current = replace(current, values=_pairs(value, "value"))
+        current = replace(current, values=_values(value))
     elif name == "stage" and value:
         current = replace(current, stage=value)
     elif name == "import_format" and value:
