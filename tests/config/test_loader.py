@@ -142,7 +142,7 @@ apis:
     type: HTTP
     routes:
       GET /a:
-        integration: {type: mock}
+        integration: {type: http_proxy, uri: "https://example.com"}
 """
 
 
@@ -171,9 +171,9 @@ apis:
             id="http-api-key-source",
         ),
         pytest.param(
-            HTTP_API.replace("{type: mock}", "{type: mock, body: '${isuer}'}"),
+            HTTP_API.replace('uri: "https://example.com"', "uri: '${isuer}'"),
             6,
-            "apis.shop.routes['GET /a'].integration.body",
+            "apis.shop.routes['GET /a'].integration.uri",
             "unknown placeholder ${isuer} (known: ${issuer}",
             id="unknown-placeholder",
         ),
@@ -198,7 +198,7 @@ def test_cross_checks_name_their_own_key(
 
 
 def test_literal_placeholder_is_written_with_two_dollars(tmp_path: Path) -> None:
-    path = _write(tmp_path, HTTP_API.replace("{type: mock}", "{type: mock, body: '$${literal} ${issuer}'}"))
+    path = _write(tmp_path, HTTP_API.replace('uri: "https://example.com"', "uri: '${issuer}$${literal}'"))
     loaded = load_config(path, variables={"issuer": "http://localhost:9000/"})
     integration = loaded.config.apis["shop"].routes["GET /a"].integration
-    assert integration.body == "${literal} http://localhost:9000/"  # type: ignore[union-attr]
+    assert integration.uri == "http://localhost:9000/${literal}"  # type: ignore[union-attr]
