@@ -1242,3 +1242,17 @@ def test_logical_ids_are_alphanumeric(tmp_path: Path) -> None:
     assert problems(template) == [
         f"{template}:2: Resources['../../Escape']: a logical ID must be alphanumeric (A-Za-z0-9)"
     ]
+
+
+def test_unknown_api_gateway_types_are_refused_not_ignored(tmp_path: Path) -> None:
+    """A resource of an API or function family that Gatehold does not read could change what is
+    served: refused, never listed as 'not created locally'."""
+    template = write(
+        tmp_path,
+        "template.yaml",
+        "Resources:\n  Part:\n    Type: AWS::ApiGateway::SomethingNew\n    Properties: {}\n",
+    )
+    assert problems(template) == [
+        f"{template}:2: Resources.Part: AWS::ApiGateway::SomethingNew is not supported; to run without it,"
+        " pass --ignore 'Resources.Part'"
+    ]

@@ -1143,3 +1143,62 @@ def test_a_globals_value_is_noted_once_for_all_its_functions(tmp_path: Path) -> 
     notes = [str(f) for f in load(template).notes]
     assert len(notes) == len(set(notes))
     assert sum("Globals.Function.Environment.Variables.SECRET" in n for n in notes) == 1, notes
+
+
+def test_serverless_resources_without_the_transform_are_read_as_sam(tmp_path: Path) -> None:
+    """SAM's own test templates (and hand-trimmed ones) omit the Transform line: read as SAM, noted —
+    never taken for plain CloudFormation with its functions and APIs "not created locally"."""
+    write(tmp_path, "app.py", "def handler(event, context):\n    return {}\n")
+    template = write(
+        tmp_path,
+        "template.yaml",
+        "Resources:\n"
+        "  Fn:\n"
+        "    Type: AWS::Serverless::Function\n"
+        "    Properties:\n"
+        "      Handler: app.handler\n"
+        "      Runtime: python3.12\n"
+        "      CodeUri: .\n"
+        "      Events:\n"
+        "        Get: {Type: HttpApi, Properties: {Path: /x, Method: get}}\n",
+    )
+    loaded = load(template)
+    assert loaded.format == "sam"
+    assert list(loaded.config.apis["ServerlessHttpApi"].routes) == ["GET /x"]
+    assert [str(n) for n in loaded.notes] == [
+        f"{template}:1: Resources: read as SAM (it has AWS::Serverless resources); CloudFormation needs"
+        " 'Transform: AWS::Serverless-2016-10-31'"
+    ]
+
+
+def test_resources_sam_generates_can_be_referenced(tmp_path: Path) -> None:
+    """<Function>Role, <Api><Stage>Stage and <HttpApi>ApiGatewayDefaultStage exist once SAM transforms
+    the template; a reference to one (an invoke role, an environment value) resolves."""
+    write(tmp_path, "app.py", "def handler(event, context):\n    return {}\n")
+    template = write(
+        tmp_path,
+        "template.yaml",
+        "Transform: AWS::Serverless-2016-10-31\n"
+        "Resources:\n"
+        "  Api:\n"
+        "    Type: AWS::Serverless::Api\n"
+        "    Properties:\n"
+        "      StageName: live\n"
+        "      Auth:\n"
+        "        Authorizers:\n"
+        "          Tok:\n"
+        "            FunctionArn: !GetAtt Auth.Arn\n"
+        "            FunctionInvokeRole: !GetAtt AuthRole.Arn\n"
+        "  Auth: {Type: AWS::Serverless::Function, Properties: {Handler: app.handler, Runtime: python3.12}}\n"
+        "  Fn:\n"
+        "    Type: AWS::Serverless::Function\n"
+        "    Properties:\n"
+        "      Handler: app.handler\n"
+        "      Runtime: python3.12\n"
+        "      Environment: {Variables: {STAGE: !Ref ApiliveStage, ROLE: !Ref FnRole}}\n"
+        "      Events: {Get: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /x, Method: get}}}\n",
+    )
+    loaded = load(template)
+    # Ref of a stage is its name (CloudFormation); of a role, its name (the logical id stands in)
+    assert loaded.config.functions["Fn"].environment == {"STAGE": "live", "ROLE": "FnRole"}
+    assert loaded.config.apis["Api"].authorizers["Tok"].function == "Auth"

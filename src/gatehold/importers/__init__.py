@@ -57,7 +57,7 @@ def detect_format(doc: Document) -> str:
         return "gatehold"
     transform = data.get("Transform")
     transforms = transform if isinstance(transform, list) else [transform]
-    if SAM_TRANSFORM in transforms:
+    if SAM_TRANSFORM in transforms or _has_serverless_resources(data):
         return "sam"
     if "Resources" in data or "AWSTemplateFormatVersion" in data:
         return "cloudformation"
@@ -66,6 +66,16 @@ def detect_format(doc: Document) -> str:
     if "service" in data and ("provider" in data or "functions" in data):
         return "serverless"
     return "gatehold"
+
+
+def _has_serverless_resources(data: dict[str, Any]) -> bool:
+    """SAM resources without the ``Transform`` line (CloudFormation would refuse the template; SAM's
+    own test templates are written so): read as SAM, which says so."""
+    resources = data.get("Resources")
+    return isinstance(resources, dict) and any(
+        isinstance(r, dict) and str(r.get("Type", "")).startswith("AWS::Serverless::")
+        for r in resources.values()
+    )
 
 
 def _importer(fmt: str) -> Callable[[Document, ImportContext], None]:

@@ -104,6 +104,8 @@ _IGNORED_PREFIXES: dict[str, str] = {
     "AWS::CloudFormation::CustomResource": "custom resources run at deploy time; they are not run locally",
     "AWS::CloudFormation::WaitCondition": "deployment orchestration",
 }
+#: resource families that shape what is served: a type of theirs not read is refused, not ignored
+_API_FAMILIES = ("AWS::ApiGateway::", "AWS::ApiGatewayV2::", "AWS::Lambda::", "AWS::Serverless::")
 _OTHER_TYPE_REASON = (
     "not created locally: a function that uses it reaches AWS, or whatever its name points at"
 )
@@ -2253,6 +2255,10 @@ class TemplateImport:
                 self.ctx.refuse(self.at(resource), _REFUSED_TYPES[rtype])
                 continue
             why = _IGNORED_TYPES.get(rtype)
+            if why is None and rtype.startswith(_API_FAMILIES):
+                # a piece of an API or a function Gatehold does not know: never served without it
+                self.ctx.refuse(self.at(resource), f"{rtype} is not supported")
+                continue
             if why is None:
                 why = next(
                     (r for p, r in _IGNORED_PREFIXES.items() if rtype.startswith(p)), _OTHER_TYPE_REASON

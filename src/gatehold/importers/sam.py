@@ -314,10 +314,18 @@ class SamImport(TemplateImport):
     # -- driving ----------------------------------------------------------------------------------
 
     def run(self) -> None:
+        transform = self.doc.data.get("Transform")
+        if SAM_TRANSFORM not in (transform if isinstance(transform, list) else [transform]):
+            self.ctx.note(
+                self.doc.ref(("Resources",)),
+                "read as SAM (it has AWS::Serverless resources); CloudFormation needs"
+                f" 'Transform: {SAM_TRANSFORM}'",
+            )
         self.top_level()
         self.read_globals()
         resources = self.resources_in_order()
         self.declare_implicit_apis(resources)
+        self.declare_generated_resources(resources)
         self.read_functions(resources)
         self.read_apis(resources)
         self.read_api_parts(resources)
@@ -486,6 +494,37 @@ class SamImport(TemplateImport):
                 )
             )
             self._implicit.append(logical_id)
+
+    def declare_generated_resources(self, resources: list[Resource]) -> None:
+        """Resources SAM generates that a template may reference (SAM's "Generated AWS CloudFormation
+        resources"): ``<Function>Role`` for a function without ``Role``, ``<Api><Stage>Stage`` for a
+        REST API, ``<HttpApi>ApiGatewayDefaultStage``. Referenced (an output, an invoke role), they
+        resolve like the template's own resources; none of them does anything locally."""
+        generated: list[tuple[str, str, dict[str, Any], KeyPath]] = []
+        for resource in [*resources, *(self.resolver.resources[i] for i in self._implicit)]:
+            props = resource.properties if isinstance(resource.properties, dict) else {}
+            if resource.type == "AWS::Serverless::Function" and "Role" not in props:
+                generated.append((f"{resource.logical_id}Role", "AWS::IAM::Role", {}, resource.path))
+            elif resource.type == "AWS::Serverless::Api":
+                stage = props.get("StageName", "Prod")
+                if isinstance(stage, str):
+                    name = f"{resource.logical_id}{stage}Stage"
+                    generated.append((name, "AWS::ApiGateway::Stage", {"StageName": stage}, resource.path))
+            elif resource.type == "AWS::Serverless::HttpApi":
+                name = f"{resource.logical_id}ApiGatewayDefaultStage"
+                generated.append((name, "AWS::ApiGatewayV2::Stage", {"StageName": "$default"}, resource.path))
+        for logical_id, rtype, properties, path in generated:
+            if logical_id not in self.resolver.resources:
+                self.resolver.add_resource(
+                    Resource(
+                        logical_id=logical_id,
+                        type=rtype,
+                        properties=properties,
+                        path=path,
+                        doc=self.doc,
+                        generated=True,
+                    )
+                )
 
     def other_api_names(self, resources: list[Resource]) -> list[str]:
         explicit = [
