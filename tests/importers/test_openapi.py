@@ -899,11 +899,19 @@ def imported(tmp_path: Path, text: str, **options: Any) -> Any:
             "HTTP",
             id="default-route",
         ),
+        pytest.param(
+            HEAD3 + "paths:\n  $default:\n    x-amazon-apigateway-any-method:\n      isDefaultRoute: true\n"
+            "      x-amazon-apigateway-integration: {type: http_proxy, uri: 'http://b/'}\n",
+            "HTTP",
+            id="default-route-as-sam-writes-it",
+        ),
     ],
 )
 def test_api_type_from_the_document(tmp_path: Path, text: str, api_type: str) -> None:
     api = imported(tmp_path, text).config.apis["t"]
     assert api.type == api_type
+    if "$default" in text:
+        assert list(api.routes) == ["$default"]
 
 
 @pytest.mark.parametrize(

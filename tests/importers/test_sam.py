@@ -1202,3 +1202,45 @@ def test_resources_sam_generates_can_be_referenced(tmp_path: Path) -> None:
     # Ref of a stage is its name (CloudFormation); of a role, its name (the logical id stands in)
     assert loaded.config.functions["Fn"].environment == {"STAGE": "live", "ROLE": "FnRole"}
     assert loaded.config.apis["Api"].authorizers["Tok"].function == "Auth"
+
+
+# --------------------------------------------------------------------------------------------------
+# shapes found by running SAM's translator inputs and published templates (our own templates here)
+# --------------------------------------------------------------------------------------------------
+
+
+def test_the_default_route_path_as_sam_writes_it(tmp_path: Path) -> None:
+    """SAM's OpenAPI editor names the HTTP API's default route ``$default`` (no slash); an HttpApi
+    event without Path and Method integrates that operation."""
+    path, _ = sam(
+        tmp_path,
+        """
+        Resources:
+          Api:
+            Type: AWS::Serverless::HttpApi
+            Properties:
+              DefinitionBody:
+                openapi: 3.0.1
+                info: {title: t, version: "1"}
+                paths:
+                  $default:
+                    x-amazon-apigateway-any-method:
+                      isDefaultRoute: true
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              Handler: app.handler
+              Runtime: python3.12
+              CodeUri: src/
+              Events:
+                Catch: {Type: HttpApi, Properties: {ApiId: !Ref Api}}
+        """,
+    )
+    api = load(path).config.apis["Api"]
+    assert list(api.routes) == ["$default"]
+    integration = api.routes["$default"].integration
+    assert (integration.type, integration.function, integration.payload_format_version) == (  # type: ignore[union-attr]
+        "lambda",
+        "Fn",
+        "2.0",
+    )

@@ -15,9 +15,9 @@ What is read, how it maps, what is refused and why: docs/import-openapi.md. In s
   ``servers`` URL (API Gateway exports the stage there: ``"basePath": "/test"``, ``servers[0].url``
   ``…/{basePath}`` with ``default: /test``); else REST ``test``, HTTP ``$default``.
 * **Paths and methods** become route keys ``METHOD /path`` (``x-amazon-apigateway-any-method`` →
-  ``ANY``; ``/$default`` with ``isDefaultRoute`` → ``$default``); ``$ref`` is followed inside the
-  document (path items, operations, parameters, request bodies, schemas, security schemes and the
-  HTTP API's shared integrations), a remote ``$ref`` is refused.
+  ``ANY``; ``/$default`` — SAM writes ``$default`` — or ``isDefaultRoute`` → ``$default``); ``$ref``
+  is followed inside the document (path items, operations, parameters, request bodies, schemas,
+  security schemes and the HTTP API's shared integrations), a remote ``$ref`` is refused.
 * **Integrations** (§5.1): ``aws_proxy`` → a Lambda proxy route whose function is the Lambda
   function name in the ARN (through :meth:`ImportContext.function_key`), ``http_proxy``, ``http``
   with simple mappings, ``mock`` with a static ``{"statusCode": N}``; ``aws`` (service or non-proxy
@@ -63,6 +63,9 @@ AUTHTYPE = "x-amazon-apigateway-authtype"
 VALIDATOR = "x-amazon-apigateway-request-validator"
 VALIDATORS = "x-amazon-apigateway-request-validators"
 EXT = "x-amazon-apigateway-"
+#: the HTTP API's default route as a path: API Gateway's export writes ``/$default``, SAM ``$default``
+#: (``OpenApiEditor._DEFAULT_PATH``); both import as the ``$default`` route
+_DEFAULT_PATHS = ("/$default", "$default")
 #: REST APIs served from a document that names no stage (docs/import-openapi.md, "Stages")
 DEFAULT_REST_STAGE = "test"
 
@@ -235,8 +238,8 @@ def http_api_markers(definition: Mapping[str, Any]) -> list[tuple[KeyPath, str]]
                     found.append(((*path, key), key))
     paths = definition.get("paths")
     for route, item in paths.items() if isinstance(paths, Mapping) else ():
-        if route == "/$default":
-            found.append((("paths", route), "the /$default path"))
+        if route in _DEFAULT_PATHS:
+            found.append((("paths", route), f"the {route} path"))
         if not isinstance(item, Mapping):
             continue
         for method, op in item.items():
@@ -833,7 +836,9 @@ class _Reader:
             return
         for route_path, item in paths.items():
             at: KeyPath = ("paths", route_path)
-            if not isinstance(route_path, str) or not route_path.startswith("/"):
+            if not isinstance(route_path, str) or not (
+                route_path.startswith("/") or route_path in _DEFAULT_PATHS
+            ):
                 self.error(at, f"path {route_path!r} must start with '/'")
                 continue
             item, at = self.resolve(item, at)
@@ -875,7 +880,7 @@ class _Reader:
             self.error(at, "an operation must be an object")
             return
         key = f"{method} {route_path}"
-        if route_path == "/$default" or op.get("isDefaultRoute") is True:
+        if route_path in _DEFAULT_PATHS or op.get("isDefaultRoute") is True:
             if self.type == "REST":
                 self.error(at, "the $default route exists in HTTP APIs only")
                 return

@@ -1174,6 +1174,8 @@ class SamImport(TemplateImport):
             if not inline:
                 continue
             path, method = _operation(event.route_key)
+            if event.route_key == "$default" and path not in paths and "$default" in paths:
+                path = "$default"  # SAM's own spelling of the default route's path
             item = paths.get(path)
             if not isinstance(item, dict) or method not in item:
                 continue
@@ -1815,7 +1817,7 @@ def _operation(route_key: str) -> tuple[str, str]:
 
 def _route_key(path: str, method: str) -> str | None:
     if method == "x-amazon-apigateway-any-method":
-        return "$default" if path == "/$default" else f"ANY {path}"
+        return "$default" if path in ("/$default", "$default") else f"ANY {path}"
     if method.upper() in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"):
         return f"{method.upper()} {path}"
     return None
