@@ -379,7 +379,8 @@ paths:
     write(
         tmp_path,
         "included.yaml",
-        "openapi: 3.0.1\ninfo: {title: inc, version: '1'}\npaths:\n  /inc:\n    get: {}\n",
+        "openapi: 3.0.1\ninfo: {title: inc, version: '1'}\npaths:\n  /inc:\n    get:\n"
+        "      x-amazon-apigateway-integration: {type: http_proxy, httpMethod: GET, uri: 'http://b.example/'}\n",
     )
     path, _ = sam(
         tmp_path,
@@ -412,42 +413,130 @@ paths:
     assert tmp_path / "openapi.yaml" in loaded.files
 
 
-def test_an_event_for_an_operation_the_definition_integrates_already(tmp_path: Path) -> None:
-    path, line = sam(
-        tmp_path,
-        """
-        Resources:
-          Api:
-            Type: AWS::Serverless::Api
-            Properties:
-              StageName: s
-              DefinitionBody:
-                openapi: 3.0.1
-                info: {title: t, version: "1"}
-                paths:
-                  /x:
-                    get:
-                      x-amazon-apigateway-integration:
-                        type: mock
-                        requestTemplates: {application/json: '{"statusCode": 200}'}
-                        responses: {default: {statusCode: "200"}}
-          Fn:
-            Type: AWS::Serverless::Function
-            Properties:
-              Handler: app.handler
-              Runtime: python3.12
-              CodeUri: src/
-              Events:
-                X:  # <-
-                  Type: Api
-                  Properties: {RestApiId: !Ref Api, Path: /x, Method: get}
-        """,
+DEFINITION_EVENTS = """
+Resources:
+  Api:
+    Type: AWS::Serverless::{kind}
+    Properties:{extra}
+      DefinitionBody:
+        openapi: 3.0.1
+        info: {{title: t, version: "1"}}
+        paths:
+          /mocked:
+            get:
+              x-amazon-apigateway-integration:
+                type: http_proxy
+                httpMethod: GET
+                uri: http://backend.example/mocked{version}
+          /bare:
+            get:
+              summary: no integration
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.handler
+      Runtime: python3.12
+      CodeUri: src/
+      Events:
+        Mocked:
+          Type: {event}
+          Properties:
+            {api_id}: !Ref Api
+            Path: /mocked
+            Method: get
+            TimeoutInMillis: 5000
+        Elsewhere:  # <-
+          Type: {event}
+          Properties: {{{api_id}: !Ref Api, Path: /elsewhere, Method: get}}
+"""
+
+
+def definition_events(kind: str, extra: str = "") -> str:
+    rest = kind == "Api"
+    return DEFINITION_EVENTS.format(
+        kind=kind,
+        extra="\n      StageName: s" + extra if rest else extra,
+        event="Api" if rest else "HttpApi",
+        api_id="RestApiId" if rest else "ApiId",
+        version="" if rest else "\n                payloadFormatVersion: '1.0'",
     )
+
+
+def test_events_on_a_rest_api_s_own_definition_body_are_not_merged(tmp_path: Path) -> None:
+    """SAM edits a REST API's own DefinitionBody only with MergeDefinitions: true (push.py: events are
+    applied when SAM generated the definition or MergeDefinitions is set): without it an event adds
+    no route and no integration, and its settings apply nowhere."""
+    bare = "          /bare:\n            get:\n              summary: no integration\n"
+    text = definition_events("Api").replace(bare, "")
+    path, line = sam(tmp_path, text)
+    loaded = load(path)
+    api = loaded.config.apis["Api"]
+    assert list(api.routes) == ["GET /mocked"]
+    assert api.routes["GET /mocked"].integration.type == "http_proxy"
+    assert api.routes["GET /mocked"].integration.timeout_ms is None
+    [note] = [str(n) for n in loaded.notes if "/elsewhere" in str(n)]
+    assert note == (
+        f"{path}:{line}: Resources.Fn.Properties.Events.Elsewhere: GET /elsewhere is not in Api's"
+        " DefinitionBody, to which SAM adds Api events only with MergeDefinitions: true: API Gateway"
+        " would not serve it"
+    )
+    [ignored] = [f for f in loaded.ignored if f.ref.path.endswith("TimeoutInMillis")]
+    assert ignored.ref.path == "Resources.Fn.Properties.Events.Mocked.Properties.TimeoutInMillis"
+    assert ignored.message.endswith(
+        "GET /mocked is served as Api's DefinitionBody has it, to which SAM adds Api events only with"
+        " MergeDefinitions: true"
+    )
+
+
+def test_an_event_on_a_rest_definition_operation_without_integration(tmp_path: Path) -> None:
+    path, _ = sam(tmp_path, definition_events("Api").replace("Path: /mocked", "Path: /bare"))
+    event_line = line_of_text(path, "        Mocked:")
+    operation_line = line_of_text(path, "          /bare:") + 1
     assert problems(path) == [
-        f"{path}:{line}: Resources.Fn.Properties.Events.X: API method 'GET' defined multiple times"
-        f" for path '/x'"
-        " (SAM): the definition has it already"
+        f"{path}:{operation_line}: Resources.Api.Properties.DefinitionBody.paths['/bare'].get: GET /bare"
+        " has no x-amazon-apigateway-integration: API Gateway cannot deploy a method without one; to run"
+        " without it, pass --ignore \"Resources.Api.Properties.DefinitionBody.paths['/bare'].get\"",
+        f"{path}:{event_line}: Resources.Fn.Properties.Events.Mocked: GET /bare has no"
+        " x-amazon-apigateway-integration in Api's DefinitionBody, to which SAM adds Api events only with"
+        " MergeDefinitions: true: API Gateway cannot deploy the method (add MergeDefinitions: true, or the"
+        " integration)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "extra", "mocked", "bare"),
+    [
+        pytest.param(
+            "Api", "\n      MergeDefinitions: true", ("lambda", 5000), ("lambda", None), id="rest-merge"
+        ),
+        pytest.param("HttpApi", "", ("http_proxy", 5000), ("lambda", None), id="http"),
+    ],
+)
+def test_events_merged_into_a_definition_body(
+    tmp_path: Path, kind: str, extra: str, mocked: tuple[str, int], bare: tuple[str, None]
+) -> None:
+    """With MergeDefinitions: true the event's operation wins (SAM merges its generated operation over
+    the definition's); an HttpApi event keeps an integration the definition has (OpenApiEditor's
+    add_lambda_integration returns when one exists) and sets its TimeoutInMillis. Both add the
+    integration to an operation without one, and the routes of events on other paths."""
+    event, api_id = ("Api", "RestApiId") if kind == "Api" else ("HttpApi", "ApiId")
+    on_bare = (
+        f"        Bare:\n          Type: {event}\n"
+        f"          Properties: {{{api_id}: !Ref Api, Path: /bare, Method: get}}\n"
+    )
+    text = definition_events(kind, extra).replace("        Elsewhere:", on_bare + "        Elsewhere:")
+    path, _ = sam(tmp_path, text)
+    api = load(path).config.apis["Api"]
+    assert sorted(api.routes) == ["GET /bare", "GET /elsewhere", "GET /mocked"]
+    got = {
+        key: (route.integration.type, route.integration.timeout_ms)  # type: ignore[union-attr]
+        for key, route in api.routes.items()
+    }
+    assert got == {"GET /mocked": mocked, "GET /bare": bare, "GET /elsewhere": ("lambda", None)}
+
+
+def line_of_text(path: Path, marker: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if line.startswith(marker))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -202,7 +202,6 @@ _API_IGNORED = {
     "Mode": "the import mode has no local meaning",
     "SecurityPolicy": "TLS policies have no local meaning",
     "EndpointAccessMode": "the endpoint access mode has no local meaning",
-    "MergeDefinitions": "events and SAM's properties are always applied over the definition",
 }
 _DOMAIN_REFUSED = {
     "Domain": "custom domains are not served: the API is served at its invoke URL",
@@ -767,6 +766,7 @@ class SamImport(TemplateImport):
                 "DisableExecuteApiEndpoint",
                 "ApiKeySourceType",
                 "OpenApiVersion",
+                "MergeDefinitions",
             }
         else:
             honoured = {
@@ -1117,12 +1117,23 @@ class SamImport(TemplateImport):
 
     # the definition ----------------------------------------------------------------------------
 
-    def sam_definition(self, api: _SamApi, sam_authorizers: set[str]) -> dict[str, tuple[str, str]]:
-        """``DefinitionBody`` / ``DefinitionUri`` through the OpenAPI importer. Before: the events'
-        operations that the definition has without an integration get theirs (as SAM adds them),
-        and security requirements naming SAM's authorizers are taken out (SAM adds those
-        authorizers itself) and applied afterwards. Returns the route keys written this way
-        (route key → operation path in the definition, for the refs)."""
+    def sam_definition(self, api: _SamApi, sam_authorizers: set[str]) -> dict[str, str]:
+        """``DefinitionBody`` / ``DefinitionUri`` through the OpenAPI importer. Before: the events
+        SAM applies to the definition get their operations' integrations, and security requirements
+        naming SAM's authorizers are taken out (SAM adds those authorizers itself) and applied
+        afterwards.
+
+        Which events SAM applies (``samtranslator/model/eventsources/push.py``): ``HttpApi`` events
+        always edit an inline ``DefinitionBody`` — an operation without an integration gets the
+        event's, one with an integration keeps it (the event's ``Auth``, ``TimeoutInMillis`` and
+        ``PayloadFormatVersion`` still apply). ``Api`` events edit a REST API's own ``DefinitionBody``
+        only with ``MergeDefinitions: true`` (the event's operation wins over the definition's);
+        without it SAM leaves the definition as written (``implicit_api_plugin``: "customers write
+        their own Swagger and manage it"). Neither edits a ``DefinitionUri`` file.
+
+        Returns, by route key of an event whose operation is in the definition: ``written`` (the
+        event's integration), ``kept`` (the definition's, an HTTP API), ``unintegrated`` (a REST
+        operation SAM leaves without integration)."""
         props = api.props
         if "DefinitionBody" in props and "DefinitionUri" in props:
             self.ctx.error(
@@ -1169,7 +1180,8 @@ class SamImport(TemplateImport):
         definition = copy.deepcopy(body)
         paths = _mapping(definition.get("paths"))
         self._definition_auth = self.strip_security(definition, sam_authorizers)
-        written: dict[str, tuple[str, str]] = {}
+        merged = inline and (api.kind == "HTTP" or props.get("MergeDefinitions") is True)
+        found: dict[str, str] = {}
         for event in api.events:
             if not inline:
                 continue
@@ -1180,13 +1192,13 @@ class SamImport(TemplateImport):
             if not isinstance(item, dict) or method not in item:
                 continue
             operation = item[method]
-            if isinstance(operation, dict) and "x-amazon-apigateway-integration" in operation:
-                self.ctx.error(
-                    event.ref(self),
-                    f"API method {event.route_key.split(' ')[0]!r} defined multiple times for"
-                    f" path {path!r} (SAM): the definition has it already",
-                )
-                self._reported.add(id(event))
+            integrated = isinstance(operation, dict) and "x-amazon-apigateway-integration" in operation
+            if not merged:
+                if not integrated:
+                    found[event.route_key] = "unintegrated"
+                continue
+            if integrated and api.kind == "HTTP":
+                found[event.route_key] = "kept"
                 continue
             if isinstance(operation, dict):
                 r = self.resolver
@@ -1201,10 +1213,12 @@ class SamImport(TemplateImport):
                     integration["payloadFormatVersion"] = version_text(
                         event.props.get("PayloadFormatVersion", "2.0")
                     )
+                if "TimeoutInMillis" in event.props:
+                    integration["timeoutInMillis"] = event.props["TimeoutInMillis"]
                 operation["x-amazon-apigateway-integration"] = integration
-                written[event.route_key] = (path, method)
+                found[event.route_key] = "written"
         self.definition(api.logical_id, api.kind, definition, api.resource, at, doc=doc, original=body)
-        return written
+        return found
 
     def strip_security(self, definition: dict[str, Any], names: set[str]) -> dict[str, tuple[str, list[str]]]:
         """Take out the security requirements naming SAM's authorizers (or SAM's ``NONE``) and the
@@ -1262,7 +1276,7 @@ class SamImport(TemplateImport):
     def sam_events(
         self,
         api: _SamApi,
-        in_definition: dict[str, tuple[str, str]],
+        in_definition: dict[str, str],
         authorizers: Mapping[str, dict[str, Any] | None],
     ) -> None:
         name = api.logical_id
@@ -1271,6 +1285,11 @@ class SamImport(TemplateImport):
             return
         routes = model.setdefault("routes", {})
         uri_only = "DefinitionUri" in api.props
+        unmanaged = (
+            api.kind == "REST"
+            and "DefinitionBody" in api.props
+            and api.props.get("MergeDefinitions") is not True
+        )
         # routes of the definition: the authorizers taken out of its security
         for key, (authorizer, scopes) in self._definition_auth.items():
             if key in routes:
@@ -1282,16 +1301,25 @@ class SamImport(TemplateImport):
             key = event.route_key
             if id(event) in self._reported:
                 continue
-            if key in in_definition:
-                self.ctx.at(("apis", name, "routes", key), event.ref(self))
-            elif uri_only:
-                if key not in routes:
-                    self.ctx.note(
-                        event.ref(self),
-                        f"{key} is not in {name}'s DefinitionUri file, which SAM does not"
-                        " edit: API Gateway would not serve it",
-                    )
+            status = in_definition.get(key)
+            r: KeyPath = ("apis", name, "routes", key)
+            if uri_only or unmanaged:
+                self.unedited_definition_event(api, event, status, routes)
                 continue
+            if status == "written":
+                self.ctx.at(r, event.ref(self))
+                self.ctx.at((*r, "integration"), event.ref(self))
+            elif status == "kept":
+                self.ctx.at(r, event.ref(self))
+                integration = routes[key]["integration"] if key in routes else {}
+                if "TimeoutInMillis" in event.props:
+                    integration["timeout_ms"] = _number(event.props["TimeoutInMillis"])
+                    self.ctx.at((*r, "integration", "timeout_ms"), event.ref(self, "TimeoutInMillis"))
+                if "PayloadFormatVersion" in event.props and integration.get("type") == "aws_proxy":
+                    integration["payload_format_version"] = version_text(event.props["PayloadFormatVersion"])
+                    self.ctx.at(
+                        (*r, "integration", "payload_format_version"), event.ref(self, "PayloadFormatVersion")
+                    )
             else:
                 if key in routes:
                     self.ctx.error(
@@ -1300,7 +1328,7 @@ class SamImport(TemplateImport):
                         f" path {key.split(' ', 1)[-1]!r} (SAM)",
                     )
                     continue
-                integration: dict[str, Any] = {"type": "aws_proxy", "function": event.function_key}
+                integration = {"type": "aws_proxy", "function": event.function_key}
                 if api.kind == "HTTP":
                     integration["payload_format_version"] = version_text(
                         event.props.get("PayloadFormatVersion", "2.0")
@@ -1308,13 +1336,47 @@ class SamImport(TemplateImport):
                 if "TimeoutInMillis" in event.props:
                     integration["timeout_ms"] = _number(event.props["TimeoutInMillis"])
                 self.put_route(name, key, {"integration": integration}, event.ref(self))
-            r: KeyPath = ("apis", name, "routes", key)
-            self.ctx.at((*r, "integration"), event.ref(self))
+                self.ctx.at((*r, "integration"), event.ref(self))
             self.event_auth(api, event, authorizers)
             if api.kind == "REST":
                 self.event_validation(api, event)
             elif "RouteSettings" in event.props:
                 self.event_route_settings(api, event)
+
+    def unedited_definition_event(
+        self, api: _SamApi, event: _Event, status: str | None, routes: Mapping[str, Any]
+    ) -> None:
+        """An event on an API whose definition SAM does not edit (a ``DefinitionUri`` file; a REST
+        API's own ``DefinitionBody`` without ``MergeDefinitions: true``): its route is whatever the
+        definition says, and its settings apply nowhere."""
+        key, name = event.route_key, api.logical_id
+        where = "DefinitionUri file" if "DefinitionUri" in api.props else "DefinitionBody"
+        how = (
+            "which SAM does not edit"
+            if "DefinitionUri" in api.props
+            else "to which SAM adds Api events only with MergeDefinitions: true"
+        )
+        if status == "unintegrated":
+            self.ctx.error(
+                event.ref(self),
+                f"{key} has no x-amazon-apigateway-integration in {name}'s {where}, {how}: API Gateway"
+                " cannot deploy the method (add MergeDefinitions: true, or the integration)",
+            )
+            return
+        if key not in routes:
+            self.ctx.note(
+                event.ref(self), f"{key} is not in {name}'s {where}, {how}: API Gateway would not serve it"
+            )
+            return
+        for prop in ("Auth", "RequestModel", "RequestParameters", "TimeoutInMillis", "RouteSettings"):
+            if prop in event.props:
+                self.ignore_property_of(
+                    f"{event.kind} event",
+                    event.function.logical_id,
+                    prop,
+                    event.ref(self, prop),
+                    f"{key} is served as {name}'s {where} has it, {how}",
+                )
 
     def event_auth(
         self, api: _SamApi, event: _Event, authorizers: Mapping[str, dict[str, Any] | None]
