@@ -1256,3 +1256,33 @@ def test_unknown_api_gateway_types_are_refused_not_ignored(tmp_path: Path) -> No
         f"{template}:2: Resources.Part: AWS::ApiGateway::SomethingNew is not supported; to run without it,"
         " pass --ignore 'Resources.Part'"
     ]
+
+
+def test_content_handling_of_a_cors_mock(tmp_path: Path) -> None:
+    """The console (and cdk) write ContentHandling: CONVERT_TO_TEXT on CORS preflight mocks: their
+    request template does not read the body, so the conversion changes nothing (listed as ignored)."""
+    path, line = template(
+        tmp_path,
+        method(
+            """
+            Integration:
+              Type: MOCK
+              ContentHandling: CONVERT_TO_TEXT  # <-
+              RequestTemplates: {application/json: '{"statusCode": 204}'}
+              IntegrationResponses:
+                - StatusCode: 204
+                  ResponseParameters: {method.response.header.Access-Control-Allow-Origin: "'*'"}
+            """,
+            verb="OPTIONS",
+        ),
+    )
+    loaded = load(path)
+    assert loaded.config.apis["Api"].routes["OPTIONS /"].integration.type == "mock"
+    [finding] = [f for f in loaded.ignored if f.ref.path.endswith("ContentHandling")]
+    assert (finding.ref.line, finding.ref.path) == (
+        line,
+        "Resources.Extra.Properties.Integration.ContentHandling",
+    )
+    assert finding.message.endswith(
+        "it converts the request body for the mock's request template, which does not read the body"
+    )

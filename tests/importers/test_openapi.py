@@ -657,7 +657,10 @@ CASES: list[Any] = [
         id="integration-subtype",
     ),
     pytest.param(
-        doc(MOCK + "  contentHandling: CONVERT_TO_BINARY\n"),
+        doc(
+            "x-amazon-apigateway-integration: {type: http, httpMethod: GET, uri: 'http://b.example/',"
+            " responses: {default: {statusCode: '200'}},\n  contentHandling: CONVERT_TO_BINARY}\n"
+        ),
         "contentHandling",
         f"{INT}.contentHandling",
         "contentHandling CONVERT_TO_BINARY (binary conversion) is not supported",
@@ -950,6 +953,38 @@ def test_ignore_runs_without_a_refused_setting(tmp_path: Path) -> None:
         finding.message
         == f"tlsConfig (backend certificate checks) is not supported (ignored: --ignore {path})"
     )
+
+
+@pytest.mark.parametrize(
+    ("template", "ignored"),
+    [
+        pytest.param("'{\"statusCode\": 200}'", True, id="static-template"),
+        pytest.param('\'{"statusCode": $input.json("$.code")}\'', False, id="template-reads-the-body"),
+    ],
+)
+def test_content_handling_of_a_mock(tmp_path: Path, template: str, ignored: bool) -> None:
+    """The console's CORS mocks carry contentHandling: CONVERT_TO_TEXT; a mock whose request template
+    does not read the body answers the same whatever the conversion, so the setting is listed as
+    ignored; one that reads it is refused, as on other non-proxy integrations."""
+    text = doc(
+        "x-amazon-apigateway-integration:\n  type: mock\n  contentHandling: CONVERT_TO_TEXT\n"
+        f"  requestTemplates: {{application/json: {template}}}\n  responses: {{default: {{statusCode: '200'}}}}\n"
+    )
+    path = write(tmp_path, "api.yaml", text)
+    key = f"{INT}.contentHandling"
+    if ignored:
+        [finding] = [f for f in imported(tmp_path, text).ignored if f.ref.path == key]
+        assert (finding.ref.line, finding.message) == (
+            line_of(text, "contentHandling"),
+            "it converts the request body for the mock's request template, which does not read the body",
+        )
+    else:
+        expected = (
+            f"{path}:{line_of(text, 'contentHandling')}: {key}: contentHandling CONVERT_TO_TEXT (binary"
+            " conversion) is not supported"
+        )
+        found = [p.split("; to run without")[0] for p in problems(path, format="openapi")]
+        assert expected in found, found
 
 
 def test_security_authorizers_api_keys_and_scopes(tmp_path: Path) -> None:

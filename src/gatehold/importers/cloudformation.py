@@ -46,6 +46,7 @@ from gatehold.importers.intrinsics import (
     lambda_function_name,
     stable_id,
 )
+from gatehold.importers.openapi import MOCK_CONTENT_HANDLING, mock_reads_body
 
 __all__ = ["TemplateImport", "import_cloudformation"]
 
@@ -1518,11 +1519,13 @@ class TemplateImport:
                 out["responses"] = responses
             return out
         if kind == "MOCK":
+            reads_body = mock_reads_body(integ.get("RequestTemplates"))
             self.classify(
                 resource,
                 integ,
                 {"Type", "RequestTemplates", "IntegrationResponses", "PassthroughBehavior"},
-                common_ignored,
+                {**common_ignored, **({} if reads_body else {"ContentHandling": MOCK_CONTENT_HANDLING})},
+                {"ContentHandling": "binary conversions are not supported"},
                 prefix=base,
                 what="Integration",
             )

@@ -51,7 +51,13 @@ from gatehold.config.document import Document
 from gatehold.config.problems import KeyPath, SourceRef
 from gatehold.importers.base import ImportContext
 
-__all__ = ["http_api_markers", "import_api_definition", "import_openapi"]
+__all__ = [
+    "MOCK_CONTENT_HANDLING",
+    "http_api_markers",
+    "import_api_definition",
+    "import_openapi",
+    "mock_reads_body",
+]
 
 ApiType = Literal["REST", "HTTP"]
 
@@ -1060,6 +1066,8 @@ class _Reader:
                     (*at, "contentHandling"),
                     "proxy integrations pass bodies as they are (binary as isBase64Encoded)",
                 )
+            elif kind == "mock" and not mock_reads_body(raw.get("requestTemplates")):
+                self.ignore((*at, "contentHandling"), MOCK_CONTENT_HANDLING)
             else:
                 self.refuse(
                     (*at, "contentHandling"),
@@ -1463,6 +1471,19 @@ def _missing_reference(ref: str) -> str:
 
 def _unknown_validator(name: object) -> str:
     return f"names request validator {name!r}, which {VALIDATORS} does not define"
+
+
+#: why a mock's contentHandling has no effect (the console writes CONVERT_TO_TEXT on its CORS mocks)
+MOCK_CONTENT_HANDLING = (
+    "it converts the request body for the mock's request template, which does not read the body"
+)
+
+
+def mock_reads_body(templates: Any) -> bool:
+    """Whether a mock integration's request templates read the request body (``$input``), the only
+    thing ``contentHandling`` converts before a mock answers."""
+    texts = templates.values() if isinstance(templates, Mapping) else [templates]
+    return any("$input" in str(text) for text in texts if text is not None)
 
 
 def _content_handling(value: object) -> str:
