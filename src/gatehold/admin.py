@@ -1,17 +1,26 @@
 """The admin port: Prometheus ``/metrics``, liveness ``/healthz`` and readiness ``/readyz``.
 
 * ``GET /healthz`` → 200 ``{"status":"ok"}`` while the process serves requests;
-* ``GET /readyz`` → 200 ``{"status":"ready"}`` once ``ready()`` is true, else 503
-  ``{"status":"starting"}`` (load balancers stop sending traffic during startup and shutdown);
-* ``GET /metrics`` → the text exposition of :data:`gatehold.metrics.REGISTRY`.
+* ``GET /readyz`` → 200 ``{"status":"ready"}`` once ``ready()`` is true, else 503 with ``unready()``
+  (default ``{"status":"starting"}``): load balancers stop sending traffic during start-up, while a
+  process is started again, and during shutdown;
+* ``GET /metrics`` → the text exposition of ``metrics()``, by default of
+  :data:`gatehold.metrics.REGISTRY`.
+
+``gatehold up`` serves it from the supervisor (:mod:`gatehold.supervisor`), which asks every process
+for its numbers on each scrape and merges them (:func:`merged_metrics`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 
+import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.core import Metric
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector, CollectorRegistry
 
 from gatehold.metrics import REGISTRY
 
@@ -22,6 +31,10 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _JSON = b"application/json"
+
+#: families that describe one process (memory, CPU, descriptors, the interpreter): kept apart per
+#: process with a ``process`` label; every other family is summed over the processes
+PER_PROCESS_PREFIXES = ("process_", "python_")
 
 
 async def _respond(send: Send, status: int, content_type: bytes, body: bytes, head: bool) -> None:
@@ -39,8 +52,18 @@ async def _respond(send: Send, status: int, content_type: bytes, body: bytes, he
     await send({"type": "http.response.body", "body": b"" if head else body})
 
 
-def create_admin_app(*, ready: Callable[[], bool]) -> ASGIApp:
-    """An ASGI app for the admin port; ``ready`` is polled on each ``/readyz``."""
+async def _own_metrics() -> bytes:
+    return generate_latest(REGISTRY)
+
+
+def create_admin_app(
+    *,
+    ready: Callable[[], bool],
+    unready: Callable[[], Mapping[str, Any]] | None = None,
+    metrics: Callable[[], Awaitable[bytes]] = _own_metrics,
+) -> ASGIApp:
+    """An ASGI app for the admin port; ``ready`` (and ``unready`` for the 503's body) is polled on
+    each ``/readyz``, ``metrics`` awaited on each ``/metrics``."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -60,15 +83,60 @@ def create_admin_app(*, ready: Callable[[], bool]) -> ASGIApp:
             return
         path = scope["path"]
         if path == "/metrics":
-            await _respond(send, 200, CONTENT_TYPE_LATEST.encode(), generate_latest(REGISTRY), head)
+            await _respond(send, 200, CONTENT_TYPE_LATEST.encode(), await metrics(), head)
         elif path == "/healthz":
             await _respond(send, 200, _JSON, b'{"status":"ok"}', head)
         elif path == "/readyz":
             if ready():
                 await _respond(send, 200, _JSON, b'{"status":"ready"}', head)
             else:
-                await _respond(send, 503, _JSON, b'{"status":"starting"}', head)
+                body = orjson.dumps(unready()) if unready is not None else b'{"status":"starting"}'
+                await _respond(send, 503, _JSON, body, head)
         else:
             await _respond(send, 404, _JSON, b'{"message":"Not Found"}', head)
 
     return app
+
+
+# --------------------------------------------------------------------------------------------------
+# several processes' numbers as one exposition
+# --------------------------------------------------------------------------------------------------
+
+
+class _Families(Collector):
+    def __init__(self, families: Iterable[Metric]) -> None:
+        self.families = list(families)
+
+    def collect(self) -> Iterable[Metric]:
+        return self.families
+
+
+def merged_metrics(texts: Mapping[str, str], *, own: str = "supervisor") -> bytes:
+    """One Prometheus exposition for the processes whose expositions ``texts`` holds (by process
+    name) and this one (``own``): counters, histograms and gauges of Gatehold's families summed over
+    the processes (the gateway processes' requests are the stack's requests); the ``process_*`` and
+    ``python_*`` families kept per process, labelled ``process="gateway-1"`` …. ``_created``
+    timestamps are dropped (a sum of them means nothing)."""
+    merged: dict[str, Metric] = {}
+    sums: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
+    for process, text in {own: generate_latest(REGISTRY).decode(), **texts}.items():
+        for family in text_string_to_metric_families(text):
+            if family.name.endswith("_created"):
+                continue
+            per_process = family.name.startswith(PER_PROCESS_PREFIXES)
+            if family.name not in merged:
+                merged[family.name] = Metric(family.name, family.documentation, family.type, family.unit)
+                sums[family.name] = {}
+            values = sums[family.name]
+            for sample in family.samples:
+                if sample.name.endswith("_created"):
+                    continue
+                labels = {**sample.labels, "process": process} if per_process else sample.labels
+                key = (sample.name, tuple(sorted(labels.items())))
+                values[key] = values.get(key, 0.0) + sample.value
+    for name, family in merged.items():
+        for (sample_name, label_items), value in sums[name].items():
+            family.add_sample(sample_name, dict(label_items), value)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Families(merged.values()))
+    return generate_latest(registry)

@@ -14,7 +14,13 @@ What is watched (:func:`plan_for`, :class:`WatchPlan`), with ``watchfiles``:
   ``.#app.py``, ``#app.py#``, ``4913``), ``.git``, ``node_modules``, virtual environments,
   ``.aws-sam`` and ``.serverless`` build output, the data directory.
 
-What a change does (:class:`Reloader`):
+Who does what: the supervisor (``gatehold up``, :class:`Reloader`) watches, loads and checks a
+changed configuration once, and prints what changed or what is wrong; it then tells each gateway
+process (:class:`GatewayReloader`) what to reload over its control channel (the functions whose code
+changed; the new configuration, as the objects it checked), and the identity provider its new
+``tenant:`` section (:mod:`gatehold.supervisor`, :mod:`gatehold.server`).
+
+What a change does:
 
 * **handler code**: the functions whose code directory holds the file import it afresh on their
   *next* invocation (thread isolation: the modules of that directory leave ``sys.modules``, see
@@ -22,14 +28,13 @@ What a change does (:class:`Reloader`):
   demand). Other functions stay warm. A syntax error gives that function Lambda's init error
   (``Runtime.UserCodeSyntaxError``) until the file is fixed, like a deploy of broken code.
 * **configuration**: loaded and validated in full off the event loop (the schema, the cross
-  references, the route table, the authorizers, the integrations: what ``gatehold check`` runs), into
-  a new gateway app. If it is valid it is swapped in at once: requests being answered finish on the
-  previous app, new ones get the new one; functions whose settings did not change keep their warm
-  sandboxes; the identity provider's ``tenant:`` section is applied again when it changed. If it is
-  not, every problem is printed (``file:line: key: message``) and the previous configuration keeps
-  serving.
-* With ``--workers N``, the parent watches and validates; it tells each gateway worker process what
-  changed over a pipe (:mod:`gatehold.server`), and each worker reloads the same way.
+  references, the route table, the authorizers, the integrations: what ``gatehold check`` runs). If
+  it is valid, each gateway process builds a new gateway app from it and swaps it in at once:
+  requests being answered finish on the previous app, new ones get the new one; functions whose
+  settings did not change keep their warm sandboxes; the identity provider's ``tenant:`` section is
+  applied again when it changed. If it is not, every problem is printed (``file:line: key:
+  message``) and the previous configuration keeps serving, in every process (a process started
+  again after a crash gets the last valid configuration too).
 
 The watcher yields once no change came for :data:`STEP_MS`, and at most :data:`DEBOUNCE_MS` after
 the first one (watchfiles' default debounce is 1.6 s): an editor's save, several file events, is one
@@ -40,12 +45,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import importlib.util
 import logging
 import os
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,13 +62,11 @@ from gatehold.runtime import modules
 if TYPE_CHECKING:
     import httpx
 
-    from gatehold.config.models import TenantConfig
     from gatehold.gateway.app import GatewayApp
     from gatehold.gateway.http1 import GatewayHttpServer
     from gatehold.importers import ImportOptions
     from gatehold.runtime.context import FunctionSpec
     from gatehold.runtime.invoker import LambdaInvoker
-    from gatehold.server import Serving
 
 log = logging.getLogger("gatehold.reload")
 
@@ -197,7 +201,7 @@ def forget_bytecode(path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# the live gateway, and what a change does to it
+# the supervisor's side: watch, validate once, say what changed
 # --------------------------------------------------------------------------------------------------
 
 
@@ -209,142 +213,99 @@ def _names(paths: Iterable[Path]) -> str:
     return ", ".join(str(p) for p in paths)
 
 
-class Reloader:
-    """The gateway ``gatehold up`` serves, and what hot reload changes in it.
+@dataclass(frozen=True)
+class Reload:
+    """What a batch of changes means for the processes: the functions whose code changed, and the
+    new configuration when one was validated (``previous`` is the one it replaces)."""
 
-    ``announce``: this process watches and reports (the parent); a ``--workers`` gateway process
-    only :meth:`follow` s what the parent tells it.
-    """
+    functions: tuple[str, ...] = ()
+    config: LoadedConfig | None = None
+    previous: LoadedConfig | None = None
+
+
+class Reloader:
+    """Hot reload as the supervisor (``gatehold up``) runs it: watches the files, checks a changed
+    configuration once (as ``gatehold check`` does), prints what changed or what is wrong, and
+    hands each accepted batch to ``notify`` (which tells the gateway processes, and the identity
+    provider when its ``tenant:`` section changed)."""
 
     def __init__(
         self,
         loaded: LoadedConfig,
-        invoker: LambdaInvoker,
-        app: GatewayApp,
         *,
         config_path: Path | None,
         variables: Mapping[str, str],
         options: ImportOptions,
-        http_client: httpx.AsyncClient,
         data_dir: Path | None = None,
-        apply_tenant: Callable[[TenantConfig], Awaitable[None]] | None = None,
-        announce: bool = True,
+        notify: Callable[[Reload], None] | None = None,
     ) -> None:
         self.loaded = loaded
-        self.invoker = invoker
-        self.app = app
         self.config_path = config_path
         self.variables = dict(variables)
         self.options = options
-        self.http_client = http_client
         self.data_dir = data_dir
-        self.apply_tenant = apply_tenant
-        self.announce = announce
-        self.server: GatewayHttpServer | None = None
-        #: told after each batch: {"functions": [...], "config": bool} (the --workers processes)
-        self.tell_workers: Callable[[dict[str, Any]], None] | None = None
-        self._retiring: set[asyncio.Task[None]] = set()
+        self.notify = notify
         self.watching: WatchPlan | None = None
         self._lock = asyncio.Lock()  # one reload at a time
 
-    def attach(self, serving: Serving) -> None:
-        """``serve`` built its servers: the gateway's is where the app is swapped; the ``--workers``
-        processes are told what changed."""
-        self.server = serving.servers.get("gateway")
-        if serving.pool is not None:
-            self.tell_workers = serving.tell_workers
+    def specs(self, loaded: LoadedConfig | None = None) -> dict[str, FunctionSpec]:
+        from gatehold.runtime.invoker import function_specs
+
+        return function_specs(loaded or self.loaded)
 
     def plan(self) -> WatchPlan:
-        return plan_for(self.loaded, self.invoker.specs, self.data_dir)
+        return plan_for(self.loaded, self.specs(), self.data_dir)
 
     # -- applying changes ----------------------------------------------------------------------------
 
     async def apply(self, changes: Changes) -> bool:
         """Apply a batch of changes; ``False`` when a configuration change was refused."""
         async with self._lock:
-            ok = True
+            previous = self.loaded
             if changes.code:
                 self.code_changed(changes)
-            if changes.config:
-                ok = await self.reload_config(changes.config)
-            message = {"functions": changes.functions, "config": bool(changes.config) and ok}
-            if self.tell_workers is not None and (message["functions"] or message["config"]):
-                self.tell_workers(message)
-            return ok
+            loaded = await self.reload_config(changes.config) if changes.config else None
+            reload = Reload(tuple(changes.functions), loaded, previous)
+            if self.notify is not None and (reload.functions or reload.config is not None):
+                self.notify(reload)
+            return loaded is not None or not changes.config
 
     def code_changed(self, changes: Changes) -> None:
         for path in changes.code:
             forget_bytecode(path)
-        importlib.invalidate_caches()
-        self.invoker.code_changed(changes.functions)
-        if self.announce:
-            for path, functions in sorted(changes.code.items()):
-                log.info(
-                    "%s changed: %s reload%s on %s next invocation",
-                    path,
-                    ", ".join(functions),
-                    "" if len(functions) > 1 else "s",
-                    "their" if len(functions) > 1 else "its",
-                    extra={"event": "reload", "file": str(path), "functions": list(functions)},
-                )
+        for path, functions in sorted(changes.code.items()):
+            log.info(
+                "%s changed: %s reload%s on %s next invocation",
+                path,
+                ", ".join(functions),
+                "" if len(functions) > 1 else "s",
+                "their" if len(functions) > 1 else "its",
+                extra={"event": "reload", "file": str(path), "functions": list(functions)},
+            )
 
-    async def follow(self, message: Mapping[str, Any]) -> None:
-        """A ``--workers`` gateway process: apply what the parent (which validated it) reports."""
-        async with self._lock:
-            functions = [str(f) for f in message.get("functions", [])]
-            if functions:
-                importlib.invalidate_caches()
-                self.invoker.code_changed(functions)
-            if message.get("config"):
-                await self.reload_config(())
-
-    async def reload_config(self, files: tuple[Path, ...]) -> bool:
-        """Load, validate and swap in the configuration; on any problem keep the current one."""
+    async def reload_config(self, files: tuple[Path, ...]) -> LoadedConfig | None:
+        """Load and check the configuration (off the event loop); the new one, or None (every problem
+        printed) when the current one is to keep serving."""
         started = time.perf_counter()
-        current = self.invoker
         try:
-            loaded, successor, app = await asyncio.to_thread(self._prepare, current)
+            loaded = await asyncio.to_thread(self._load)
         except ConfigError as exc:
             self._refused(files, exc)
-            return False
+            return None
         except Exception:
             log.exception(
                 "configuration reload failed; the previous configuration keeps serving",
                 extra={"event": "reload_refused"},
             )
-            return False
-        previous, previous_app = self.loaded, self.app
-        dropped = current.hand_over(successor)
-        self.loaded, self.invoker, self.app = loaded, successor, app
-        in_flight = self.server.replace_app(app) if self.server is not None else set()
-        task = asyncio.create_task(self._retire(in_flight, dropped, previous_app))
-        self._retiring.add(task)
-        task.add_done_callback(self._retiring.discard)
-        if self.announce:
-            self._report(files, previous, loaded, current, successor, time.perf_counter() - started)
-        if self.apply_tenant is not None and loaded.config.tenant != previous.config.tenant:
-            try:
-                await self.apply_tenant(loaded.config.tenant)
-                log.info("identity provider: tenant section applied again", extra={"event": "reload"})
-            except Exception:
-                log.exception(
-                    "identity provider: the changed tenant section could not be applied; restart to apply it",
-                    extra={"event": "reload_refused"},
-                )
-        if self.announce and loaded.config.spa != previous.config.spa:
-            log.warning(
-                "the spa: section changed: restart gatehold up to apply it", extra={"event": "reload"}
-            )
-        return True
+            return None
+        previous, self.loaded = self.loaded, loaded
+        self._report(files, previous, loaded, time.perf_counter() - started)
+        return loaded
 
-    def _prepare(self, current: LambdaInvoker) -> tuple[LoadedConfig, LambdaInvoker, GatewayApp]:
-        """Off the event loop: load the configuration and run ``gatehold check``'s checks on it, then
-        build the new gateway app, whose invoker keeps the sandboxes of unchanged functions (nothing
-        is changed yet)."""
+    def _load(self) -> LoadedConfig:
+        """``gatehold check``'s loading and checks (ConfigError with every problem)."""
         from gatehold.cli.common import example_config_path, validate
         from gatehold.config import load_config
-        from gatehold.gateway.app import GatewayApp
-        from gatehold.runtime.invoker import function_specs
 
         target = self.config_path or example_config_path()
         loaded = load_config(target, variables=self.variables, options=self.options)
@@ -353,23 +314,9 @@ class Reloader:
             raise ConfigError(problems)
         for warning in warnings:
             log.warning("%s", warning, extra={"event": "reload"})
-        successor = current.successor(function_specs(loaded))
-        app = GatewayApp(loaded, successor, http_client=self.http_client)
-        return loaded, successor, app
-
-    async def _retire(self, in_flight: set[asyncio.Task[None]], dropped: list[Any], app: GatewayApp) -> None:
-        """Once the requests the previous app was answering are done, close what only it used."""
-        from gatehold.runtime.invoker import close_sandboxes
-
-        if in_flight:
-            await asyncio.wait(in_flight)
-        await close_sandboxes(dropped)
-        await app.aclose()
+        return loaded
 
     def _refused(self, files: tuple[Path, ...], exc: ConfigError) -> None:
-        if not self.announce:
-            log.error("configuration reload refused: %s", exc, extra={"event": "reload_refused"})
-            return
         from gatehold.cli.common import print_problems
 
         print_problems(_names(files) or self.config_path, exc)
@@ -382,19 +329,12 @@ class Reloader:
         )
 
     def _report(
-        self,
-        files: tuple[Path, ...],
-        previous: LoadedConfig,
-        loaded: LoadedConfig,
-        before: LambdaInvoker,
-        after: LambdaInvoker,
-        elapsed_s: float,
+        self, files: tuple[Path, ...], previous: LoadedConfig, loaded: LoadedConfig, elapsed_s: float
     ) -> None:
         old_routes, new_routes = _routes(previous), _routes(loaded)
         added, removed = sorted(new_routes - old_routes), sorted(old_routes - new_routes)
-        restarted = sorted(
-            name for name in after.specs if name in before.specs and after.specs[name] != before.specs[name]
-        )
+        before, after = self.specs(previous), self.specs(loaded)
+        restarted = sorted(name for name in after if name in before and after[name] != before[name])
         parts = [f"{len(loaded.config.apis)} APIs, {len(new_routes)} routes"]
         if added:
             parts.append("routes added: " + ", ".join(added))
@@ -410,11 +350,6 @@ class Reloader:
             extra={"event": "reload", "routes_added": added, "routes_removed": removed},
         )
 
-    async def aclose(self) -> None:
-        """Wait for the previous configurations' sandboxes to be closed (shutdown)."""
-        if self._retiring:
-            await asyncio.gather(*self._retiring, return_exceptions=True)
-
     # -- watching ------------------------------------------------------------------------------------
 
     def _relevant(self, _change: Any, path: str) -> bool:
@@ -427,26 +362,24 @@ class Reloader:
         logging.getLogger("watchfiles").setLevel(logging.WARNING)  # its "N changes detected" lines
         plan = self.watching = self.plan()
         if not plan.code_dirs and not plan.config_files:
-            if self.announce:
-                log.info(
-                    "hot reload: nothing to watch (no function code or configuration file outside the"
-                    " Gatehold package and site-packages)",
-                    extra={"event": "watching"},
-                )
-            return
-        if self.announce:
             log.info(
-                "hot reload: watching %d code director%s and %d configuration file%s",
-                len(plan.code_dirs),
-                "y" if len(plan.code_dirs) == 1 else "ies",
-                len(plan.config_files),
-                "" if len(plan.config_files) == 1 else "s",
-                extra={
-                    "event": "watching",
-                    "code_dirs": [str(d) for d in plan.code_dirs],
-                    "config_files": [str(f) for f in sorted(plan.config_files)],
-                },
+                "hot reload: nothing to watch (no function code or configuration file outside the"
+                " Gatehold package and site-packages)",
+                extra={"event": "watching"},
             )
+            return
+        log.info(
+            "hot reload: watching %d code director%s and %d configuration file%s",
+            len(plan.code_dirs),
+            "y" if len(plan.code_dirs) == 1 else "ies",
+            len(plan.config_files),
+            "" if len(plan.config_files) == 1 else "s",
+            extra={
+                "event": "watching",
+                "code_dirs": [str(d) for d in plan.code_dirs],
+                "config_files": [str(f) for f in sorted(plan.config_files)],
+            },
+        )
         while True:
             roots = (plan.recursive_roots(), plan.file_roots())
             if not roots[0] and not roots[1]:
@@ -461,6 +394,85 @@ class Reloader:
                     plan = self.watching = new_plan
                     if moved:  # other directories: watch those instead
                         break
+
+
+# --------------------------------------------------------------------------------------------------
+# a gateway process's side: apply what the supervisor reports
+# --------------------------------------------------------------------------------------------------
+
+
+class GatewayReloader:
+    """The gateway a gateway process serves, and what a reload the supervisor reports changes in it
+    (``{"functions": [...], "config": LoadedConfig | None}``, :meth:`follow`)."""
+
+    def __init__(
+        self, loaded: LoadedConfig, invoker: LambdaInvoker, app: GatewayApp, *, http_client: httpx.AsyncClient
+    ) -> None:
+        self.loaded = loaded
+        self.invoker = invoker
+        self.app = app
+        self.http_client = http_client
+        self.server: GatewayHttpServer | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
+        self._lock = asyncio.Lock()
+
+    async def follow(self, message: Mapping[str, Any]) -> None:
+        async with self._lock:
+            functions = [str(f) for f in message.get("functions", ())]
+            if functions:
+                importlib.invalidate_caches()
+                self.invoker.code_changed(functions)
+            loaded = message.get("config")
+            if loaded is not None:
+                await self.swap(loaded)
+
+    async def swap(self, loaded: LoadedConfig) -> None:
+        """Serve ``loaded`` (checked by the supervisor): a new gateway app whose invoker keeps the
+        sandboxes of the functions whose settings did not change, built off the event loop; requests
+        being answered finish on the previous app, whose sandboxes close once they are done."""
+        current = self.invoker
+        try:
+            successor, app = await asyncio.to_thread(self._prepare, current, loaded)
+        except Exception:
+            log.exception(
+                "configuration reload failed in this gateway process; it keeps the previous configuration",
+                extra={"event": "reload_refused"},
+            )
+            return
+        previous_app = self.app
+        dropped = current.hand_over(successor)
+        self.loaded, self.invoker, self.app = loaded, successor, app
+        in_flight = self.server.replace_app(app) if self.server is not None else set()
+        task = asyncio.create_task(self._retire(in_flight, dropped, previous_app))
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    def _prepare(self, current: LambdaInvoker, loaded: LoadedConfig) -> tuple[LambdaInvoker, GatewayApp]:
+        from gatehold.gateway.app import GatewayApp
+        from gatehold.runtime.invoker import function_specs
+
+        successor = current.successor(function_specs(loaded))
+        return successor, GatewayApp(loaded, successor, http_client=self.http_client)
+
+    async def _retire(self, in_flight: set[asyncio.Task[None]], dropped: list[Any], app: GatewayApp) -> None:
+        """Once the requests the previous app was answering are done, close what only it used, and
+        let the collector have it (start-up's objects were frozen out of its way: gc.freeze)."""
+        from gatehold.runtime.invoker import close_sandboxes
+
+        if in_flight:
+            await asyncio.wait(in_flight)
+        await close_sandboxes(dropped)
+        await app.aclose()
+        del app, dropped
+        if gc.get_freeze_count():
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+
+    async def aclose(self) -> None:
+        """Wait for the previous configurations' sandboxes to be closed (shutdown)."""
+        if self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
 
 
 async def _watch(

@@ -1,51 +1,61 @@
-"""Run the stack: gateway, identity provider, single-page app and admin endpoints, one port each.
+"""What runs in each process of the stack, and serving listeners in one process.
 
-All servers share one event loop and one signal handler: SIGINT/SIGTERM stop accepting, let
-in-flight requests finish (bounded by ``graceful_timeout``), then close the Lambda runtime. A second
-SIGINT forces the exit.
+``gatehold up`` is a supervisor (:mod:`gatehold.supervisor`) that starts one process per service
+(docs/runtime.md, "Processes"):
 
-Everything runs on uvloop (:func:`run`). The gateway is served by its own HTTP/1.1 protocol
-(:mod:`gatehold.gateway.http1`: httptools, no ASGI in between, one write per response), the other
-listeners (identity provider, SPA, admin) by uvicorn with httptools. Both chosen by measurement
-(BENCHMARKS.md, "Server choice"): the ASGI layer alone costs a bare hello-world ≈ 26 µs of CPU per
-request, most of what an authorized gateway request is allowed to cost.
+* ``gateway-1`` … ``gateway-N``: the API gateway, one process per ``--workers``, each on its own
+  ``SO_REUSEPORT`` listening socket of the gateway's port; the Lambda functions' workers are its
+  children;
+* ``idp``: the identity provider;
+* ``spa``: the single-page app, when the configuration has ``spa:``;
 
-``workers > 1`` (``gatehold up --workers N``) runs the gateway in N processes sharing its port with
-``SO_REUSEPORT``: this process serves it alongside the identity provider, the SPA and the admin app,
-and N-1 gateway-only worker processes (``python -m gatehold.server worker``) build the same gateway
-from the same configuration. Workers share nothing in memory (authorizer caches, throttle counters,
-metrics are per process, as for replicas); a worker that dies is started again.
+and serves the admin endpoints itself. Each is ``python -m gatehold.server NAME CONTROL_FD
+SUPERVISOR_PID`` (:func:`main`): it imports what its service needs, then waits on its control
+channel (:class:`Channel`) for its spec (the validated configuration, pickled, and its listening
+sockets' descriptors, inherited), serves, says ``ready``, and then answers the supervisor's messages
+(hot reload, metrics). SIGTERM or SIGINT drains it (in-flight requests finish within the grace
+period); so does the supervisor's death (``PR_SET_PDEATHSIG`` on Linux, and the channel's end
+everywhere).
+
+The gateway is served by its own HTTP/1.1 protocol (:mod:`gatehold.gateway.http1`: httptools, no
+ASGI in between, one write per response), the identity provider by the same server through
+:class:`~gatehold.asgi_bridge.AsgiResponder`, the SPA and the admin app by uvicorn with httptools,
+all on uvloop (:func:`run`). Chosen by measurement (BENCHMARKS.md, "Server choice").
+
+:func:`serve` runs listeners in the calling process (the benchmark apps use it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import gc
 import logging
 import os
+import pickle
 import signal
 import socket
-import subprocess
 import sys
 from collections.abc import Callable, Coroutine, Generator, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
-import uvicorn
+if TYPE_CHECKING:
+    import uvicorn
 
-from gatehold.asgi_bridge import AsgiResponder
-from gatehold.gateway.app import GatewayApp
-from gatehold.gateway.http1 import GatewayHttpServer
+    from gatehold.config import LoadedConfig
+    from gatehold.gateway.http1 import GatewayHttpServer
 
 log = logging.getLogger("gatehold.server")
 
 ASGIApp = Callable[..., Any]
 T = TypeVar("T")
 
-#: the listener that ``workers`` multiplies
-GATEWAY = "gateway"
+#: the least a stop waits for in-flight requests when ``--graceful-timeout`` is not given (s)
+GRACE_FLOOR_S = 10.0
+#: added to the longest route's timeout, for the response to be written after it
+GRACE_MARGIN_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -71,9 +81,9 @@ class StackOptions:
     data_dir: Path = field(default_factory=lambda: Path(".gatehold"))
     public_url: str | None = None
     database_url: str | None = None
-    redis_url: str | None = None
     workers: int = 1
-    graceful_timeout: float = 10.0
+    #: None: :func:`default_graceful_timeout` of the configuration
+    graceful_timeout: float | None = None
 
     @property
     def idp_url(self) -> str:
@@ -98,23 +108,6 @@ class StackOptions:
         }
 
 
-@dataclass(frozen=True)
-class GatewayWorker:
-    """What a gateway worker process needs to build the same gateway (apps do not cross processes).
-
-    ``config_path`` None means the bundled example stack; ``variables`` are the ``${name}``
-    placeholders the parent used, so both resolve the configuration identically.
-    """
-
-    config_path: str | None
-    variables: dict[str, str]
-    log_level: str = "warning"
-    #: :class:`gatehold.importers.ImportOptions` as plain data (parameter overrides, aliases …)
-    import_options: dict[str, Any] = field(default_factory=dict)
-    #: hot reload: the parent tells the worker what changed over a pipe (:mod:`gatehold.reload`)
-    reload: bool = False
-
-
 def run(main: Coroutine[Any, Any, T]) -> T:
     """Run the stack's main coroutine on uvloop when it is installed (else asyncio's loop)."""
     try:
@@ -125,9 +118,93 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     return result
 
 
+def default_graceful_timeout(loaded: LoadedConfig) -> float:
+    """How long a stop lets in-flight requests run: the longest a route of ``loaded`` can take to
+    answer, plus :data:`GRACE_MARGIN_S`, and at least :data:`GRACE_FLOOR_S`.
+
+    A route takes at most its authorizer's time (a Lambda authorizer: its function's timeout,
+    bounded by API Gateway's authorizer deadline; a JWT authorizer: none to speak of) plus its
+    integration's (a Lambda proxy: the function's timeout bounded by the integration timeout, REST
+    29 s / HTTP 30 s or the route's ``timeout_ms``; an HTTP integration: its integration timeout; a
+    mock: none).
+    """
+    from gatehold.config.models import LambdaIntegration, MockIntegration
+    from gatehold.gateway.authorizers.lambda_ import HTTP_AUTHORIZER_DEADLINE_S, REST_AUTHORIZER_DEADLINE_S
+    from gatehold.gateway.integrations.lambda_proxy import HTTP_TIMEOUT_CAP_S, REST_TIMEOUT_CAP_S
+
+    config = loaded.config
+
+    def function_timeout(name: str | None) -> float:
+        fn = config.functions.get(name) if name else None
+        return fn.timeout if fn is not None else 0.0
+
+    longest = 0.0
+    for api in config.apis.values():
+        cap = REST_TIMEOUT_CAP_S if api.type == "REST" else HTTP_TIMEOUT_CAP_S
+        authorizer_cap = REST_AUTHORIZER_DEADLINE_S if api.type == "REST" else HTTP_AUTHORIZER_DEADLINE_S
+        for route in api.routes.values():
+            integration = route.integration
+            taken = 0.0
+            if not isinstance(integration, MockIntegration):
+                deadline = min(cap, integration.timeout_ms / 1000) if integration.timeout_ms else cap
+                if isinstance(integration, LambdaIntegration):
+                    deadline = min(deadline, function_timeout(integration.function))
+                taken = deadline
+            authorizer = api.authorizers.get(route.authorizer) if route.authorizer else None
+            if authorizer is not None and authorizer.function:
+                taken += min(authorizer_cap, function_timeout(authorizer.function))
+            longest = max(longest, taken)
+    return max(GRACE_FLOOR_S, longest + GRACE_MARGIN_S)
+
+
+# --------------------------------------------------------------------------------------------------
+# listening sockets (bound by the supervisor, inherited by the processes)
+# --------------------------------------------------------------------------------------------------
+
+
+class PortUnavailable(OSError):
+    """A listener's port cannot be bound; the message names the listener and the port."""
+
+
+def listening_sockets(name: str, host: str, port: int, count: int = 1) -> list[socket.socket]:
+    """``count`` listening sockets on ``host:port``: one plain socket, or with ``count > 1`` that many
+    ``SO_REUSEPORT`` sockets among which the kernel spreads new connections (one per gateway
+    process). Bound before anything starts, so that a taken port is one clear error
+    (:class:`PortUnavailable`); a port another ``SO_REUSEPORT`` listener holds counts as taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if count > 1:
+        # SO_REUSEPORT would join another such listener of the same user: make sure there is none
+        listening_sockets(name, host, port)[0].close()
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if count > 1:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((host, port))
+            sock.listen(4096)
+            sock.setblocking(False)
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        raise PortUnavailable(
+            exc.errno, f"the {name} port {host}:{port} is not available ({exc.strerror})"
+        ) from None
+    return sockets
+
+
+# --------------------------------------------------------------------------------------------------
+# serving listeners in this process
+# --------------------------------------------------------------------------------------------------
+
+
 def _uvicorn_config(
     app: ASGIApp, *, host: str, port: int, lifespan: str, graceful_timeout: float
 ) -> uvicorn.Config:
+    import uvicorn
+
     return uvicorn.Config(
         app,
         host=host,
@@ -138,7 +215,7 @@ def _uvicorn_config(
         server_header=False,
         # never let a client's X-Forwarded-For rewrite the peer
         proxy_headers=False,
-        timeout_graceful_shutdown=int(graceful_timeout),
+        timeout_graceful_shutdown=max(1, round(graceful_timeout)),
         loop="none",  # the running loop: uvloop under run()
         http="httptools",  # the ASGI listeners (SPA, admin); the gateway has its own server
         # idle keep-alive connections closed after 30 s, as the gateway's own server does
@@ -147,187 +224,44 @@ def _uvicorn_config(
     )
 
 
-class PortUnavailable(OSError):
-    """A listener's port cannot be bound; the message names the listener and the port."""
+class Server(Protocol):
+    """What a listener's server offers (uvicorn's ``Server``, :class:`GatewayHttpServer`)."""
+
+    started: bool
+    should_exit: bool
+    force_exit: bool
+
+    async def serve(self, sockets: list[socket.socket]) -> None: ...
 
 
-def _listening_socket(name: str, host: str, port: int) -> socket.socket:
-    """Bind before any server starts, so a taken port is one clear error and nothing half-starts."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise PortUnavailable(
-            exc.errno, f"the {name} port {host}:{port} is not available ({exc.strerror})"
-        ) from None
-    sock.listen(4096)
-    sock.setblocking(False)
-    return sock
+def uvicorn_server(app: ASGIApp, *, host: str, port: int, lifespan: str, graceful_timeout: float) -> Server:
+    """uvicorn serving ``app``, leaving signal handling to the caller."""
+    import uvicorn
+
+    class _Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Generator[None, None, None]:
+            yield
+
+    config = _uvicorn_config(app, host=host, port=port, lifespan=lifespan, graceful_timeout=graceful_timeout)
+    server: Server = _Server(config)
+    return server
 
 
-def _reuseport_socket(host: str, port: int) -> socket.socket:
-    """A listening socket that other processes may bind too (the kernel spreads connections)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    sock.listen(4096)
-    sock.setblocking(False)
-    return sock
-
-
-class _Server(uvicorn.Server):
-    """A uvicorn server that leaves signal handling to :func:`serve`."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
-
-
-def _server_for(lst: Listener, *, host: str, graceful_timeout: float) -> _Server | GatewayHttpServer:
+def _server_for(lst: Listener, *, host: str, graceful_timeout: float) -> Server:
     """The gateway's own HTTP/1.1 server for a :class:`GatewayApp`, uvicorn for any other ASGI app."""
+    from gatehold.asgi_bridge import AsgiResponder
+    from gatehold.gateway.app import GatewayApp
+    from gatehold.gateway.http1 import GatewayHttpServer
+
     if isinstance(lst.app, GatewayApp):
         return GatewayHttpServer(lst.app, graceful_timeout=graceful_timeout)
     if lst.server == "http1":
         responder = AsgiResponder(lst.app, lifespan=lst.lifespan != "off")
         return GatewayHttpServer(responder, graceful_timeout=graceful_timeout)
-    return _Server(
-        _uvicorn_config(
-            lst.app, host=host, port=lst.port, lifespan=lst.lifespan, graceful_timeout=graceful_timeout
-        )
+    return uvicorn_server(
+        lst.app, host=host, port=lst.port, lifespan=lst.lifespan, graceful_timeout=graceful_timeout
     )
-
-
-class _WorkerPool:
-    """N-1 gateway worker processes on the gateway's port; restarted when one dies unexpectedly."""
-
-    def __init__(
-        self, spec: GatewayWorker, count: int, *, host: str, port: int, graceful_timeout: float
-    ) -> None:
-        self.spec = spec
-        self.count = count
-        self.host = host
-        self.port = port
-        self.graceful_timeout = graceful_timeout
-        self.procs: list[subprocess.Popen[bytes]] = []
-        self.ready_fds: list[int] = []
-        self.stopping = False
-        #: per worker process (by pid): the write end of its control pipe (hot reload)
-        self.controls: dict[int, int] = {}
-
-    def _spawn(self) -> tuple[subprocess.Popen[bytes], int]:
-        r, w = os.pipe()
-        control_r, control_w = os.pipe() if self.spec.reload else (-1, -1)
-        payload = json.dumps(
-            {
-                **asdict(self.spec),
-                "host": self.host,
-                "port": self.port,
-                "ready_fd": w,
-                "control_fd": control_r if self.spec.reload else None,
-                "graceful_timeout": self.graceful_timeout,
-            }
-        )
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gatehold.server", "worker", payload],
-            pass_fds=(w, control_r) if self.spec.reload else (w,),
-            stdin=subprocess.DEVNULL,
-        )
-        os.close(w)
-        if self.spec.reload:
-            os.close(control_r)
-            os.set_blocking(control_w, False)
-            self.controls[proc.pid] = control_w
-        return proc, r
-
-    def tell(self, message: dict[str, Any]) -> None:
-        """Send each worker process a message (one JSON line on its control pipe; hot reload)."""
-        line = json.dumps(message).encode() + b"\n"
-        for proc in self.procs:
-            fd = self.controls.get(proc.pid)
-            if fd is not None and proc.poll() is None:
-                try:
-                    os.write(fd, line)
-                except OSError as exc:  # a worker that exited or stopped reading
-                    log.warning("gateway worker %s: cannot tell it %s: %s", proc.pid, message, exc)
-
-    def _forget(self, proc: subprocess.Popen[bytes]) -> None:
-        fd = self.controls.pop(proc.pid, None)
-        if fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-    def start(self) -> None:
-        for _ in range(self.count):
-            proc, r = self._spawn()
-            self.procs.append(proc)
-            self.ready_fds.append(r)
-
-    async def wait_ready(self, timeout: float = 60.0) -> bool:
-        """True when every worker reported that it listens (False if one exited first)."""
-
-        def read_all() -> bool:
-            ok = True
-            for fd in self.ready_fds:
-                try:
-                    ok &= os.read(fd, 1) == b"1"
-                finally:
-                    os.close(fd)
-            self.ready_fds = []
-            return ok
-
-        try:
-            return await asyncio.wait_for(asyncio.to_thread(read_all), timeout)
-        except TimeoutError:
-            return False
-
-    async def supervise(self) -> None:
-        while not self.stopping:
-            await asyncio.sleep(0.5)
-            for i, proc in enumerate(self.procs):
-                if proc.poll() is not None and not self.stopping:
-                    log.warning(
-                        "gateway worker %s exited with %s; starting another", proc.pid, proc.returncode
-                    )
-                    self._forget(proc)
-                    new, r = self._spawn()
-                    os.close(r)
-                    self.procs[i] = new
-
-    async def stop(self) -> None:
-        self.stopping = True
-        for proc in self.procs:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.send_signal(signal.SIGTERM)
-        deadline = asyncio.get_running_loop().time() + self.graceful_timeout + 2
-        for proc in self.procs:
-            while proc.poll() is None and asyncio.get_running_loop().time() < deadline:
-                await asyncio.sleep(0.05)
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            self._forget(proc)
-        for fd in self.ready_fds:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
-@dataclass
-class Serving:
-    """What :func:`serve` started, for hot reload (:mod:`gatehold.reload`): the server of each
-    listener, by name, and the ``--workers`` gateway processes' message line."""
-
-    servers: dict[str, Any]
-    pool: _WorkerPool | None = None
-
-    def tell_workers(self, message: dict[str, Any]) -> None:
-        if self.pool is not None:
-            self.pool.tell(message)
 
 
 async def serve(
@@ -335,48 +269,23 @@ async def serve(
     *,
     host: str,
     on_started: Callable[[], None] | None = None,
-    on_shutdown: Callable[[], Any] | None = None,
-    graceful_timeout: float = 10.0,
-    workers: int = 1,
-    gateway_worker: GatewayWorker | None = None,
-    on_serving: Callable[[Serving], None] | None = None,
+    graceful_timeout: float = GRACE_FLOOR_S,
 ) -> None:
-    """Serve every listener until SIGINT/SIGTERM; then shut down gracefully.
-
-    With ``workers > 1`` and ``gateway_worker``, the ``gateway`` listener's port is shared by this
-    process and ``workers - 1`` worker processes (``SO_REUSEPORT``). ``on_serving`` is told the
-    servers once they are built (hot reload swaps the gateway server's app).
-    """
+    """Serve every listener in this process until SIGINT/SIGTERM, then shut down gracefully (a second
+    SIGINT skips the grace period)."""
     listeners = list(listeners)
-    pool: _WorkerPool | None = None
-    sockets: dict[str, socket.socket] = {}
-    gw = next((lst for lst in listeners if lst.name == GATEWAY), None)
-    if workers > 1:
-        if gw is None or gateway_worker is None:
-            raise ValueError("workers > 1 needs a 'gateway' listener and a GatewayWorker to build it")
-        sockets[GATEWAY] = _reuseport_socket(host, gw.port)
-        pool = _WorkerPool(
-            gateway_worker, workers - 1, host=host, port=gw.port, graceful_timeout=graceful_timeout
-        )
-
+    sockets: list[socket.socket] = []
     try:
         for lst in listeners:
-            if lst.name not in sockets:
-                sockets[lst.name] = _listening_socket(lst.name, host, lst.port)
+            sockets += listening_sockets(lst.name, host, lst.port)
     except OSError:
-        for sock in sockets.values():
+        for sock in sockets:
             sock.close()
         raise
-
     servers = [_server_for(lst, host=host, graceful_timeout=graceful_timeout) for lst in listeners]
-    if on_serving is not None:
-        on_serving(Serving({lst.name: s for lst, s in zip(listeners, servers, strict=True)}, pool))
     loop = asyncio.get_running_loop()
 
     def stop(sig: int) -> None:
-        if pool is not None:
-            # a Ctrl+C reaches the workers too: their exit is the shutdown, not a crash to repair
-            pool.stopping = True
         for s in servers:
             if s.should_exit and sig == signal.SIGINT:
                 s.force_exit = True
@@ -385,27 +294,13 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop, sig)
-
-    tasks = [
-        asyncio.create_task(s.serve(sockets=[sockets[lst.name]]))
-        for s, lst in zip(servers, listeners, strict=True)
-    ]
-    supervisor: asyncio.Task[None] | None = None
-    if pool is not None:
-        pool.start()
+    tasks = [asyncio.create_task(s.serve(sockets=[sock])) for s, sock in zip(servers, sockets, strict=True)]
 
     async def announce() -> None:
-        nonlocal supervisor
         while not all(s.started for s in servers):
             if any(t.done() for t in tasks):
                 return
             await asyncio.sleep(0.02)
-        if pool is not None:
-            if not await pool.wait_ready():
-                log.error("a gateway worker did not start; stopping")
-                stop(signal.SIGTERM)
-                return
-            supervisor = asyncio.create_task(pool.supervise())
         if on_started is not None:
             on_started()
 
@@ -421,123 +316,338 @@ async def serve(
         await asyncio.gather(*tasks)
     finally:
         announcer.cancel()
-        if supervisor is not None:
-            supervisor.cancel()
-        if pool is not None:
-            await pool.stop()
-        for sock in sockets.values():
+        for sock in sockets:
             sock.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
-        if on_shutdown is not None:
-            result = on_shutdown()
-            if asyncio.iscoroutine(result):
-                await result
 
 
 # --------------------------------------------------------------------------------------------------
-# a gateway worker process: python -m gatehold.server worker '<json>'
+# the control channel between the supervisor and a process
 # --------------------------------------------------------------------------------------------------
 
 
-def _die_with_parent() -> None:
-    """Linux: get SIGTERM when the parent dies, so no worker outlives ``gatehold up``."""
+class Channel:
+    """Messages between the supervisor and one of its processes over a Unix socketpair: dicts,
+    pickled (both ends are this program; the configuration crosses it as the objects the supervisor
+    validated), each framed by its length (4 bytes, big-endian).
+
+    Supervisor → process: ``{"spec": {...}}`` first, then ``{"reload": {...}}`` (gateway),
+    ``{"tenant": LoadedConfig}`` (identity provider), ``{"metrics": n}``, ``{"force": True}``.
+    Process → supervisor: ``{"ready": True}``, ``{"metrics": n, "text": "..."}``.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(cls, sock: socket.socket) -> Channel:
+        reader, writer = await asyncio.open_unix_connection(sock=sock)
+        return cls(reader, writer)
+
+    async def receive(self) -> dict[str, Any] | None:
+        """The next message; None once the other end has closed."""
+        try:
+            header = await self.reader.readexactly(4)
+            data = await self.reader.readexactly(int.from_bytes(header, "big"))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return None
+        # the other end is this program, over a socketpair no other process holds
+        message: dict[str, Any] = pickle.loads(data)  # noqa: S301
+        return message
+
+    @staticmethod
+    def encode(message: dict[str, Any]) -> bytes:
+        """A message as :meth:`send_encoded` sends it (encoded once for several processes)."""
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        return len(data).to_bytes(4, "big") + data
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.send_encoded(self.encode(message))
+
+    def send_encoded(self, frame: bytes) -> None:
+        if not self.writer.is_closing():
+            self.writer.write(frame)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# a process of the stack: python -m gatehold.server NAME CONTROL_FD SUPERVISOR_PID
+# --------------------------------------------------------------------------------------------------
+
+
+class Service(Protocol):
+    """One service in its process: built from the spec, served until stopped."""
+
+    @property
+    def server(self) -> Server: ...
+
+    async def handle(self, message: dict[str, Any]) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class _Gateway:
+    """The API gateway: ``GatewayApp`` on the gateway's HTTP/1.1 server, its Lambda runtime, and
+    hot reload as the supervisor reports it (:class:`gatehold.reload.GatewayReloader`)."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        import httpx
+
+        from gatehold.gateway.app import GatewayApp
+        from gatehold.gateway.http1 import GatewayHttpServer
+        from gatehold.reload import GatewayReloader
+        from gatehold.runtime import build_invoker
+
+        loaded: LoadedConfig = spec["config"]
+        invoker = build_invoker(loaded)
+        self.http_client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
+        gateway = GatewayApp(loaded, invoker, http_client=self.http_client)
+        self.server: GatewayHttpServer = GatewayHttpServer(gateway, graceful_timeout=spec["graceful_timeout"])
+        self.reloader = GatewayReloader(loaded, invoker, gateway, http_client=self.http_client)
+        self.reloader.server = self.server
+
+    async def handle(self, message: dict[str, Any]) -> None:
+        if "graceful_timeout" in message:
+            self.server.graceful_timeout = float(message["graceful_timeout"])
+        if "reload" in message:
+            await self.reloader.follow(message["reload"])
+
+    async def aclose(self) -> None:
+        await self.reloader.aclose()
+        await self.reloader.invoker.aclose()
+        await self.http_client.aclose()
+
+
+class _IdentityProvider:
+    """The identity provider's ASGI app on the gateway's HTTP/1.1 server; a changed ``tenant:``
+    section is applied again (``IdentityProvider.startup`` is idempotent)."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        from gatehold.asgi_bridge import AsgiResponder
+        from gatehold.gateway.http1 import GatewayHttpServer
+        from gatehold.idp.app import create_idp_app
+
+        loaded: LoadedConfig = spec["config"]
+        app = create_idp_app(
+            loaded,
+            public_url=spec["idp_url"],
+            data_dir=Path(spec["data_dir"]),
+            database_url=spec["database_url"],
+        )
+        self.provider = app.state.idp
+        self.server = GatewayHttpServer(AsgiResponder(app), graceful_timeout=spec["graceful_timeout"])
+
+    async def handle(self, message: dict[str, Any]) -> None:
+        if "graceful_timeout" in message:
+            self.server.graceful_timeout = float(message["graceful_timeout"])
+        tenant = message.get("tenant")
+        if tenant is None:
+            return
+        try:
+            self.provider.config = tenant
+            await asyncio.to_thread(self.provider.startup)
+        except Exception:
+            log.exception(
+                "identity provider: the changed tenant section could not be applied; restart to apply it",
+                extra={"event": "reload_refused"},
+            )
+            return
+        log.info("identity provider: tenant section applied again", extra={"event": "reload"})
+
+    async def aclose(self) -> None:
+        pass  # the server's shutdown ran the app's lifespan shutdown (the store closed)
+
+
+class _SinglePageApp:
+    """The demo single-page app under uvicorn."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        from gatehold.spa import create_spa_app
+
+        app = create_spa_app(
+            idp_url=spec["idp_url"],
+            gateway_url=spec["gateway_url"],
+            spa_url=spec["spa_url"],
+            client_id=spec["client_id"],
+        )
+        self.server = uvicorn_server(
+            app,
+            host=spec["host"],
+            port=spec["port"],
+            lifespan="off",
+            graceful_timeout=spec["graceful_timeout"],
+        )
+
+    async def handle(self, message: dict[str, Any]) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        pass
+
+
+_SERVICES: dict[str, Callable[[dict[str, Any]], Service]] = {
+    "gateway": _Gateway,
+    "idp": _IdentityProvider,
+    "spa": _SinglePageApp,
+}
+
+
+def role_of(name: str) -> str:
+    """``gateway-2`` → ``gateway``; ``idp`` → ``idp``."""
+    return name.split("-", 1)[0]
+
+
+def _preimport(role: str) -> None:
+    """Import what the service needs while the supervisor is still validating the configuration
+    (the spec, and so the work, comes once it is valid)."""
+    import importlib
+
+    modules = {
+        "gateway": ("httpx", "gatehold.gateway.app", "gatehold.gateway.http1", "gatehold.runtime.invoker"),
+        "idp": ("gatehold.idp.app", "gatehold.gateway.http1", "gatehold.asgi_bridge"),
+        "spa": ("uvicorn", "gatehold.spa"),
+    }
+    for module in (*modules.get(role, ()), "gatehold.config"):
+        importlib.import_module(module)
+
+
+class _ServiceName(logging.Filter):
+    """Each log line of a process names it (``"service": "gateway-1"``)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.service = name
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.service = self.service
+        return True
+
+
+async def _process_main(name: str, control_fd: int) -> None:
+    channel = await Channel.open(socket.socket(fileno=control_fd))
+    first = await channel.receive()
+    if first is None or "spec" not in first:
+        return  # the supervisor stopped before this process was needed
+    spec: dict[str, Any] = first["spec"]
+    from gatehold.logs import configure_logging
+
+    configure_logging(spec.get("log_level", "warning"))
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_ServiceName(name))
+    sockets = [socket.socket(fileno=fd) for fd in spec["listen_fds"]]
+    service = _SERVICES[role_of(name)](spec)
+    server = service.server
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        server.should_exit = True  # repeated signals change nothing: {"force": True} skips the grace
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    serving = asyncio.create_task(server.serve(sockets=sockets))
+
+    async def report_ready() -> None:
+        while not server.started:
+            if serving.done():
+                return
+            await asyncio.sleep(0.01)
+        # what start-up built lives as long as the process: out of the collector's way (fewer and
+        # shorter full collections on the request path)
+        gc.freeze()
+        channel.send({"ready": True})
+
+    async def follow() -> None:
+        while (message := await channel.receive()) is not None:
+            if message.get("force"):
+                server.force_exit = server.should_exit = True
+            elif "metrics" in message:
+                from prometheus_client import generate_latest
+
+                from gatehold.metrics import REGISTRY
+
+                channel.send({"metrics": message["metrics"], "text": generate_latest(REGISTRY).decode()})
+            else:
+                try:
+                    await service.handle(message)
+                except Exception:
+                    log.exception("%s: handling %s failed", name, sorted(message))
+        stop()  # the supervisor is gone: stop as on SIGTERM
+
+    tasks = [asyncio.create_task(report_ready()), asyncio.create_task(follow())]
+    try:
+        await serving
+    finally:
+        for task in tasks:
+            task.cancel()
+        await service.aclose()
+        for sock in sockets:
+            sock.close()
+        channel.close()
+
+
+def process_title(name: str) -> str:
+    """What ``top`` and ``ps -o comm`` call the process (``/proc/PID/comm``, 15 bytes at most):
+    ``gatehold gw-1``, ``gatehold idp``, ``gatehold spa``."""
+    return ("gatehold " + name.replace("gateway-", "gw-"))[:15]
+
+
+def _become(name: str, supervisor: int) -> None:
+    """Linux: take the process's name (:func:`process_title`) and get SIGTERM when the supervisor
+    dies, so that no process outlives ``gatehold up``; if it is already gone, stop now."""
     with contextlib.suppress(Exception):
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        pr_set_pdeathsig = 1
+        pr_set_pdeathsig, pr_set_name = 1, 15
         libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+        libc.prctl(pr_set_name, ctypes.c_char_p(process_title(name).encode()))
+    if os.getppid() != supervisor:
+        raise SystemExit(0)
 
 
-async def _worker_main(spec: dict[str, Any]) -> None:
-    import httpx
-
-    from gatehold.cli.common import load_or_exit
-    from gatehold.gateway.app import GatewayApp
-    from gatehold.importers import ImportOptions
-    from gatehold.runtime import build_invoker
-
-    options = ImportOptions.from_dict(spec.get("import_options") or {})
-    loaded = load_or_exit(spec["config_path"], spec["variables"], options)
-    invoker = build_invoker(loaded)
-    http_client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
-    gateway = GatewayApp(loaded, invoker, http_client=http_client)
-    sock = _reuseport_socket(spec["host"], spec["port"])
-    server = GatewayHttpServer(gateway, graceful_timeout=spec["graceful_timeout"])
-    loop = asyncio.get_running_loop()
-
-    def stop() -> None:
-        server.force_exit = server.should_exit
-        server.should_exit = True
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop)
-    ready_fd = int(spec["ready_fd"])
-
-    async def report_ready() -> None:
-        while not server.started:
-            if server.should_exit:
-                return
-            await asyncio.sleep(0.02)
-        os.write(ready_fd, b"1")
-        os.close(ready_fd)
-
-    reporter = asyncio.create_task(report_ready())
-    follower = None
-    if spec.get("control_fd") is not None:
-        from gatehold.reload import Reloader
-
-        reloader = Reloader(
-            loaded,
-            invoker,
-            gateway,
-            config_path=Path(spec["config_path"]) if spec["config_path"] else None,
-            variables=spec["variables"],
-            options=options,
-            http_client=http_client,
-            announce=False,
-        )
-        reloader.server = server
-        follower = asyncio.create_task(_follow(reloader, int(spec["control_fd"])))
+def serve_forked(name: str, control_fd: int, supervisor: int) -> NoReturn:
+    """A process forked by the supervisor at start-up (:meth:`gatehold.supervisor.Child.spawn`):
+    everything is imported already; serve, then exit without returning into the supervisor's code."""
+    code = 0
     try:
-        await server.serve(sockets=[sock])
+        _become(name, supervisor)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        with contextlib.suppress(KeyboardInterrupt):
+            run(_process_main(name, control_fd))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        log.exception("%s failed", name)
+        code = 1
     finally:
-        reporter.cancel()
-        sock.close()
-        if follower is not None:
-            follower.cancel()
-            await reloader.aclose()
-            invoker = reloader.invoker
-        await invoker.aclose()
-        await http_client.aclose()
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
 
 
-async def _follow(reloader: Any, fd: int) -> None:
-    """A gateway worker process: apply what the parent reports on the control pipe, line by line."""
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb"))
-    while line := await reader.readline():
-        try:
-            await reloader.follow(json.loads(line))
-        except Exception:
-            log.exception("hot reload in a gateway worker failed")
+def preimport(names: Iterable[str]) -> None:
+    """Import what the services ``names`` need (the supervisor does, before it forks them)."""
+    for name in names:
+        _preimport(role_of(name))
 
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2 or args[0] != "worker":
-        raise SystemExit("usage: python -m gatehold.server worker '<json spec>'")
-    spec = json.loads(args[1])
-    _die_with_parent()
-    from gatehold.logs import configure_logging
-
-    configure_logging(spec.get("log_level", "warning"))
-    # SIGINT/SIGTERM drain the worker's connections (GatewayHttpServer.shutdown): a clean stop
+    if len(args) != 3 or role_of(args[0]) not in _SERVICES:
+        raise SystemExit("usage: python -m gatehold.server {gateway-N|idp|spa} CONTROL_FD SUPERVISOR_PID")
+    name, control_fd, supervisor = args[0], int(args[1]), int(args[2])
+    _become(name, supervisor)
+    _preimport(role_of(name))
+    # SIGINT/SIGTERM drain the process's connections (the server's shutdown): a clean stop
     with contextlib.suppress(KeyboardInterrupt):
-        run(_worker_main(spec))
+        run(_process_main(name, control_fd))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,20 @@
-"""``gatehold up``: run the gateway, the identity provider and the single-page app."""
+"""``gatehold up``: run the gateway, the identity provider and the single-page app.
+
+This process is the supervisor (:mod:`gatehold.supervisor`): it binds the ports, checks the
+configuration, starts each service in its own process (:mod:`gatehold.server`), serves the admin
+endpoints, watches the files (:mod:`gatehold.reload`) and stops everything gracefully on SIGINT or
+SIGTERM (docs/runtime.md, "Processes").
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shlex
+import signal
+import socket
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -27,15 +36,18 @@ from gatehold.cli.common import (
 from gatehold.cli.describe import describe
 from gatehold.config import LoadedConfig
 from gatehold.importers import LOCAL_M2M_CLIENT
-from gatehold.server import GatewayWorker, Listener, StackOptions, run, serve
+from gatehold.server import (
+    PortUnavailable,
+    StackOptions,
+    default_graceful_timeout,
+    listening_sockets,
+    preimport,
+    run,
+)
+from gatehold.supervisor import ServiceSpec, StartFailed, Supervisor
 
 if TYPE_CHECKING:
-    import httpx
-
-    from gatehold.config.models import TenantConfig
-    from gatehold.gateway.app import GatewayApp
-    from gatehold.reload import Reloader
-    from gatehold.runtime.invoker import LambdaInvoker
+    from gatehold.reload import Reload, Reloader
 
 DEMO_PASSWORD = "Gatehold-demo-1"
 
@@ -140,6 +152,15 @@ def _token_hint(opts: StackOptions, audience: str) -> str:
     help="Gateway processes sharing the gateway port (SO_REUSEPORT); caches are per process.",
 )
 @click.option(
+    "--graceful-timeout",
+    default=None,
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="On SIGTERM or Ctrl+C, how long in-flight requests may take to finish (default: the longest "
+    "a route of the configuration can take, its authorizer and integration timeouts bounded by its "
+    "functions' timeouts, plus 1 s; at least 10 s).",
+)
+@click.option(
     "--reload/--no-reload",
     default=True,
     show_default=True,
@@ -161,6 +182,7 @@ def up(
     database_url: str | None,
     log_level: str,
     workers: int,
+    graceful_timeout: float | None,
     reload: bool,
 ) -> None:
     """Run the gateway, the identity provider and the single-page app.
@@ -182,8 +204,18 @@ def up(
         public_url=public_url,
         database_url=database_url,
         workers=workers,
+        graceful_timeout=graceful_timeout,
     )
     opts.data_dir.mkdir(parents=True, exist_ok=True)
+    # the ports first: a taken one is one clear error, before anything starts
+    admin = _bind("admin", opts.host, opts.admin_port)[0] if opts.admin_port else None
+    services = [
+        ServiceSpec(f"gateway-{n}", f"gateway process {n}", [sock])
+        for n, sock in enumerate(_bind("gateway", opts.host, opts.gateway_port, opts.workers), start=1)
+    ]
+    services.append(
+        ServiceSpec("idp", "identity provider", _bind("identity provider", opts.host, opts.idp_port))
+    )
     loaded = load_or_exit(config_path, opts.variables())
     for warning in validate_or_exit(loaded):
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
@@ -197,141 +229,219 @@ def up(
             pid=os.getpid(),
         ),
     )
-    try:
-        worker = GatewayWorker(
-            str(config_path) if config_path else None,
-            opts.variables(),
-            log_level,
-            import_options=asdict(current_import_options()),
-            reload=reload,
-        )
-        spa = not no_spa and loaded.config.spa is not None
-        run(_run(loaded, opts, example=config_path is None, spa=spa, worker=worker, reload=reload))
-    except KeyboardInterrupt:  # pragma: no cover - a second Ctrl+C
-        sys.exit(130)
-
-
-async def _run(
-    loaded: LoadedConfig,
-    opts: StackOptions,
-    *,
-    example: bool,
-    spa: bool,
-    worker: GatewayWorker | None = None,
-    reload: bool = False,
-) -> None:
-    import httpx
-
-    from gatehold.admin import create_admin_app
-    from gatehold.gateway.app import GatewayApp
-    from gatehold.idp.app import create_idp_app
-    from gatehold.runtime import build_invoker
-
-    log = logging.getLogger("gatehold")
-    invoker = build_invoker(loaded)
-    http_client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
-    gateway = GatewayApp(loaded, invoker, http_client=http_client)
-    idp = create_idp_app(
-        loaded, public_url=opts.idp_url, data_dir=opts.data_dir, database_url=opts.database_url
-    )
-    listeners = [
-        Listener("gateway", gateway, opts.gateway_port, lifespan="off"),
-        # the gateway's HTTP/1.1 server, not uvicorn: the token endpoint's cost is mostly the
-        # server's (BENCHMARKS.md, S7); the rest of the provider runs unchanged as an ASGI app
-        Listener("idp", idp, opts.idp_port, lifespan="on", server="http1"),
-    ]
-
+    spa = not no_spa and loaded.config.spa is not None
     spa_problem = None
     if spa:
-        from gatehold.spa import create_spa_app, ensure_assets
+        from gatehold.spa import ensure_assets
 
+        services.append(
+            ServiceSpec("spa", "single-page app", _bind("single-page app", opts.host, opts.spa_port))
+        )
         spa_problem = ensure_assets()
         if spa_problem:
-            log.warning("single-page app: %s", spa_problem)
-        listeners.append(
-            Listener(
-                "spa",
-                create_spa_app(
-                    idp_url=opts.idp_url,
-                    gateway_url=opts.gateway_url,
-                    spa_url=opts.spa_url,
-                    client_id=loaded.config.spa.client_id if loaded.config.spa else "demo-spa",
-                ),
-                opts.spa_port,
-                lifespan="off",
-            )
-        )
-    state = {"ready": False}
-    if opts.admin_port:
-        listeners.append(
-            Listener("admin", create_admin_app(ready=lambda: state["ready"]), opts.admin_port, lifespan="off")
-        )
+            logging.getLogger("gatehold").warning("single-page app: %s", spa_problem)
+    # every process is a copy of this one, made once it has imported what they need
+    preimport(service.name for service in services)
+    supervisor = Supervisor(services, graceful_timeout=0.0)
+    if admin is not None:
+        supervisor.sockets.append(admin)
+    supervisor.spawn()
+    stack = Stack(
+        supervisor,
+        loaded,
+        opts,
+        log_level=log_level,
+        example=config_path is None,
+        spa=spa,
+        spa_problem=spa_problem,
+        config_path=config_path,
+    )
+    code = run(stack.run(admin, reload=reload))
+    if code:
+        sys.exit(code)
 
-    reloader = _reloader(loaded, opts, invoker, gateway, idp, http_client, worker) if reload else None
-    watching: list[asyncio.Task[None]] = []
 
-    def started() -> None:
-        state["ready"] = True
-        _banner(loaded, opts, example=example, spa=spa, spa_problem=spa_problem)
-        log.info("ready", extra={"event": "ready"})
-        if reloader is not None:
-            watching.append(asyncio.create_task(reloader.watch()))
-
-    async def shutdown() -> None:
-        state["ready"] = False
-        for task in watching:
-            task.cancel()
-        await asyncio.gather(*watching, return_exceptions=True)
-        if reloader is not None:
-            await reloader.aclose()
-        await (reloader.invoker if reloader is not None else invoker).aclose()
-        await http_client.aclose()
-        log.info("stopped", extra={"event": "stopped"})
-
+def _bind(name: str, host: str, port: int, count: int = 1) -> list[socket.socket]:
     try:
-        await serve(
-            listeners,
-            host=opts.host,
-            on_started=started,
-            on_shutdown=shutdown,
-            graceful_timeout=opts.graceful_timeout,
-            workers=opts.workers,
-            gateway_worker=worker,
-            on_serving=reloader.attach if reloader is not None else None,
-        )
-    except OSError as exc:
+        return listening_sockets(name, host, port, count)
+    except PortUnavailable as exc:
         err_console.print(f"[bold red]Cannot start:[/] {exc}")
         raise SystemExit(1) from None
 
 
-def _reloader(
-    loaded: LoadedConfig,
-    opts: StackOptions,
-    invoker: LambdaInvoker,
-    gateway: GatewayApp,
-    idp: Any,
-    http_client: httpx.AsyncClient,
-    worker: GatewayWorker | None,
-) -> Reloader:
-    """Hot reload of the gateway and the functions (:mod:`gatehold.reload`); a changed ``tenant:``
-    section is applied to the identity provider again (``IdentityProvider.startup`` is idempotent)."""
-    from gatehold.importers import ImportOptions
-    from gatehold.reload import Reloader
+class Stack:
+    """The running stack, as the supervisor sees it: its processes, the configuration they serve, the
+    admin endpoints, hot reload and the stop."""
 
-    provider = idp.state.idp
+    def __init__(
+        self,
+        supervisor: Supervisor,
+        loaded: LoadedConfig,
+        opts: StackOptions,
+        *,
+        log_level: str,
+        example: bool,
+        spa: bool,
+        spa_problem: str | None,
+        config_path: Path | None,
+    ) -> None:
+        self.supervisor = supervisor
+        self.loaded = loaded
+        self.opts = opts
+        self.log_level = log_level
+        self.example = example
+        self.spa = spa
+        self.spa_problem = spa_problem
+        self.config_path = config_path
+        self.log = logging.getLogger("gatehold")
+        supervisor.graceful_timeout = self.graceful_timeout(loaded)
 
-    async def apply_tenant(tenant: TenantConfig) -> None:
-        provider.config = tenant
-        await asyncio.to_thread(provider.startup)
+    def graceful_timeout(self, loaded: LoadedConfig) -> float:
+        if self.opts.graceful_timeout is not None:
+            return self.opts.graceful_timeout
+        return default_graceful_timeout(loaded)
 
-    return Reloader(
-        loaded,
-        invoker,
-        gateway,
-        config_path=Path(worker.config_path) if worker and worker.config_path else None,
-        variables=opts.variables(),
-        options=ImportOptions.from_dict(worker.import_options) if worker else current_import_options(),
-        http_client=http_client,
-        data_dir=opts.data_dir,
-        apply_tenant=apply_tenant,
-    )
+    def spec(self, name: str, loaded: LoadedConfig) -> dict[str, Any]:
+        """What the process ``name`` is sent (:mod:`gatehold.server`)."""
+        opts = self.opts
+        spec: dict[str, Any] = {
+            "log_level": self.log_level,
+            "graceful_timeout": self.graceful_timeout(loaded),
+            "config": loaded,
+        }
+        if name == "idp":
+            spec |= {
+                "idp_url": opts.idp_url,
+                "data_dir": str(opts.data_dir.resolve()),
+                "database_url": opts.database_url,
+            }
+        elif name == "spa":
+            spec |= {
+                "idp_url": opts.idp_url,
+                "gateway_url": opts.gateway_url,
+                "spa_url": opts.spa_url,
+                "client_id": loaded.config.spa.client_id if loaded.config.spa else "demo-spa",
+                "host": opts.host,
+                "port": opts.spa_port,
+            }
+        return spec
+
+    async def run(self, admin: socket.socket | None, *, reload: bool) -> int:
+        """Start, serve until SIGINT/SIGTERM, stop; the exit status."""
+        supervisor = self.supervisor
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+
+        def on_signal(sig: int) -> None:
+            if stop.is_set() and sig == signal.SIGINT:
+                supervisor.force()  # a second Ctrl+C: in-flight requests are cut
+            stop.set()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal, sig)
+        admin_server = self._admin(admin)
+        admin_task = (
+            asyncio.create_task(admin_server.serve(sockets=[admin])) if admin_server and admin else None
+        )
+        code = 0
+        watching: asyncio.Task[None] | None = None
+        starting = asyncio.create_task(
+            supervisor.start({c.name: self.spec(c.name, self.loaded) for c in supervisor.children})
+        )
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if starting.done() and not stopping.done():
+            if starting.exception() is not None:
+                exc = starting.exception()
+                err_console.print(f"[bold red]Cannot start:[/] {exc}", markup=True, highlight=False)
+                code = 1 if isinstance(exc, StartFailed) else 2
+            else:
+                _banner(
+                    self.loaded, self.opts, example=self.example, spa=self.spa, spa_problem=self.spa_problem
+                )
+                self.log.info(
+                    "ready",
+                    extra={
+                        "event": "ready",
+                        "processes": supervisor.processes(),
+                        "graceful_timeout_s": supervisor.graceful_timeout,
+                    },
+                )
+                if reload:
+                    watching = asyncio.create_task(self._reloader().watch())
+                await stopping
+        starting.cancel()
+        stopping.cancel()
+        if watching is not None:
+            watching.cancel()
+            await asyncio.gather(watching, return_exceptions=True)
+        await asyncio.gather(starting, return_exceptions=True)
+        await supervisor.stop()
+        if admin_server is not None and admin_task is not None:
+            admin_server.should_exit = True
+            await asyncio.gather(admin_task, return_exceptions=True)
+        if admin is not None:
+            admin.close()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+        self.log.info("stopped", extra={"event": "stopped"})
+        return code
+
+    def _admin(self, sock: socket.socket | None) -> Any:
+        if sock is None:
+            return None
+        from gatehold.admin import create_admin_app, merged_metrics
+        from gatehold.server import uvicorn_server
+
+        supervisor = self.supervisor
+
+        async def metrics() -> bytes:
+            return merged_metrics(await supervisor.metrics())
+
+        app = create_admin_app(ready=supervisor.ready, unready=supervisor.readiness, metrics=metrics)
+        return uvicorn_server(
+            app, host=self.opts.host, port=self.opts.admin_port or 0, lifespan="off", graceful_timeout=1.0
+        )
+
+    def _reloader(self) -> Reloader:
+        from gatehold.reload import Reloader
+
+        return Reloader(
+            self.loaded,
+            config_path=Path(self.config_path) if self.config_path else None,
+            variables=self.opts.variables(),
+            options=current_import_options(),
+            data_dir=self.opts.data_dir,
+            notify=self.reloaded,
+        )
+
+    def reloaded(self, reload: Reload) -> None:
+        """Tell the processes what hot reload changed (:mod:`gatehold.reload`): the gateway processes
+        the functions whose code changed and the new configuration; the identity provider its
+        changed ``tenant:`` section; the single-page app, started again, its changed ``spa:``."""
+        supervisor = self.supervisor
+        message: dict[str, Any] = {"reload": {"functions": list(reload.functions)}}
+        loaded, previous = reload.config, reload.previous
+        if loaded is None or previous is None:
+            supervisor.tell("gateway", message)
+            return
+        self.loaded = loaded
+        message["reload"]["config"] = loaded
+        grace = supervisor.graceful_timeout = self.graceful_timeout(loaded)
+        message["graceful_timeout"] = grace
+        for child in supervisor.children:
+            child.service.spec = self.spec(child.name, loaded)
+        supervisor.tell("gateway", message)
+        tenant = loaded.config.tenant
+        supervisor.tell(
+            "idp",
+            {"graceful_timeout": grace, **({"tenant": tenant} if tenant != previous.config.tenant else {})},
+        )
+        if loaded.config.spa != previous.config.spa:
+            if self.spa and loaded.config.spa is not None:
+                supervisor.replace("spa", self.spec("spa", loaded))
+            elif self.spa or previous.config.spa is None:
+                self.log.warning(
+                    "the spa: section changed: restart gatehold up to apply it", extra={"event": "reload"}
+                )
