@@ -681,10 +681,10 @@ REFUSALS: list[Any] = [
         with_api(
             "Api",
             "Auth:\n  Authorizers:\n    T:\n      FunctionArn: !GetAtt Fn.Arn\n"
-            "      Identity:\n        Headers: [X]  # <-\n",
+            "      Identity:\n        Headerz: [X]  # <-\n",
         ),
-        "Resources.Svc.Properties.Auth.Authorizers.T.Identity.Headers",
-        "Headers is not part of a TOKEN authorizer's Identity",
+        "Resources.Svc.Properties.Auth.Authorizers.T.Identity.Headerz",
+        "Headerz is not part of a TOKEN authorizer's Identity",
         id="rest-identity-key",
     ),
     pytest.param(
@@ -895,6 +895,32 @@ def test_refusals(tmp_path: Path, text: str, key: str, message: str) -> None:
             "Resources.Fn.Properties.Events.X.Properties.RestApiId",
             "RestApiId must name an AWS::Serverless::Api of this template (with !Ref)",
             id="rest-api-id",
+        ),
+        pytest.param(
+            with_api("Api", "Description: d\n", "Auth:\n  Authorizer: NONE  # <-\n"),
+            "Resources.Fn.Properties.Events.X.Properties.Auth.Authorizer",
+            "Unable to set Authorizer on API method [get] for path [/x] because 'NONE' is only a valid"
+            " value when a DefaultAuthorizer on the API is specified (SAM)",
+            id="event-none-without-default-authorizer",
+        ),
+        pytest.param(
+            with_api("HttpApi", "Description: d\n", "Auth:  # <-\n  AuthorizationScopes: [read]\n"),
+            "Resources.Fn.Properties.Events.X.Properties.Auth",
+            "'Auth' section requires either an explicit 'Authorizer' set or a 'DefaultAuthorizer'"
+            " configured on the HttpApi (SAM)",
+            id="http-event-scopes-without-authorizer",
+        ),
+        pytest.param(
+            with_api(
+                "HttpApi",
+                "Auth:\n  Authorizers:\n    L:\n      FunctionArn: !GetAtt Fn.Arn\n"
+                "      AuthorizerPayloadFormatVersion: '2.0'\n"
+                "      Identity:\n        ReauthorizeEvery: 60  # <-\n",
+            ),
+            "Resources.Svc.Properties.Auth.Authorizers.L.Identity.ReauthorizeEvery",
+            "L caches its results (ReauthorizeEvery 60) but names no Identity Headers, QueryStrings,"
+            " StageVariables or Context to cache them on",
+            id="http-lambda-authorizer-caching-without-identity",
         ),
         pytest.param(
             with_function("").replace("CodeUri: src/", "CodeUri: missing/  # <-"),
@@ -1333,3 +1359,96 @@ def test_the_default_route_path_as_sam_writes_it(tmp_path: Path) -> None:
         "Fn",
         "2.0",
     )
+
+
+def test_authorizer_and_cors_settings_as_sam_reads_them(tmp_path: Path) -> None:
+    """An Identity key SAM does not read for the authorizer's payload type is listed as ignored, not
+    refused; an HTTP API's OPTIONS methods never get the DefaultAuthorizer (OpenApiEditor skips them);
+    an HTTP Lambda authorizer without Identity caches nothing; CorsConfiguration may come from a
+    parameter; a REST event's scopes with no authorizer to apply are listed."""
+    path, _ = sam(
+        tmp_path,
+        """
+        Parameters:
+          EnableCors: {Type: String, Default: "true", AllowedValues: ["true", "false"]}
+        Resources:
+          Rest:
+            Type: AWS::Serverless::Api
+            Properties:
+              StageName: s
+              Auth:
+                Authorizers:
+                  Tok:
+                    FunctionArn: !GetAtt Fn.Arn
+                    Identity: {Header: X-Token, Headers: [X-Other]}
+          Http:
+            Type: AWS::Serverless::HttpApi
+            Properties:
+              CorsConfiguration: !Ref EnableCors
+              Auth:
+                DefaultAuthorizer: Lam
+                Authorizers:
+                  Lam: {FunctionArn: !GetAtt Fn.Arn, AuthorizerPayloadFormatVersion: "2.0"}
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              Handler: app.handler
+              Runtime: python3.12
+              CodeUri: src/
+              Events:
+                Scoped:
+                  Type: Api
+                  Properties: {RestApiId: !Ref Rest, Path: /r, Method: get, Auth: {AuthorizationScopes: [a]}}
+                Preflight: {Type: HttpApi, Properties: {ApiId: !Ref Http, Path: /h, Method: options}}
+                Get: {Type: HttpApi, Properties: {ApiId: !Ref Http, Path: /h, Method: get}}
+        """,
+    )
+    loaded = load(path)
+    http = loaded.config.apis["Http"]
+    assert {key: route.authorizer for key, route in http.routes.items()} == {
+        "OPTIONS /h": None,
+        "GET /h": "Lam",
+    }
+    lam = http.authorizers["Lam"]
+    assert (lam.identity_source, lam.result_ttl) == ([], 0)
+    assert http.cors is not None
+    assert http.cors.allow_origins == ["*"]
+    tok = loaded.config.apis["Rest"].authorizers["Tok"]
+    assert tok.identity_source == ["method.request.header.X-Token"]
+    ignored = {f.ref.path: f.message for f in loaded.ignored}
+    assert ignored["Resources.Rest.Properties.Auth.Authorizers.Tok.Identity.Headers"] == (
+        "Identity.Headers of Lambda authorizer (Rest.Tok): SAM reads Identity.Header of a TOKEN"
+        " authorizer: Headers has no effect"
+    )
+    assert ignored["Resources.Fn.Properties.Events.Scoped.Properties.Auth.AuthorizationScopes"] == (
+        "Auth.AuthorizationScopes of Api event (Fn): no authorizer applies to the method (no"
+        " Auth.Authorizer, no DefaultAuthorizer): SAM writes no scopes"
+    )
+
+
+def test_a_definition_that_does_not_resolve_is_not_also_missing(tmp_path: Path) -> None:
+    path, line = sam(
+        tmp_path,
+        """
+        Resources:
+          Api:
+            Type: AWS::Serverless::Api
+            Properties:
+              StageName: s
+              DefinitionBody:
+                openapi: 3.0.1
+                info: {title: t, version: "1"}
+                paths:
+                  /x:
+                    get:
+                      x-amazon-apigateway-integration:
+                        type: aws_proxy
+                        httpMethod: POST
+                        uri: !Sub "${Gone.Arn}"  # <-
+        """,
+    )
+    key = (
+        "Resources.Api.Properties.DefinitionBody.paths['/x'].get.x-amazon-apigateway-integration"
+        ".uri['Fn::Sub']"
+    )
+    assert problems(path) == [f"{path}:{line}: {key}: Gone is not a resource of this template"]

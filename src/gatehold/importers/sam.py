@@ -203,6 +203,8 @@ _API_IGNORED = {
     "SecurityPolicy": "TLS policies have no local meaning",
     "EndpointAccessMode": "the endpoint access mode has no local meaning",
 }
+#: what ``Identity`` of a REST Lambda authorizer may hold (samtranslator/model/apigateway.py)
+_IDENTITY_KEYS = {"Header", "ValidationExpression", "Headers", "QueryStrings", "StageVariables", "Context"}
 _DOMAIN_REFUSED = {
     "Domain": "custom domains are not served: the API is served at its invoke URL",
 }
@@ -803,7 +805,8 @@ class SamImport(TemplateImport):
             self.ctx.at(("apis", name, "binary_media_types"), self.src(api, "BinaryMediaTypes"))
         auth = _mapping(props.get("Auth"))
         authorizer_names = self.sam_authorizers(api, auth)
-        if not api.events and "DefinitionBody" not in props and "DefinitionUri" not in props:
+        written = {*resource.properties, *self.globals.get("Api" if api.kind == "REST" else "HttpApi", {})}
+        if not api.events and not {"DefinitionBody", "DefinitionUri"} & (set(props) | written):
             kind = "Api" if api.kind == "REST" else "HttpApi"
             self.ctx.error(
                 self.at(resource),
@@ -989,8 +992,19 @@ class SamImport(TemplateImport):
             else {"Headers", "QueryStrings", "StageVariables", "Context", "ReauthorizeEvery"}
         )
         for key in identity:
-            if key not in allowed:
-                self.ctx.refuse(at("Identity", key), f"{key} is not part of a {kind} authorizer's Identity")
+            if key in allowed:
+                continue
+            if key in _IDENTITY_KEYS:  # SAM reads them for the other payload type only
+                read = "Header" if kind == "TOKEN" else "Headers, QueryStrings, StageVariables and Context"
+                self.ignore_property_of(
+                    "Lambda authorizer",
+                    f"{api.logical_id}.{name}",
+                    f"Identity.{key}",
+                    at("Identity", key),
+                    f"SAM reads Identity.{read} of a {kind} authorizer: {key} has no effect",
+                )
+                continue
+            self.ctx.refuse(at("Identity", key), f"{key} is not part of a {kind} authorizer's Identity")
         if kind == "TOKEN":
             out["identity_source"] = [f"method.request.header.{identity.get('Header') or 'Authorization'}"]
             if identity.get("ValidationExpression"):
@@ -1105,6 +1119,17 @@ class SamImport(TemplateImport):
                 sources.extend(prefix + str(v) for v in identity.get(key) or [])
             if identity.get("ReauthorizeEvery") is not None:
                 out["result_ttl"] = _number(identity["ReauthorizeEvery"])
+        if not sources:
+            # SAM writes no identitySource and no TTL: API Gateway calls the authorizer on every
+            # request (nothing to cache on, nothing to answer 401 for before the call)
+            if out.get("result_ttl", 0) > 0:
+                self.ctx.error(
+                    at("Identity", "ReauthorizeEvery"),
+                    f"{name} caches its results (ReauthorizeEvery {out['result_ttl']}) but names no"
+                    " Identity Headers, QueryStrings, StageVariables or Context to cache them on",
+                )
+                return None
+            out["result_ttl"] = 0
         out["identity_source"] = sources
         return out
 
@@ -1414,6 +1439,35 @@ class SamImport(TemplateImport):
         route = self.ctx.data["apis"][api.logical_id]["routes"].get(event.route_key)
         if route is None:
             return
+        api_auth = _mapping(api.props.get("Auth"))
+        if auth.get("Authorizer") == "NONE" and not api_auth.get("DefaultAuthorizer"):
+            self.ctx.error(
+                event.ref(self, "Auth", "Authorizer"),
+                f"Unable to set Authorizer on API method [{event.route_key.split(' ')[0].lower()}] for path"
+                f" [{event.route_key.split(' ', 1)[-1]}] because 'NONE' is only a valid value when a"
+                " DefaultAuthorizer on the API is specified (SAM)",
+            )
+            return
+        if (
+            "AuthorizationScopes" in auth
+            and "Authorizer" not in auth
+            and not api_auth.get("DefaultAuthorizer")
+        ):
+            if api.kind == "HTTP":
+                self.ctx.error(
+                    event.ref(self, "Auth"),
+                    "'Auth' section requires either an explicit 'Authorizer' set or a 'DefaultAuthorizer'"
+                    " configured on the HttpApi (SAM)",
+                )
+                return
+            self.ignore_property_of(
+                f"{event.kind} event",
+                event.function.logical_id,
+                "Auth.AuthorizationScopes",
+                event.ref(self, "Auth", "AuthorizationScopes"),
+                "no authorizer applies to the method (no Auth.Authorizer, no DefaultAuthorizer): SAM"
+                " writes no scopes",
+            )
         if "Authorizer" in auth:
             scopes = auth.get("AuthorizationScopes")
             self.set_authorizer(
@@ -1563,6 +1617,14 @@ class SamImport(TemplateImport):
                 self.ctx.refuse(
                     event.ref(self, "RouteSettings", key), f"{key} is not a route setting Gatehold knows"
                 )
+            elif not key.startswith("Throttling"):
+                self.ignore_property_of(
+                    "HttpApi event",
+                    event.function.logical_id,
+                    f"RouteSettings.{key}",
+                    event.ref(self, "RouteSettings", key),
+                    "logs and metrics are the gateway's own",
+                )
         throttle = self.throttle(
             raw.get("ThrottlingRateLimit"), raw.get("ThrottlingBurstLimit"), event.ref(self, "RouteSettings")
         )
@@ -1628,6 +1690,8 @@ class SamImport(TemplateImport):
 
     def sam_http_cors(self, api: _SamApi) -> None:
         cors = api.props.get("CorsConfiguration")
+        if isinstance(cors, str) and cors.lower() in ("true", "false"):
+            cors = cors.lower() == "true"  # a parameter's value (!Ref EnableCors)
         if cors is None or cors is False:
             return
         if cors is True:
@@ -1693,11 +1757,14 @@ class SamImport(TemplateImport):
             event_scopes = route.pop("_event_scopes", None)
             explicit_key = route.pop("_explicit_api_key", None)
             route.pop("_cors", None)
+            # SAM's OpenApiEditor.set_path_default_authorizer skips every OPTIONS method of an HTTP
+            # API; SwaggerEditor (REST) skips them when AddDefaultAuthorizerToCorsPreflight is false
             if (
                 default is not None
                 and not explicit
                 and "authorizer" not in route
                 and (to_preflight or not preflight)
+                and not (preflight and api.kind == "HTTP")
             ):
                 self.set_authorizer(api, key, str(default), event_scopes, authorizers, default_src)
                 route.pop("_explicit_auth", None)
