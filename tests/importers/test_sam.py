@@ -923,6 +923,35 @@ def test_refusals(tmp_path: Path, text: str, key: str, message: str) -> None:
             id="http-lambda-authorizer-caching-without-identity",
         ),
         pytest.param(
+            with_api("Api", "Auth:\n  Authorizers:\n    T:  # <-\n      FunctionPayloadType: TOKEN\n"),
+            "Resources.Svc.Properties.Auth.Authorizers.T",
+            "T Lambda Authorizer must define 'FunctionArn' (SAM)",
+            id="rest-authorizer-without-function-arn",
+        ),
+        pytest.param(
+            with_api("HttpApi", "Auth:\n  Authorizers:\n    A:  # <-\n      AuthorizationScopes: [x]\n"),
+            "Resources.Svc.Properties.Auth.Authorizers.A",
+            "A is neither a JWT authorizer (JwtConfiguration) nor a Lambda one (FunctionArn)",
+            id="http-authorizer-of-no-kind",
+        ),
+        pytest.param(
+            with_api("Api", "Description: d\n").replace(
+                "Properties:\n      StageName: s\n      Description: d\n",
+                "Properties:\n      StageName: !Ref Nope  # <-\n",
+            ),
+            "Resources.Svc.Properties.StageName.Ref",
+            "Nope is not a parameter or a resource of this template",
+            id="stage-name-unresolved-said-once",
+        ),
+        pytest.param(
+            with_api("HttpApi", "Description: d\n")
+            + "        Y:\n          Type: Api\n          Properties:\n"
+            "            RestApiId: !Ref Svc  # <-\n            Path: /y\n            Method: get\n",
+            "Resources.Fn.Properties.Events.Y.Properties.RestApiId",
+            "RestApiId names Svc, an AWS::Serverless::HttpApi: it must name an AWS::Serverless::Api",
+            id="rest-api-id-of-another-type",
+        ),
+        pytest.param(
             with_function("").replace("CodeUri: src/", "CodeUri: missing/  # <-"),
             "Resources.Fn.Properties.CodeUri",
             "CodeUri missing/ is not a directory: {tmp}/missing",

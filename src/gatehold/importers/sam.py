@@ -696,7 +696,10 @@ class SamImport(TemplateImport):
             found[1] if found is not None and found[0] == "api" else value if isinstance(value, str) else None
         )
         resource = self.resolver.resources.get(logical) if isinstance(logical, str) else None
-        if resource is None or resource.type not in types:
+        if resource is not None and resource.type not in types:
+            self.ctx.error(src, f"{prop} names {logical}, an {resource.type}: it must name an {types[0]}")
+            return None
+        if resource is None:
             self.ctx.error(src, f"{prop} must name an {types[0]} of this template (with !Ref)")
             return None
         return logical
@@ -830,7 +833,10 @@ class SamImport(TemplateImport):
         stage: dict[str, Any] = {}
         if api.kind == "REST":
             name = props.get("StageName")
-            if not isinstance(name, str) or not name:
+            unresolved = "StageName" not in props and "StageName" in api.resource.properties
+            if unresolved:  # the resolver said why
+                name = "Prod"
+            elif not isinstance(name, str) or not name:
                 self.ctx.error(
                     self.src(api, "StageName") if "StageName" in props else self.at(api.resource),
                     "an AWS::Serverless::Api needs a StageName",
@@ -972,9 +978,10 @@ class SamImport(TemplateImport):
                 at("AuthorizationScopes"),
                 "API Gateway checks method scopes with Cognito authorizers only",
             )
-        function = self.authorizer_function_arn(
-            config.get("FunctionArn"), at("FunctionArn") if "FunctionArn" in config else src
-        )
+        if "FunctionArn" not in config:
+            self.ctx.error(src, f"{name} Lambda Authorizer must define 'FunctionArn' (SAM)")
+            return None
+        function = self.authorizer_function_arn(config.get("FunctionArn"), at("FunctionArn"))
         if function is None:
             return None
         kind = str(config.get("FunctionPayloadType", "TOKEN")).upper()
@@ -1084,9 +1091,12 @@ class SamImport(TemplateImport):
                     "audience": [str(a) for a in (audience if isinstance(audience, list) else [audience])],
                 },
             }
-        function = self.authorizer_function_arn(
-            config.get("FunctionArn"), at("FunctionArn") if "FunctionArn" in config else src
-        )
+        if "FunctionArn" not in config:
+            self.ctx.error(
+                src, f"{name} is neither a JWT authorizer (JwtConfiguration) nor a Lambda one (FunctionArn)"
+            )
+            return None
+        function = self.authorizer_function_arn(config.get("FunctionArn"), at("FunctionArn"))
         if function is None:
             return None
         version = config.get("AuthorizerPayloadFormatVersion")
