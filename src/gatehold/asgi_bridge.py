@@ -7,6 +7,10 @@ uvicorn's per-request protocol and ASGI cost (BENCHMARKS.md, S7): the server par
 ``http.request`` message, collects its response and hands it back as one
 :class:`~gatehold.gateway.model.GatewayResponse`, which the server writes in one ``write``.
 
+Bodies have a limit, :attr:`AsgiResponder.max_body_bytes` (1 MiB unless given): the server never
+keeps a longer body, and the bridge answers ``413`` (text, as the server's own refusals) without
+calling the app, so an app never sees a prefix of a body as if it were the whole.
+
 What it does not do, because the apps it serves (the identity provider) do not need it: streaming
 a response as it is produced (the body is collected first), WebSockets, HTTP trailers. The app's
 lifespan runs at :meth:`AsgiResponder.startup` / :meth:`AsgiResponder.aclose`, as uvicorn's
@@ -39,11 +43,19 @@ ASGIApp = Callable[
 ]
 
 _ASGI = {"version": "3.0", "spec_version": "2.4"}
+#: the largest request body handed to the app unless the responder is told otherwise: the identity
+#: provider's forms and JSON bodies are a few KB (its token endpoint refuses more than 64 KB itself)
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 
 def _server_error() -> GatewayResponse:
     """500, as uvicorn answers an app that failed before its response started."""
     return GatewayResponse(500, [("Content-Type", "text/plain; charset=utf-8")], b"Internal Server Error")
+
+
+def _too_large() -> GatewayResponse:
+    """413 for a body over the limit (the app is not called)."""
+    return GatewayResponse(413, [("Content-Type", "text/plain; charset=utf-8")], b"Request Entity Too Large")
 
 
 class AsgiAnswer:
@@ -63,9 +75,12 @@ class AsgiResponder:
     """``AsgiResponder(app)``: the face :class:`~gatehold.gateway.http1.GatewayHttpServer` expects
     (``respond``, ``invalid_response``, ``aclose``) for an ASGI ``app``."""
 
-    def __init__(self, app: ASGIApp, *, lifespan: bool = True) -> None:
+    def __init__(
+        self, app: ASGIApp, *, lifespan: bool = True, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    ) -> None:
         self.app = app
         self.lifespan = lifespan
+        self.max_body_bytes = max_body_bytes
         offer = getattr(app, "http1_shortcuts", None)
         self.shortcuts: dict[tuple[str, str], Shortcut] = dict(offer()) if callable(offer) else {}
         self.state: dict[str, Any] = {}
@@ -124,8 +139,12 @@ class AsgiResponder:
         protocol: str = "HTTP/1.1",
         scheme: str = "http",
         server: tuple[str, int] | None = None,
+        body_too_large: bool = False,
     ) -> AsgiAnswer:
-        """Run the app for one request and collect its response."""
+        """Run the app for one request and collect its response; ``413`` without the app when the
+        body was over :attr:`max_body_bytes` (``body_too_large``, or a longer ``body``)."""
+        if body_too_large or len(body) > self.max_body_bytes:
+            return AsgiAnswer(_too_large())
         if self.shortcuts and not query_string:
             shortcut = self.shortcuts.get((method, full_path))
             if shortcut is not None:

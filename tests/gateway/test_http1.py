@@ -438,6 +438,16 @@ def test_expect_100_continue_behind_a_request_in_flight(served: GatewayServerThr
             b"POST /rest/test/any HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
             id="two-content-lengths",
         ),
+        pytest.param(
+            b"POST /rest/test/any HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n"
+            b"Transfer-Encoding: xchunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            id="upgrade-with-unknown-transfer-coding",
+        ),
+        pytest.param(
+            b"POST /rest/test/any HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+            b"Transfer-Encoding: chunked, identity\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            id="upgrade-with-chunked-not-last",
+        ),
     ],
 )
 def test_malformed_request_is_400_and_closed(served: GatewayServerThread, raw: bytes) -> None:
@@ -544,6 +554,38 @@ def test_body_over_10_mb_is_413_and_the_connection_lives_on(
         assert response.header("connection") == "keep-alive"  # the body was read (drained)
         conn.send(request("GET", "/rest/test/fixed"))
         assert conn.response().body == b"a fixed body"
+
+
+def test_body_declared_over_10_mb_with_expect_is_refused_before_it_is_sent(
+    served: GatewayServerThread,
+) -> None:
+    """No ``100 Continue`` for a body that would be refused: the 413 comes at once (RFC 9110
+    §10.1.1), ``keep-alive`` says the server reads on; a client that sends the body anyway has it
+    discarded and the connection serves the next request."""
+    head = request(
+        "POST",
+        "/http/respond",
+        [("Content-Type", "text/plain"), ("Content-Length", str(TEN_MB + 1)), ("Expect", "100-continue")],
+    )
+    with connect(served) as conn:
+        conn.send(head)
+        response = conn.response()
+        assert (response.status, response.body) == (413, b'{"message":"Request Entity Too Large"}')
+        assert response.header("connection") == "keep-alive"
+        conn.send(b"x" * (TEN_MB + 1) + request("GET", "/rest/test/fixed"))
+        assert conn.response().body == b"a fixed body"
+
+
+def test_many_pipelined_requests_are_all_answered_in_order(served: GatewayServerThread) -> None:
+    """2,000 pipelined requests (far more than the bytes parsed ahead allow): reading pauses and
+    resumes as they are answered; none is lost or reordered."""
+    raw = b"".join(request("GET", f"/rest/test/pets/{i}") for i in range(2000))
+    with connect(served) as conn:
+        conn.send(raw)
+        for i in range(2000):
+            response = conn.response()
+            assert response.status == 200
+            assert f'"petId": "{i}"'.encode() in response.body, i
 
 
 # -- responses ----------------------------------------------------------------------------------------

@@ -211,3 +211,49 @@ def test_an_app_failing_after_its_response_started_gets_a_clean_500() -> None:
     with GatewayServerThread(AsgiResponder(half)) as server:  # type: ignore[arg-type]
         response = httpx.get(server.url + "/")
         assert (response.status_code, response.text) == (500, "Internal Server Error")
+
+
+@pytest.mark.parametrize(
+    ("framing", "size"),
+    [
+        pytest.param("length", 1001, id="content-length-over"),
+        pytest.param("chunked", 1001, id="chunked-over"),
+        pytest.param("length", 5_000_000, id="far-over"),
+    ],
+)
+def test_body_over_the_limit_is_413_and_the_app_never_sees_it(framing: str, size: int) -> None:
+    """Over ``max_body_bytes`` the bridge answers 413 without calling the app: never a prefix of
+    the body passed on as if it were the whole. The connection serves the next request."""
+    seen: list[int] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise ValueError("no lifespan here")
+        message = await receive()
+        seen.append(len(message["body"]))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"%d" % len(message["body"])})
+
+    body = b"x" * size
+    framed = (
+        b"Content-Length: %d\r\n\r\n%b" % (size, body)
+        if framing == "length"
+        else b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%b\r\n0\r\n\r\n" % (size, body)
+    )
+    responder = AsgiResponder(app, max_body_bytes=1000)  # type: ignore[arg-type]
+    with (
+        GatewayServerThread(responder) as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock,
+    ):
+        sock.sendall(b"POST /x HTTP/1.1\r\nHost: x\r\n" + framed)
+        sock.sendall(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + b"y" * 1000)
+        raw = b""
+        while raw.count(b"HTTP/1.1 ") < 2 or not raw.endswith(b"1000"):
+            chunk = sock.recv(65536)
+            assert chunk, raw
+            raw += chunk
+    first, second = raw.split(b"HTTP/1.1 ")[1:]
+    assert first.startswith(b"413 ")
+    assert first.endswith(b"\r\n\r\nRequest Entity Too Large")
+    assert second.startswith(b"200 ")
+    assert seen == [1000]

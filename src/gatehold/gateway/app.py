@@ -80,6 +80,10 @@ Response = GatewayResponse | StreamedResponse
 class GatewayApp:
     """``GatewayApp(loaded, invoker, http_client=...)`` is an ASGI application serving every API."""
 
+    #: the largest request body (the payload quota); a longer one is never kept by the server,
+    #: which calls :meth:`respond` with ``body_too_large`` (gatehold.gateway.http1)
+    max_body_bytes = MAX_PAYLOAD_BYTES
+
     def __init__(
         self, loaded: LoadedConfig, invoker: Invoker, *, http_client: httpx.AsyncClient | None = None
     ) -> None:
@@ -170,7 +174,11 @@ class GatewayApp:
         return match, response
 
     async def handle(
-        self, state: ApiState | None, request: GatewayRequest, record: RequestRecord | None = None
+        self,
+        state: ApiState | None,
+        request: GatewayRequest,
+        record: RequestRecord | None = None,
+        body_too_large: bool = False,
     ) -> tuple[RouteMatch | None, Response, DecisionTrace]:
         """Run the pipeline and render any GatewayError in the one place that knows AWS's bytes."""
         trace = DecisionTrace()
@@ -179,7 +187,7 @@ class GatewayApp:
         try:
             if state is None:
                 raise forbidden_error("no API mapping for this path")
-            if len(request.body) > MAX_PAYLOAD_BYTES:
+            if body_too_large or len(request.body) > MAX_PAYLOAD_BYTES:
                 raise GatewayError(GatewayResponseType.REQUEST_TOO_LARGE, reason="payload over 10 MB")
             match, response = await self.pipeline(state, request, trace, record)
         except _Answered as answered:
@@ -239,16 +247,18 @@ class GatewayApp:
         if "?" in full_path:
             full_path = full_path.split("?", 1)[0]
         client = scope.get("client")
+        body = await _read_body(receive)
         answer = await self.respond(
             scope["method"],
             full_path,
             scope["query_string"].decode("latin-1"),
             _headers(scope),
-            await _read_body(receive),
+            body or b"",
             source_ip=client[0] if client else "127.0.0.1",
             protocol=f"HTTP/{scope.get('http_version', '1.1')}",
             scheme=scope.get("scheme", "http"),
             server=scope.get("server"),
+            body_too_large=body is None,
         )
         await _send(send, answer.response, scope["method"] == "HEAD")
         answer.done()
@@ -265,10 +275,12 @@ class GatewayApp:
         protocol: str = "HTTP/1.1",
         scheme: str = "http",
         server: tuple[str, int] | None = None,
+        body_too_large: bool = False,
     ) -> Answer:
         """One request, as any HTTP server parsed it: ``full_path`` without the query string,
         ``headers`` as the client wrote them. The caller sends ``answer.response``, then calls
-        ``answer.done()`` (access log line, metrics)."""
+        ``answer.done()`` (access log line, metrics). ``body_too_large``: the body was over
+        :attr:`max_body_bytes` and not kept (``body`` is empty): the answer is the 413."""
         started = time.perf_counter()
         state, path = self.api_for(full_path)
         is_rest = state is None or state.is_rest
@@ -288,7 +300,7 @@ class GatewayApp:
         )
         add_forwarding_headers(request)
         record = RequestRecord(request, request_id, account_id=self.settings.account_id)
-        _, response, trace = await self.handle(state, request, record)
+        _, response, trace = await self.handle(state, request, record, body_too_large)
 
         out = response.headers
         _add_request_id_headers(out, is_rest, request_id)
@@ -445,22 +457,25 @@ def _host(headers: list[tuple[str, str]], server: Any) -> str:
     return "localhost"
 
 
-async def _read_body(receive: Receive) -> bytes:
-    """The request body; past :data:`MAX_PAYLOAD_BYTES` the rest is drained, not kept."""
+async def _read_body(receive: Receive) -> bytes | None:
+    """The request body; None past :data:`MAX_PAYLOAD_BYTES` (what was kept is dropped and the
+    rest is drained, not kept)."""
     message = await receive()
     body: bytes = message.get("body", b"")
     if not message.get("more_body", False):
-        return body
+        return body if len(body) <= MAX_PAYLOAD_BYTES else None
     chunks = [body]
     size = len(body)
     while True:
         message = await receive()
         chunk = message.get("body", b"")
-        if size <= MAX_PAYLOAD_BYTES:
+        if chunks:
             chunks.append(chunk)
             size += len(chunk)
+            if size > MAX_PAYLOAD_BYTES:
+                chunks = []
         if not message.get("more_body", False):
-            return b"".join(chunks)
+            return b"".join(chunks) if chunks else None
 
 
 _SKIP_RESPONSE_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})

@@ -10,15 +10,25 @@ gateway's front door needs and nothing else:
 * **Parsing** by httptools (llhttp, Node's parser): request line, headers, ``Content-Length`` and
   chunked bodies. Header names are kept exactly as the client wrote them (payload 1.0 events carry
   them so, docs/aws-reference.md §2.1). A malformed request gets ``400`` and the connection is closed;
-  a request head over :data:`MAX_HEAD_BYTES` gets ``431``; a body past the gateway's 10 MB payload
-  quota (:data:`~gatehold.gateway.app.MAX_PAYLOAD_BYTES`) is drained, not kept, and the gateway
-  answers ``413``.
-* **Keep-alive and pipelining**: requests on one connection are answered in order, one at a time;
-  pipelined ones wait in a short queue (reading pauses when it is full). HTTP/1.0 and
-  ``Connection: close`` close after the response; a client that half-closes gets the answers it is
-  owed, then the close. Idle connections close after
-  :attr:`GatewayHttpServer.keep_alive_timeout` (API Gateway closes idle connections too); a
-  request the client stops sending half-way for as long gets ``408`` and the close.
+  a request head over :data:`MAX_HEAD_BYTES` gets ``431``.
+* **Bodies over the app's limit** (:attr:`Responder.max_body_bytes`: the gateway's 10 MB payload
+  quota, :data:`~gatehold.gateway.app.MAX_PAYLOAD_BYTES`) are never kept: as soon as the declared
+  length or the bytes received pass it, what was kept is dropped, the app is asked for its ``413``
+  (``body_too_large``), and the rest of the body is read and discarded, so the connection lives on.
+  A ``100 Continue`` is never sent for such a body.
+* **Memory is bounded by bytes, not by request count.** Requests pipelined behind the one being
+  answered are parsed ahead until they hold :data:`MAX_AHEAD_BYTES` (heads, bodies and
+  :data:`REQUEST_OVERHEAD_BYTES` each); then reading pauses (``transport.pause_reading``) until
+  they are answered. **Write backpressure**: while the transport's write buffer is over
+  :data:`WRITE_HIGH_WATER` (``pause_writing``), no queued request is answered and nothing is read,
+  until it drains below :data:`WRITE_LOW_WATER`; a client that takes nothing of its responses for
+  :attr:`GatewayHttpServer.keep_alive_timeout` is cut off.
+* **Keep-alive and pipelining**: requests on one connection are answered in order, one at a time.
+  HTTP/1.0 and ``Connection: close`` close after the response; a client that half-closes gets the
+  answers it is owed, then the close. Idle connections close after
+  :attr:`GatewayHttpServer.keep_alive_timeout` (API Gateway closes idle connections too). A request
+  whose head is not complete that long after it began (slowloris), or whose sending stops for as
+  long half-way, gets ``408`` and the close.
 * ``Expect: 100-continue`` is answered with ``100 Continue`` before the body is read (after the
   response in flight, when the request is pipelined; never to HTTP/1.0, RFC 9110 §10.1.1).
 * **Responses** go out in one ``write``: status line, the gateway's headers with the names as the
@@ -28,33 +38,50 @@ gateway's front door needs and nothing else:
   gets the API's integration failure.
   Streamed (HTTP proxy) bodies are written as they arrive, with their ``Content-Length`` or chunked,
   and writing waits while the client reads slowly (transport flow control).
-* **Graceful shutdown** (:meth:`GatewayHttpServer.shutdown`): stop accepting, close idle
-  connections, let in-flight requests and those being read finish (their response says
-  ``Connection: close``), then abort what is left after the grace period.
+* **Graceful shutdown** (:meth:`GatewayHttpServer.shutdown`): stop accepting (the listener is
+  closed: new connections are refused), close idle connections, let in-flight requests and those
+  being read finish within :attr:`GatewayHttpServer.graceful_timeout` (their response says
+  ``Connection: close``); past it, a request whose response has not begun gets ``503`` and the
+  close, and what is left is aborted.
 
 Upgrade requests (``Upgrade: h2c``, WebSocket) are served as plain HTTP/1.1 requests, as API Gateway
-REST and HTTP APIs do: they have no WebSocket support on those endpoints.
+REST and HTTP APIs do: they have no WebSocket support on those endpoints. Their body framing is
+validated like any other request's (llhttp stops at an Upgrade request's head, so its
+``Content-Length`` and ``Transfer-Encoding`` lines are parsed again, by llhttp, before the body).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import email.utils
 import http
 import logging
 import socket
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any, Final, Protocol, cast
 
 import httptools
 
-from gatehold.gateway.app import MAX_PAYLOAD_BYTES
 from gatehold.gateway.integrations.base import StreamedResponse
 from gatehold.gateway.model import GatewayResponse
 
 log = logging.getLogger("gatehold.gateway.http")
+
+
+def _libc_malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None (another C library)."""
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+    return trim
+
+
+_malloc_trim: Final = _libc_malloc_trim()
 
 
 class ResponderAnswer(Protocol):
@@ -67,7 +94,12 @@ class ResponderAnswer(Protocol):
 
 class Responder(Protocol):
     """What the server serves: :class:`~gatehold.gateway.app.GatewayApp`, or an ASGI app through
-    :class:`gatehold.asgi_bridge.AsgiResponder`."""
+    :class:`gatehold.asgi_bridge.AsgiResponder`.
+
+    ``max_body_bytes``: the largest request body it accepts. A longer one is never kept: the
+    server calls :meth:`respond` with ``body=b""`` and ``body_too_large=True`` for its ``413``."""
+
+    max_body_bytes: int
 
     async def startup(self) -> None: ...
 
@@ -83,6 +115,7 @@ class Responder(Protocol):
         protocol: str = ...,
         scheme: str = ...,
         server: tuple[str, int] | None = ...,
+        body_too_large: bool = ...,
     ) -> ResponderAnswer: ...
 
     def invalid_response(self, answer: Any) -> GatewayResponse: ...
@@ -92,9 +125,20 @@ class Responder(Protocol):
 
 #: request line + headers; past this the request gets 431 and the connection closes
 MAX_HEAD_BYTES: Final = 64 * 1024
-#: pipelined requests parsed ahead of the one being answered before reading pauses
-MAX_PIPELINED: Final = 16
+#: bytes of the requests parsed ahead of the one being answered (pipelined) before reading pauses;
+#: it resumes once they are under half of it
+MAX_AHEAD_BYTES: Final = 1024 * 1024
+#: what a parsed request costs beyond its bytes (its objects), counted against MAX_AHEAD_BYTES
+REQUEST_OVERHEAD_BYTES: Final = 1024
+#: the transport's write buffer: above the high-water mark no queued request is answered and
+#: nothing is read, until it drains below the low-water mark
+WRITE_HIGH_WATER: Final = 256 * 1024
+WRITE_LOW_WATER: Final = 64 * 1024
 #: headers the server writes itself (from the response's own values where it has them)
+#: bytes read in large reads (of a large body) after which
+#: :meth:`GatewayHttpServer.hand_back_memory` trims malloc's heaps; small requests never add up
+TRIM_AFTER_BYTES: Final = 16 * 1024 * 1024
+LARGE_READ_BYTES: Final = 64 * 1024
 _SERVER_HEADERS: Final = frozenset({"content-length", "transfer-encoding", "connection", "date"})
 _NO_BODY_STATUSES: Final = frozenset({204, 304})
 
@@ -124,6 +168,7 @@ def _plain(status: int, text: str) -> bytes:
 _BAD_REQUEST: Final = _plain(400, "Bad Request")
 _HEAD_TOO_LARGE: Final = _plain(431, "Request Header Fields Too Large")
 _REQUEST_TIMEOUT: Final = _plain(408, "Request Timeout")
+_SERVICE_UNAVAILABLE: Final = _plain(503, "Service Unavailable")
 _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
 _PROTOCOLS: Final = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
 
@@ -189,21 +234,21 @@ def _origin_form(target: bytes) -> bytes:
     return origin if origin.startswith(b"/") else b"/" + origin
 
 
-def _body_framing(headers: list[tuple[str, str]]) -> bytes:
-    """The ``Content-Length`` or ``Transfer-Encoding`` line of a request with a body, else ``b""``."""
-    for name, value in headers:
-        lname = name.lower()
-        if lname == "transfer-encoding":
-            return b"Transfer-Encoding: chunked\r\n"
-        if lname == "content-length" and value.strip() not in ("", "0"):
-            return f"Content-Length: {value.strip()}\r\n".encode("latin-1")
-    return b""
+def _framing_lines(headers: list[tuple[str, str]]) -> bytes:
+    """The ``Content-Length`` and ``Transfer-Encoding`` lines of a request, as the client sent them."""
+    return b"".join(
+        f"{name}: {value}\r\n".encode("latin-1")
+        for name, value in headers
+        if name.lower() in ("content-length", "transfer-encoding")
+    )
 
 
 class _Request:
-    """One parsed request, waiting for its turn on the connection."""
+    """One parsed request, waiting for its turn on the connection. ``size``: what it holds
+    (head, body and :data:`REQUEST_OVERHEAD_BYTES`); ``too_large``: its body was over the limit
+    and was not kept."""
 
-    __slots__ = ("body", "headers", "keep_alive", "method", "target", "version")
+    __slots__ = ("body", "headers", "keep_alive", "method", "size", "target", "too_large", "version")
 
     def __init__(
         self,
@@ -213,6 +258,8 @@ class _Request:
         body: bytes,
         keep_alive: bool,
         version: str,
+        size: int,
+        too_large: bool = False,
     ) -> None:
         self.method = method
         self.target = target
@@ -220,6 +267,8 @@ class _Request:
         self.body = body
         self.keep_alive = keep_alive
         self.version = version
+        self.size = size
+        self.too_large = too_large
 
 
 class GatewayProtocol(asyncio.Protocol):
@@ -230,9 +279,10 @@ class GatewayProtocol(asyncio.Protocol):
         self.app = server.app
         self.loop = server.loop
         self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpRequestParser(self)
+        self.parser: httptools.HttpRequestParser | None = httptools.HttpRequestParser(self)
         self.client_ip = "127.0.0.1"
         self.local: tuple[str, int] | None = None
+        self.body_limit = server.max_body_bytes
         # the request being parsed
         self._target = b""
         self._headers: list[tuple[str, str]] = []
@@ -243,11 +293,17 @@ class GatewayProtocol(asyncio.Protocol):
         self._head_seen = 0  # bytes of an unfinished head received so far; -1: it began in this read
         self._body: list[bytes] = []
         self._body_size = 0
+        self._oversize = False  # its body is over body_limit: discarded, not kept
+        self._dispatched = False  # it was handed over before its body ended (an oversize body)
         # the connection
         self._queue: deque[_Request] = deque()
-        self._busy = False
+        self._ahead = 0  # bytes held by the requests in _queue
+        self._busy = False  # a request is being answered (or its answer waits for the client to read)
+        self._responding = False  # the response to the request being answered has begun
         self._closing = False
         self._reading_paused = False
+        self._write_paused = False
+        self._after_drain = False  # the next request waits for the write buffer to drain
         self._writable: asyncio.Event | None = None  # set while the transport accepts writes
         self._refusal: bytes | None = None  # a server-level answer owed after the one in flight
         self._upgraded: _Request | None = None  # an Upgrade request whose body is still to be parsed
@@ -256,6 +312,11 @@ class GatewayProtocol(asyncio.Protocol):
         # reads so far; the reads count and the loop time the idle sweep last saw them change
         self.reads = self.swept_reads = 0
         self.swept_at = 0.0
+        #: loop time the sweep first saw the current head unfinished (0: not yet)
+        self.head_seen_at = 0.0
+        #: the write buffer's size and the loop time the sweep last saw it change, while paused
+        self.swept_buffer = -1
+        self.buffer_swept_at = 0.0
 
     # -- connection ---------------------------------------------------------------------------------
 
@@ -267,6 +328,7 @@ class GatewayProtocol(asyncio.Protocol):
         sockname = transport.get_extra_info("sockname")
         if isinstance(sockname, tuple):
             self.local = (sockname[0], sockname[1])
+        transport.set_write_buffer_limits(WRITE_HIGH_WATER, WRITE_LOW_WATER)
         self.server.connections.add(self)
         if self.server.stopping:
             self.close()
@@ -276,6 +338,12 @@ class GatewayProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
         self._closing = True
+        # what the connection held goes now, not at the next cyclic garbage collection (the
+        # parser and this protocol refer to each other)
+        self.parser = None
+        self._body = []
+        self._queue.clear()
+        self._upgraded = None
         if self._writable is not None:
             self._writable.set()  # a writer waiting on a slow client gives up (transport is closing)
 
@@ -288,17 +356,46 @@ class GatewayProtocol(asyncio.Protocol):
         return True
 
     def pause_writing(self) -> None:
+        """The transport's write buffer passed :data:`WRITE_HIGH_WATER`: answer nothing more and
+        read nothing until it drains."""
+        self._write_paused = True
         if self._writable is None:
             self._writable = asyncio.Event()
         self._writable.clear()
+        self._pause_reading()
 
     def resume_writing(self) -> None:
+        self._write_paused = False
+        self.swept_buffer = -1
         if self._writable is not None:
             self._writable.set()
+        if self._after_drain:
+            self._after_drain = False
+            self._proceed()
+        else:
+            self._update_reading()
 
     async def _drain(self) -> None:
         if self._writable is not None and not self._writable.is_set():
             await self._writable.wait()
+
+    def _pause_reading(self) -> None:
+        transport = self.transport
+        if not self._reading_paused and transport is not None and not transport.is_closing():
+            transport.pause_reading()
+            self._reading_paused = True
+
+    def _update_reading(self) -> None:
+        """Resume reading when nothing holds it back: the write buffer has drained and the
+        requests parsed ahead hold under half of :data:`MAX_AHEAD_BYTES`."""
+        if not self._reading_paused or self._write_paused:
+            return
+        if self._busy and self._ahead + self._head_size + self._body_size > MAX_AHEAD_BYTES // 2:
+            return
+        self._reading_paused = False
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.resume_reading()
 
     def close(self) -> None:
         self._closing = True
@@ -313,15 +410,28 @@ class GatewayProtocol(asyncio.Protocol):
         else:
             self._closing = True
 
+    def abandon(self) -> None:
+        """The grace period is over: a request whose response has not begun gets ``503``; the
+        connection closes (what is written is still sent)."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if (self._busy or self._in_message) and not self._responding:
+            transport.write(_SERVICE_UNAVAILABLE)
+        self.close()
+
     # -- parsing --------------------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
         self.idle_since = None
         self.reads += 1
-        if self._refusal is not None:
+        if len(data) >= LARGE_READ_BYTES:  # a large body is coming in (hand_back_memory)
+            self.server.received_large += len(data)
+        parser = self.parser
+        if self._refusal is not None or parser is None:
             return  # a refused request: nothing after it is read
         try:
-            self.parser.feed_data(data)
+            parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
             self._after_upgrade(data[upgrade.args[0] :])
             return
@@ -334,19 +444,26 @@ class GatewayProtocol(asyncio.Protocol):
             self._head_seen = self._head_size if self._head_seen < 0 else self._head_seen + len(data)
             if self._head_seen > MAX_HEAD_BYTES:
                 self._refuse(_HEAD_TOO_LARGE)
+        elif self._busy and self._ahead + self._head_size + self._body_size > MAX_AHEAD_BYTES:
+            self._pause_reading()  # parsed far enough ahead of the request being answered
 
     def _after_upgrade(self, rest: bytes) -> None:
         """An ``Upgrade`` (or ``CONNECT``) request is served as plain HTTP/1.1 (module docstring), but
         httptools stops at the end of its head, body unread: what follows is its body, if it declared
-        one, then the next requests. The body is parsed behind a head that frames it the same way."""
+        one, then the next requests. The body is parsed behind a head made of the request's own
+        ``Content-Length`` and ``Transfer-Encoding`` lines, so that llhttp validates them as for any
+        request (an unknown transfer coding is a 400)."""
         held = self._upgraded
         if held is not None:
-            rest = b"POST / HTTP/1.1\r\n" + _body_framing(held.headers) + b"\r\n" + rest
+            rest = b"POST / HTTP/1.1\r\n" + _framing_lines(held.headers) + b"\r\n" + rest
         if rest:
             self.data_received(rest)
 
     def _refuse(self, answer: bytes) -> None:
-        """Answer ``answer`` (after the responses owed to the requests before it, if any) and close."""
+        """Answer ``answer`` (after the responses owed to the requests before it, if any) and close.
+        A request already answered (an oversize body, answered early) gets no second answer."""
+        if self._dispatched:
+            answer = b""
         if self._busy:
             self._refusal = answer
             return
@@ -361,6 +478,7 @@ class GatewayProtocol(asyncio.Protocol):
         self._in_head = True
         self._in_message = True
         self._head_seen = -1
+        self.head_seen_at = 0.0
         self._body = []
         self._body_size = 0
 
@@ -378,48 +496,99 @@ class GatewayProtocol(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        expects_continue = False
         for name, value in self._headers:
-            if (
-                len(name) == 6
-                and name.lower() == "expect"
-                and value.lower() == "100-continue"
-                and self.parser.get_http_version() != "1.0"  # ignored from HTTP/1.0 (RFC 9110 §10.1.1)
-                and self.transport is not None
-            ):
-                if self._busy:
-                    self._continue_owed = True  # not inside the response in flight: after it (_next)
-                else:
-                    self.transport.write(_CONTINUE)
+            size = len(name)
+            if size == 14 and name.lower() == "content-length":
+                if int(value) > self.body_limit:  # llhttp checked the digits
+                    self._oversize = True
+            elif size == 6 and name.lower() == "expect" and value.lower() == "100-continue":
+                expects_continue = True
+        parser = self.parser
+        assert parser is not None
+        if self._oversize:
+            # answered now, no 100 Continue for a body that is refused; an Upgrade request's body
+            # is parsed separately (_after_upgrade), and its request is handed over then
+            if self._upgraded is not None or not parser.should_upgrade():
+                self._dispatch_oversize()
+        elif (
+            expects_continue
+            and self.transport is not None
+            and parser.get_http_version() != "1.0"  # ignored from HTTP/1.0 (RFC 9110 §10.1.1)
+        ):
+            if self._busy:
+                self._continue_owed = True  # not inside the response in flight: after it (_next)
+            else:
+                self.transport.write(_CONTINUE)
 
     def on_body(self, body: bytes) -> None:
-        if self._body_size <= MAX_PAYLOAD_BYTES:  # past the quota: drained, not kept (→ 413)
-            self._body.append(body)
-            self._body_size += len(body)
+        if self._oversize:
+            return  # drained, not kept
+        self._body.append(body)
+        self._body_size += len(body)
+        if self._body_size > self.body_limit:
+            self._body = []  # what was kept goes at once
+            self._body_size = 0
+            self._oversize = True
+            self._dispatch_oversize()
+
+    def _dispatch_oversize(self) -> None:
+        """Hand over the request being parsed as one whose body is too large (its answer may come
+        before the rest of the body, which is read and discarded: RFC 9110 §10.1.1 lets a server
+        answer before the content ends, and the connection says whether it stays open)."""
+        if self._upgraded is not None:  # the body of an Upgrade request (_after_upgrade)
+            request, self._upgraded = self._upgraded, None
+            request.too_large = True
+        else:
+            request = self._new_request(b"")
+            request.too_large = True
+        self._dispatched = True
+        self._continue_owed = False
+        self._enqueue(request)
+
+    def _new_request(self, body: bytes) -> _Request:
+        parser = self.parser
+        assert parser is not None
+        return _Request(
+            parser.get_method().decode("latin-1"),
+            self._target,
+            self._headers,
+            body,
+            parser.should_keep_alive(),
+            parser.get_http_version(),
+            self._head_size + self._body_size + REQUEST_OVERHEAD_BYTES,
+        )
 
     def on_message_complete(self) -> None:
         self._in_message = self._continue_owed = False
+        if self._dispatched:  # an oversize body, answered already: its end
+            self._dispatched = self._oversize = False
+            self._head_size = self._body_size = 0
+            return
         parser = self.parser
+        assert parser is not None
         body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
+        self._body = []
         if self._upgraded is not None:  # the body of an Upgrade request (_after_upgrade)
             request, self._upgraded = self._upgraded, None
             request.body = body
+            request.size += self._body_size
         else:
-            request = _Request(
-                parser.get_method().decode("latin-1"),
-                self._target,
-                self._headers,
-                body,
-                parser.should_keep_alive(),
-                parser.get_http_version(),
-            )
-            if parser.should_upgrade() and _body_framing(request.headers):
+            request = self._new_request(body)
+            if parser.should_upgrade() and _framing_lines(request.headers):
+                self._oversize = False  # decided again when its body is parsed
                 self._upgraded = request  # its body follows (_after_upgrade)
+                self._head_size = self._body_size = 0
                 return
+        self._head_size = self._body_size = 0
+        self._enqueue(request)
+
+    def _enqueue(self, request: _Request) -> None:
         if self._busy:
             self._queue.append(request)
-            if len(self._queue) >= MAX_PIPELINED and self.transport is not None:
-                self.transport.pause_reading()
-                self._reading_paused = True
+            self._ahead += request.size
+            if self._ahead > MAX_AHEAD_BYTES:
+                self._pause_reading()
         else:
             self._start(request)
 
@@ -427,6 +596,7 @@ class GatewayProtocol(asyncio.Protocol):
 
     def _start(self, request: _Request) -> None:
         self._busy = True
+        self._responding = False
         task = self.loop.create_task(self._answer(request))
         self.server.tasks.add(task)
         task.add_done_callback(self.server.tasks.discard)
@@ -448,7 +618,9 @@ class GatewayProtocol(asyncio.Protocol):
                 source_ip=self.client_ip,
                 protocol=_PROTOCOLS.get(request.version) or f"HTTP/{request.version}",
                 server=self.local,
+                body_too_large=request.too_large,
             )
+            request.body = b""  # the app has it (or is done with it)
             await self._write(answer, request)
         except Exception:
             log.exception("gateway server error")
@@ -470,6 +642,7 @@ class GatewayProtocol(asyncio.Protocol):
         connection = "Connection: keep-alive\r\n\r\n" if keep_alive else "Connection: close\r\n\r\n"
         request.keep_alive = keep_alive
         head_only = request.method == "HEAD"
+        self._responding = True
         if isinstance(response, StreamedResponse):
             await self._write_streamed(response, connection, head_only)
             return
@@ -527,13 +700,26 @@ class GatewayProtocol(asyncio.Protocol):
             self._busy = False
             self.close()
             return
+        if self._write_paused:
+            self._after_drain = True  # the client has not taken the response yet (resume_writing)
+            return
+        self._proceed()
+
+    def _proceed(self) -> None:
+        """The response is out (or in the transport's buffer, under its high-water mark): answer
+        the next request, or become idle."""
+        if self._closing:
+            self._busy = False
+            self.close()
+            return
         if self._queue:
-            if self._reading_paused and len(self._queue) <= MAX_PIPELINED // 2 and self.transport is not None:
-                self.transport.resume_reading()
-                self._reading_paused = False
-            self._start(self._queue.popleft())
+            request = self._queue.popleft()
+            self._ahead -= request.size
+            self._update_reading()
+            self._start(request)
             return
         self._busy = False
+        self._update_reading()
         if self._refusal is not None:  # the malformed request after those answered
             self._refuse(self._refusal)
             return
@@ -558,6 +744,7 @@ class GatewayHttpServer:
         self, app: Responder, *, keep_alive_timeout: float = 30.0, graceful_timeout: float = 10.0
     ) -> None:
         self.app = app
+        self.max_body_bytes = app.max_body_bytes
         self.keep_alive_timeout = keep_alive_timeout
         self.graceful_timeout = graceful_timeout
         self.connections: set[GatewayProtocol] = set()
@@ -568,6 +755,9 @@ class GatewayHttpServer:
         self.stopping = False
         self._servers: list[asyncio.AbstractServer] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: bytes read in large reads so far, and that count when memory was last handed back
+        self.received_large = 0
+        self._trimmed_at = 0
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -579,6 +769,7 @@ class GatewayHttpServer:
         being answered finish on the previous app: their tasks are returned, so that the caller can
         close what only the previous app used once they are done."""
         self.app = app
+        self.max_body_bytes = app.max_body_bytes
         return set(self.tasks)
 
     async def start(self, sockets: list[socket.socket]) -> None:
@@ -603,25 +794,67 @@ class GatewayHttpServer:
                 ticks += 1
                 if ticks % 10 == 0:
                     self.close_idle()
+                    self.hand_back_memory()
         finally:
             await self.shutdown()
 
     def close_idle(self) -> None:
-        """Close connections idle for longer than :attr:`keep_alive_timeout`, and answer ``408`` and
-        close those that sent nothing for as long half-way through a request (checked each second,
-        rather than a timer per connection re-armed after every request or read)."""
+        """Checked each second, rather than with a timer per connection re-armed after every
+        request or read, against :attr:`keep_alive_timeout`:
+
+        * a connection idle for that long is closed;
+        * a request whose head is still unfinished that long after the sweep first saw it
+          (slowloris: a header line now and then), or that sent nothing for as long half-way
+          through, gets ``408`` and the close;
+        * a client that took nothing of its responses for as long (the write buffer full and not
+          shrinking) is cut off.
+        """
         now = self.loop.time()
         limit = now - self.keep_alive_timeout
         for connection in list(self.connections):
+            if connection._write_paused:
+                transport = connection.transport
+                buffered = transport.get_write_buffer_size() if transport is not None else 0
+                if buffered != connection.swept_buffer:
+                    connection.swept_buffer, connection.buffer_swept_at = buffered, now
+                elif connection.buffer_swept_at < limit and transport is not None:
+                    transport.abort()
+                continue
             since = connection.idle_since
             if since is not None:
                 if since < limit:
                     connection.close()
-            elif not connection._busy:  # reading a request
-                if connection.reads != connection.swept_reads:
-                    connection.swept_reads, connection.swept_at = connection.reads, now
-                elif connection.swept_at < limit:
+                continue
+            if connection._busy:
+                continue
+            # reading a request
+            if connection._in_head:
+                if not connection.head_seen_at:
+                    connection.head_seen_at = now
+                elif connection.head_seen_at < limit:
                     connection._refuse(_REQUEST_TIMEOUT)
+                    continue
+            if connection.reads != connection.swept_reads:
+                connection.swept_reads, connection.swept_at = connection.reads, now
+            elif connection.swept_at < limit:
+                connection._refuse(_REQUEST_TIMEOUT)
+
+    def hand_back_memory(self) -> None:
+        """After :data:`TRIM_AFTER_BYTES` of large request bodies, give the free memory they left
+        inside malloc's heaps back to the system (``malloc_trim``, glibc only; at most once a
+        second, a few ms of the loop's time; reads under :data:`LARGE_READ_BYTES` do not count, so
+        ordinary API traffic never pays it).
+
+        Large bodies are freed once answered, but glibc keeps what it freed in its heaps: a request
+        handled on another thread (the Lambda runtime's) lands in that thread's arena, and once a
+        large block is freed glibc raises its mmap threshold, so the next large blocks come from
+        the heaps too. Lowering the threshold instead (``M_MMAP_THRESHOLD``) costs every 1 MB body
+        its page faults (measured: 1.1 → 1.6 ms of CPU per 1 MB POST); a trim after heavy traffic
+        costs nothing per request."""
+        if self.received_large - self._trimmed_at < TRIM_AFTER_BYTES or _malloc_trim is None:
+            return
+        self._trimmed_at = self.received_large
+        _malloc_trim(0)
 
     async def shutdown(self) -> None:
         """Stop accepting, close idle connections, let in-flight requests finish (module docstring)."""
@@ -635,8 +868,13 @@ class GatewayHttpServer:
             await asyncio.sleep(0.05)
             for connection in list(self.connections):
                 connection.shutdown()
+        for connection in list(self.connections):
+            connection.abandon()
         for task in list(self.tasks):
             task.cancel()
+        flushed = time.monotonic() + 1.0  # a moment for the 503s to go out
+        while self.connections and time.monotonic() < flushed and not self.force_exit:
+            await asyncio.sleep(0.02)
         for connection in list(self.connections):
             if connection.transport is not None:
                 connection.transport.abort()
