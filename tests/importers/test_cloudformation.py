@@ -1076,8 +1076,17 @@ def test_a_refusal_named_in_the_ignore_list_is_listed_instead(tmp_path: Path) ->
             "  NoStage:  # <-\n    Type: AWS::ApiGateway::RestApi\n    Properties: {Name: x}\n",
             "Resources.NoStage",
             "RestApi NoStage has no stage (no AWS::ApiGateway::Stage, nor a Deployment with StageName): API"
-            " Gateway would not serve it",
+            " Gateway would not serve it; to serve it on a stage as sam local start-api does, pass"
+            " --stage NAME",
             id="rest-api-without-stage",
+        ),
+        pytest.param(
+            "  NoStage:  # <-\n    Type: AWS::ApiGatewayV2::Api\n"
+            "    Properties: {Name: x, ProtocolType: HTTP}\n",
+            "Resources.NoStage",
+            "HTTP API NoStage has no stage (no AWS::ApiGatewayV2::Stage): API Gateway would not serve it; to"
+            " serve it on a stage as sam local start-api does, pass --stage NAME",
+            id="http-api-without-stage",
         ),
         pytest.param(
             method("Integration: {Type: AWS_PROXY, Uri: 'https://not-a-lambda'}  # <-"),
@@ -1286,3 +1295,33 @@ def test_content_handling_of_a_cors_mock(tmp_path: Path) -> None:
     assert finding.message.endswith(
         "it converts the request body for the mock's request template, which does not read the body"
     )
+
+
+def test_an_api_no_stage_deploys_is_served_on_the_stage_given(tmp_path: Path) -> None:
+    """sam local start-api serves a RestApi that no stage deploys (AWS would not): --stage serves it."""
+    path, line = template(
+        tmp_path,
+        """
+  Bare:  # <-
+    Type: AWS::ApiGateway::RestApi
+    Properties:
+      Body:
+        swagger: '2.0'
+        info: {title: bare}
+        paths:
+          /b:
+            get:
+              x-amazon-apigateway-integration:
+                type: aws_proxy
+                httpMethod: POST
+                uri: URI
+""".replace("URI", URI),
+    )
+    loaded = load(path, stage="local")
+    api = loaded.config.apis["Bare"]
+    assert (list(api.stages), list(api.routes)) == (["local"], ["GET /b"])
+    assert [str(n) for n in loaded.notes if n.ref.path == "Resources.Bare"] == [
+        f"{path}:{line}: Resources.Bare: RestApi Bare has no stage (no AWS::ApiGateway::Stage, nor a"
+        " Deployment with StageName): served on stage 'local' (--stage); AWS serves it only once a stage"
+        " deploys it"
+    ]

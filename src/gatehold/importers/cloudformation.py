@@ -395,6 +395,23 @@ class TemplateImport:
         if deferred is not None and used:
             deferred.replay(self.ctx)
 
+    def stageless(self, resource: Resource, what: str, fallback: str) -> dict[str, Any]:
+        """The stages of an API the template deploys nowhere: AWS would not serve it (an error), but
+        ``sam local start-api`` serves it, so ``--stage NAME`` serves it on that stage (noted)."""
+        stage = self.ctx.options.stage
+        if stage:
+            self.ctx.note(
+                self.at(resource),
+                f"{what}: served on stage {stage!r} (--stage); AWS serves it only once a stage deploys it",
+            )
+            return {stage: {}}
+        self.ctx.error(
+            self.at(resource),
+            f"{what}: API Gateway would not serve it; to serve it on a stage as sam local start-api does,"
+            " pass --stage NAME",
+        )
+        return {fallback: {}}
+
     def classify(
         self,
         resource: Resource,
@@ -936,12 +953,11 @@ class TemplateImport:
         )
         name = resource.logical_id
         if not stages:
-            self.ctx.error(
-                self.at(resource),
-                f"RestApi {name} has no stage (no AWS::ApiGateway::Stage, nor a Deployment with StageName):"
-                " API Gateway would not serve it",
+            stages = self.stageless(
+                resource,
+                f"RestApi {name} has no stage (no AWS::ApiGateway::Stage, nor a Deployment with StageName)",
+                "prod",
             )
-            stages = {"prod": {}}
         api = self.skeleton(name, "REST", resource, stages)
         if isinstance(props.get("Description"), str):
             api["description"] = props["Description"]
@@ -1037,11 +1053,9 @@ class TemplateImport:
         if quick and "$default" not in stages:
             stages = {"$default": {}, **stages}
         if not stages:
-            self.ctx.error(
-                self.at(resource),
-                f"HTTP API {name} has no stage (no AWS::ApiGatewayV2::Stage): API Gateway would not serve it",
+            stages = self.stageless(
+                resource, f"HTTP API {name} has no stage (no AWS::ApiGatewayV2::Stage)", "$default"
             )
-            stages = {"$default": {}}
         api = self.skeleton(name, "HTTP", resource, stages)
         if isinstance(props.get("Description"), str):
             api["description"] = props["Description"]
