@@ -447,3 +447,66 @@ def test_gateway_worker_processes_reload_too(tmp_path: Path, stack_factory: Call
         config.read_text().replace("  store:", NEW_ROUTE.format(path="/new", function="world") + "  store:"),
     )
     eventually(lambda: all_answer(lambda: get(stack, "/shop/new").status_code == 200), "GET /new everywhere")
+
+
+def test_a_gateway_process_started_again_serves_the_last_valid_configuration(
+    tmp_path: Path, stack_factory: Callable[..., Stack]
+) -> None:
+    """The supervisor checked the configuration once: a gateway process it starts again after a crash
+    gets the last valid one, not whatever the file holds now."""
+    from tests.server.processes import alive, service
+
+    config = project(tmp_path)
+    stack = stack_factory(config)
+    assert stack.proc is not None
+    text = config.read_text().replace(
+        "  store:", NEW_ROUTE.format(path="/new", function="world") + "  store:"
+    )
+    edit(config, text)
+    eventually(lambda: get(stack, "/shop/new").status_code == 200, "GET /new")
+    edit(config, text.replace("      GET /world:\n", "      GET /world:\n        authorizer: nobody\n"))
+    eventually(lambda: "previous configuration keeps serving" in stack.output(), "the refusal")
+
+    gateway = service(stack.proc.pid, "gw-1")
+    assert gateway is not None
+    os.kill(gateway, 9)
+    eventually(lambda: not alive(gateway), "the gateway process gone")
+    assert get(stack, "/shop/new").status_code == 200  # answered by the process started again
+    assert service(stack.proc.pid, "gw-1") not in (None, gateway)
+    assert body(stack, "/shop/world")["version"] == "world v1"  # no authorizer: the valid edit
+
+
+SPA_TENANT = """\
+spa:
+  client_id: first-spa
+tenant:
+  applications:
+    first-spa: {app_type: spa, callbacks: ["${spa_url}/callback"], grant_types: [authorization_code]}
+    second-spa: {app_type: spa, callbacks: ["${spa_url}/callback"], grant_types: [authorization_code]}
+"""
+
+
+def test_a_changed_spa_section_starts_the_single_page_app_again(
+    tmp_path: Path, stack_factory: Callable[..., Stack]
+) -> None:
+    config = project(tmp_path)
+    config.write_text(config.read_text() + SPA_TENANT)
+    stack = stack_factory(config)
+
+    def client_id() -> str:
+        response = httpx.get(f"{stack.spa_url}/config.json", timeout=10)
+        return str(response.json()["clientId"]) if response.status_code == 200 else ""
+
+    assert client_id() == "first-spa"
+    edit(config, config.read_text().replace("  client_id: first-spa", "  client_id: second-spa"))
+
+    def switched() -> bool:
+        try:
+            return client_id() == "second-spa"
+        except httpx.HTTPError:  # a connection of the SPA process that stopped
+            return False
+
+    eventually(switched, "the SPA with the new client id")
+    assert "single-page app (pid" in stack.output()
+    assert "starting it with the new settings" in stack.output()
+    assert body(stack, "/shop/world")["count"] == 1  # the gateway's functions stayed warm

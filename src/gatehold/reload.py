@@ -75,6 +75,11 @@ STEP_MS = 30
 #: ... and at most DEBOUNCE_MS after the first one (a stream of writes does not delay a reload)
 DEBOUNCE_MS = 300
 
+#: a gateway process collects a replaced app's garbage once no request was in flight for IDLE_S ...
+IDLE_S = 1.0
+#: ... or COLLECT_WITHIN_S after the swap at the latest
+COLLECT_WITHIN_S = 30.0
+
 #: directories below a watched root whose files never reload anything
 IGNORED_DIRS = frozenset(
     {
@@ -414,6 +419,7 @@ class GatewayReloader:
         self.http_client = http_client
         self.server: GatewayHttpServer | None = None
         self._retiring: set[asyncio.Task[None]] = set()
+        self._collecting: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
     async def follow(self, message: Mapping[str, Any]) -> None:
@@ -455,22 +461,39 @@ class GatewayReloader:
         return successor, GatewayApp(loaded, successor, http_client=self.http_client)
 
     async def _retire(self, in_flight: set[asyncio.Task[None]], dropped: list[Any], app: GatewayApp) -> None:
-        """Once the requests the previous app was answering are done, close what only it used, and
-        let the collector have it (start-up's objects were frozen out of its way: gc.freeze)."""
+        """Once the requests the previous app was answering are done, close what only it used."""
         from gatehold.runtime.invoker import close_sandboxes
 
         if in_flight:
             await asyncio.wait(in_flight)
         await close_sandboxes(dropped)
         await app.aclose()
-        del app, dropped
-        if gc.get_freeze_count():
+        if gc.get_freeze_count() and self._collecting is None:
+            self._collecting = asyncio.create_task(self._collect_when_idle())
+
+    async def _collect_when_idle(self) -> None:
+        """Let the collector have the previous app: the process froze what start-up built out of its
+        way (``gc.freeze``), the previous app's cycles included. A full collection of the process
+        takes ≈ 0.1 s (the example stack's gateway), so it waits until no request has been in
+        flight for :data:`IDLE_S` (:data:`COLLECT_WITHIN_S` at most), then freezes what is left."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + COLLECT_WITHIN_S
+        idle_since = loop.time()
+        try:
+            while loop.time() - idle_since < IDLE_S and loop.time() < deadline:
+                await asyncio.sleep(0.1)
+                if self.server is not None and self.server.tasks:
+                    idle_since = loop.time()
             gc.unfreeze()
             gc.collect()
             gc.freeze()
+        finally:
+            self._collecting = None
 
     async def aclose(self) -> None:
         """Wait for the previous configurations' sandboxes to be closed (shutdown)."""
+        if self._collecting is not None:
+            self._collecting.cancel()
         if self._retiring:
             await asyncio.gather(*self._retiring, return_exceptions=True)
 

@@ -19,7 +19,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.oauth_flow import client_credentials
-from tests.server.processes import alive, children, descendants, eventually, service
+from tests.server.processes import alive, children, comm, descendants, eventually, service
 from tests.stackctl import Stack
 
 PID_HANDLER = """
@@ -225,4 +225,8 @@ def test_no_process_outlives_a_killed_supervisor(stack_factory: Callable[..., St
 
     stack.proc.kill()
     stack.proc.wait(10)
-    eventually(lambda: not any(alive(pid) for pid in below), "every process of the stack gone")
+    try:
+        eventually(lambda: not any(alive(pid) for pid in below), "every process of the stack gone")
+    except AssertionError:
+        left = {pid: comm(pid) for pid in below if alive(pid)}
+        raise AssertionError(f"still running: {left}\n{stack.output()[-4000:]}") from None
