@@ -1325,3 +1325,36 @@ def test_an_api_no_stage_deploys_is_served_on_the_stage_given(tmp_path: Path) ->
         " Deployment with StageName): served on stage 'local' (--stage); AWS serves it only once a stage"
         " deploys it"
     ]
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        pytest.param("'code/'", None, id="a-directory"),
+        pytest.param(
+            "s3://bucket/code.zip  # <-",
+            "the code is in S3 (s3://bucket/code.zip): Gatehold runs code from a local directory"
+            " (Code: ./src)",
+            id="s3",
+        ),
+        pytest.param(
+            "code.zip  # <-",
+            "Code code.zip is a file: Gatehold runs code from a directory; unpack it",
+            id="a-zip-file",
+        ),
+    ],
+)
+def test_code_as_a_local_path(tmp_path: Path, code: str, expected: str | None) -> None:
+    """``Code: ./dir`` is what ``aws cloudformation package`` uploads and ``sam local`` runs (SAM CLI's
+    own start-api templates are written so): the directory, relative to the template."""
+    write(tmp_path, "code/app.py", "def handler(event, context):\n    return {'statusCode': 200}\n")
+    write(tmp_path, "code.zip", "PK")
+    path, line = template(
+        tmp_path,
+        "  Other:\n    Type: AWS::Lambda::Function\n    Properties:\n      Handler: app.handler\n"
+        f"      Runtime: python3.12\n      Code: {code}\n",
+    )
+    if expected is None:
+        assert load(path).config.functions["Other"].code_path == str(tmp_path / "code")
+    else:
+        assert problems(path) == [refusal(path, line, "Resources.Other.Properties.Code", expected)]

@@ -1481,3 +1481,30 @@ def test_a_definition_that_does_not_resolve_is_not_also_missing(tmp_path: Path) 
         ".uri['Fn::Sub']"
     )
     assert problems(path) == [f"{path}:{line}: {key}: Gone is not a resource of this template"]
+
+
+def test_globals_of_an_api_kind_the_template_does_not_have(tmp_path: Path) -> None:
+    """Globals.Api in a template whose events make only an HTTP API applies to nothing: listed."""
+    path, _ = sam(
+        tmp_path,
+        """
+        Globals:
+          Api:  # <-
+            Cors: "'*'"
+        Resources:
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              Handler: app.handler
+              Runtime: python3.12
+              CodeUri: src/
+              Events:
+                Get: {Type: HttpApi, Properties: {Path: /x, Method: get}}
+        """,
+    )
+    loaded = load(path)
+    assert list(loaded.config.apis) == ["ServerlessHttpApi"]
+    assert [str(f) for f in loaded.ignored if f.ref.path == "Globals.Api"] == [
+        f"{path}:5: Globals.Api: Globals.Api applies to AWS::Serverless::Api resources (and the implicit API"
+        " of Api events); the template has none"
+    ]

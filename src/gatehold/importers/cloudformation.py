@@ -528,11 +528,31 @@ class TemplateImport:
             )
         elif isinstance(code, dict):
             code_path = self.asset_path(resource, code)
+        elif isinstance(code, str):
+            # a local path, as `aws cloudformation package` uploads it and `sam local` runs it
+            code_path = self.local_code_dir("Code", code, self.ref(resource, "Code"))
         else:
             self.ctx.error(self.ref(resource, "Code"), "a Lambda function needs Code")
         if code_path is None:
             return
         self.put_function(resource, props, code_path, code_ref=self.ref(resource, "Code"))
+
+    def local_code_dir(self, prop: str, uri: str, src: SourceRef) -> Path | None:
+        """A code location written as a path (SAM's ``CodeUri``, a ``Code`` string that ``aws
+        cloudformation package`` uploads): the directory it names, relative to the template."""
+        if uri.startswith("s3://"):
+            self.ctx.refuse(
+                src, f"the code is in S3 ({uri}): Gatehold runs code from a local directory ({prop}: ./src)"
+            )
+            return None
+        path = (self.ctx.base_dir / uri).resolve()
+        if path.is_file():
+            self.ctx.refuse(src, f"{prop} {uri} is a file: Gatehold runs code from a directory; unpack it")
+            return None
+        if not path.is_dir():
+            self.ctx.error(src, f"{prop} {uri} is not a directory: {path}")
+            return None
+        return path
 
     def asset_path(self, resource: Resource, code: Mapping[str, Any]) -> Path | None:
         """``Code: {S3Bucket, S3Key}`` of a CDK asset: the local directory its metadata names

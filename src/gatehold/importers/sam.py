@@ -599,8 +599,8 @@ class SamImport(TemplateImport):
         src = refs.get("CodeUri") or self.at(resource)
         if uri is None:
             return self.ctx.base_dir
-        if isinstance(uri, dict) or (isinstance(uri, str) and uri.startswith("s3://")):
-            where = uri if isinstance(uri, str) else "/".join(str(uri.get(k, "")) for k in ("Bucket", "Key"))
+        if isinstance(uri, dict):
+            where = "/".join(str(uri.get(k, "")) for k in ("Bucket", "Key"))
             self.ctx.refuse(
                 src,
                 f"the code is in S3 ({where}): Gatehold runs code from a local directory (CodeUri: ./src)",
@@ -609,14 +609,7 @@ class SamImport(TemplateImport):
         if not isinstance(uri, str):
             self.ctx.error(src, "CodeUri must be a directory")
             return None
-        path = (self.ctx.base_dir / uri).resolve()
-        if path.is_file():
-            self.ctx.refuse(src, f"CodeUri {uri} is a file: Gatehold runs code from a directory; unpack it")
-            return None
-        if not path.is_dir():
-            self.ctx.error(src, f"CodeUri {uri} is not a directory: {path}")
-            return None
-        return path
+        return self.local_code_dir("CodeUri", uri, src)
 
     def event(self, function: Resource, key: str, name: str, raw: Any) -> None:
         at: KeyPath = (*function.path, "Properties", "Events", name)
@@ -739,6 +732,16 @@ class SamImport(TemplateImport):
                 props.setdefault("StageName", "Prod")
             api = _SamApi(logical_id, kind, resource, props, refs, resource.generated)
             self.sam_apis[logical_id] = api
+        for section, kind, rtype in (
+            ("Api", "REST", "AWS::Serverless::Api"),
+            ("HttpApi", "HTTP", "AWS::Serverless::HttpApi"),
+        ):
+            if self.globals.get(section) and not any(a.kind == kind for a in self.sam_apis.values()):
+                self.ctx.ignore(
+                    self.doc.ref(("Globals", section)),
+                    f"Globals.{section} applies to {rtype} resources (and the implicit API of"
+                    f" {'Api' if kind == 'REST' else 'HttpApi'} events); the template has none",
+                )
         for event in self.events:
             sam_api = self.sam_apis.get(event.api)
             if sam_api is not None:
