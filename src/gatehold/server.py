@@ -596,16 +596,24 @@ def process_title(name: str) -> str:
     return ("gatehold " + name.replace("gateway-", "gw-"))[:15]
 
 
+def name_process(title: str) -> None:
+    """Linux: what ``top`` and ``ps -o comm`` call this process (``/proc/PID/comm``)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        pr_set_name = 15
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_name, ctypes.c_char_p(title.encode()[:15]))
+
+
 def _become(name: str, supervisor: int) -> None:
     """Linux: take the process's name (:func:`process_title`) and get SIGTERM when the supervisor
     dies, so that no process outlives ``gatehold up``; if it is already gone, stop now."""
     with contextlib.suppress(Exception):
         import ctypes
 
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        pr_set_pdeathsig, pr_set_name = 1, 15
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
-        libc.prctl(pr_set_name, ctypes.c_char_p(process_title(name).encode()))
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    name_process(process_title(name))
     if os.getppid() != supervisor:
         raise SystemExit(0)
 

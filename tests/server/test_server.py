@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -78,6 +80,19 @@ def _get(stack: Stack, path: str, token: str | None = None) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     with httpx.Client(timeout=15) as client:  # a new connection each time
         return client.get(f"{stack.gateway_url}{path}", headers=headers)
+
+
+def _cli_token(stack: Stack) -> str:
+    """A token from `gatehold token`, which follows the stack through its data directory."""
+    argv = [sys.executable, "-m", "gatehold", "token", "--data-dir", str(stack.data_dir)]
+    done = subprocess.run(
+        [*argv, "--client", ROBOT[0], "--audience", "https://svc-api"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
 
 
 def _readyz(stack: Stack) -> httpx.Response | None:
@@ -195,6 +210,11 @@ def test_a_killed_identity_provider_is_started_again_while_the_gateway_serves(
     assert _get(stack, "/svc/open").text == "open"
     assert _get(stack, "/svc/closed", token).text == "closed"
     assert _get(stack, "/svc/closed").status_code == 401
+    # `gatehold token` needs no server (the store in the data directory): its token, never seen by
+    # the gateway, verifies with the cached keys
+    minted = _cli_token(stack)
+    assert minted != token
+    assert _get(stack, "/svc/closed", minted).text == "closed"
 
     os.kill(supervisor, signal.SIGCONT)
     unready = eventually(lambda: _readyz_if(stack, 503), "/readyz 503")

@@ -41,6 +41,7 @@ from gatehold.server import (
     StackOptions,
     default_graceful_timeout,
     listening_sockets,
+    name_process,
     preimport,
     run,
 )
@@ -194,6 +195,7 @@ def up(
     from gatehold.logs import configure_logging
 
     configure_logging(log_level)
+    name_process("gatehold up")
     opts = StackOptions(
         host=host,
         gateway_port=gateway_port,
