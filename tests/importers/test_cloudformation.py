@@ -55,6 +55,11 @@ HTTP = """\
       IntegrationUri: !GetAtt Fn.Arn
       PayloadFormatVersion: "2.0"
 """
+#: a mock integration API Gateway answers (a request template's statusCode, an integration response)
+MOCK_OK = (
+    "Integration:\n  Type: MOCK\n  RequestTemplates: {application/json: '{\"statusCode\": 200}'}\n"
+    "  IntegrationResponses: [{StatusCode: 200}]"
+)
 URI = "!Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"
 
 
@@ -426,9 +431,7 @@ def test_a_cdk_asset_directory_is_the_code_path(tmp_path: Path) -> None:
 
 def test_conditions_decide_which_resources_exist(tmp_path: Path) -> None:
     head = "Parameters:\n  Env: {Type: String, Default: dev}\nConditions:\n  Prod: !Equals [!Ref Env, prod]\n"
-    extra = method("""
-            Integration: {Type: MOCK}
-    """).replace("  Extra:\n", "  Extra:\n    Condition: Prod\n")
+    extra = method(MOCK_OK).replace("  Extra:\n", "  Extra:\n    Condition: Prod\n")
     path, _ = template(tmp_path, extra, head=head)
     assert list(load(path).config.apis["Api"].routes) == ["GET /"]
     assert list(load(path, parameter_overrides={"Env": "prod"}).config.apis["Api"].routes) == [
@@ -464,7 +467,10 @@ def test_refused_functions_take_their_routes_along_when_ignored(tmp_path: Path) 
       HttpMethod: DELETE
       AuthorizationType: CUSTOM
       AuthorizerId: !Ref Auth
-      Integration: {Type: MOCK}
+      Integration:
+        Type: MOCK
+        RequestTemplates: {application/json: '{"statusCode": 200}'}
+        IntegrationResponses: [{StatusCode: 200}]
 """,
     )
     loaded = load(path, ignore=("Resources.Java.Properties.Runtime",))
@@ -638,7 +644,7 @@ REFUSALS: list[Any] = [
     ),
     pytest.param(
         dict(
-            extra=method("AuthorizationType: COGNITO_USER_POOLS  # <-\nIntegration: {Type: MOCK}").replace(
+            extra=method("AuthorizationType: COGNITO_USER_POOLS  # <-\n" + MOCK_OK).replace(
                 "      AuthorizationType: NONE\n", "", 1
             )
         ),
@@ -648,7 +654,7 @@ REFUSALS: list[Any] = [
     ),
     pytest.param(
         dict(
-            extra=method("AuthorizationType: AWS_IAM  # <-\nIntegration: {Type: MOCK}").replace(
+            extra=method("AuthorizationType: AWS_IAM  # <-\n" + MOCK_OK).replace(
                 "      AuthorizationType: NONE\n", "", 1
             )
         ),
@@ -738,7 +744,8 @@ REFUSALS: list[Any] = [
     pytest.param(
         dict(
             extra=method(
-                "Integration:\n  Type: MOCK\n  RequestTemplates: {application/json: '#if(1)x#end'}  # <-"
+                "Integration:\n  Type: MOCK\n  IntegrationResponses: [{StatusCode: 200}]\n"
+                "  RequestTemplates: {application/json: '#if(1)x#end'}  # <-"
             )
         ),
         "Resources.Extra.Properties.Integration.RequestTemplates",
@@ -748,7 +755,9 @@ REFUSALS: list[Any] = [
     pytest.param(
         dict(
             extra=method(
-                "Integration:\n  Type: MOCK\n  IntegrationResponses:\n    - StatusCode: 200\n"
+                "Integration:\n  Type: MOCK\n"
+                "  RequestTemplates: {application/json: '{\"statusCode\": 200}'}\n"
+                "  IntegrationResponses:\n    - StatusCode: 200\n"
                 "      ResponseParameters:\n        method.response.header.X: method.request.header.Y  # <-"
             )
         ),
@@ -757,9 +766,29 @@ REFUSALS: list[Any] = [
         id="mock-dynamic-header",
     ),
     pytest.param(
+        dict(extra=method("Integration: {Type: MOCK}  # <-")),
+        "Resources.Extra.Properties.Integration",
+        'a mock integration without a RequestTemplates {"statusCode": N} answers 500 on API Gateway',
+        id="mock-without-request-template",
+    ),
+    pytest.param(
         dict(
             extra=method(
-                "Integration:\n  Type: MOCK\n  IntegrationResponses:\n    - StatusCode: 200\n"
+                "Integration:\n  Type: MOCK\n"
+                "  RequestTemplates: {application/json: '{\"statusCode\": 404}'}\n"
+                "  IntegrationResponses:  # <-\n    - {StatusCode: 200, SelectionPattern: '2\\d{2}'}"
+            )
+        ),
+        "Resources.Extra.Properties.Integration.IntegrationResponses",
+        "no integration response for the mock's status 404: API Gateway answers 500",
+        id="mock-without-matching-integration-response",
+    ),
+    pytest.param(
+        dict(
+            extra=method(
+                "Integration:\n  Type: MOCK\n"
+                "  RequestTemplates: {application/json: '{\"statusCode\": 200}'}\n"
+                "  IntegrationResponses:\n    - StatusCode: 200\n"
                 "      ResponseTemplates: {application/json: '$input.json(\"$\")'}  # <-"
             )
         ),
@@ -1095,13 +1124,16 @@ def test_a_refusal_named_in_the_ignore_list_is_listed_instead(tmp_path: Path) ->
             id="lambda-uri",
         ),
         pytest.param(
-            method("Integration: {Type: MOCK}", resource="abc123  # <-"),
+            method(
+                MOCK_OK,
+                resource="abc123  # <-",
+            ),
             "Resources.Extra.Properties.ResourceId",
             "'abc123' is not a resource of RestApi Api",
             id="unknown-resource-id",
         ),
         pytest.param(
-            method("Integration: {Type: MOCK}").replace("RestApiId: !Ref Api", "RestApiId: abcdef  # <-"),
+            method(MOCK_OK).replace("RestApiId: !Ref Api", "RestApiId: abcdef  # <-"),
             "Resources.Extra.Properties.RestApiId",
             "RestApiId 'abcdef' is not one of this template's resources",
             id="unknown-rest-api-id",
@@ -1202,7 +1234,7 @@ def test_an_ignored_property_that_cannot_be_resolved_is_no_problem(tmp_path: Pat
     ("extra", "ignore", "http"),
     [
         pytest.param(
-            method("AuthorizationType: AWS_IAM\nIntegration: {Type: MOCK}").replace(
+            method("AuthorizationType: AWS_IAM\n" + MOCK_OK).replace(
                 "      AuthorizationType: NONE\n", "", 1
             ),
             "Resources.Extra.Properties.AuthorizationType",
@@ -1210,7 +1242,7 @@ def test_an_ignored_property_that_cannot_be_resolved_is_no_problem(tmp_path: Pat
             id="rest-iam",
         ),
         pytest.param(
-            method("AuthorizationType: CUSTOM\nAuthorizerId: !Ref Pool\nIntegration: {Type: MOCK}").replace(
+            method("AuthorizationType: CUSTOM\nAuthorizerId: !Ref Pool\n" + MOCK_OK).replace(
                 "      AuthorizationType: NONE\n", "", 1
             )
             + "  Pool:\n    Type: AWS::ApiGateway::Authorizer\n"
@@ -1358,3 +1390,28 @@ def test_code_as_a_local_path(tmp_path: Path, code: str, expected: str | None) -
         assert load(path).config.functions["Other"].code_path == str(tmp_path / "code")
     else:
         assert problems(path) == [refusal(path, line, "Resources.Other.Properties.Code", expected)]
+
+
+def test_a_cdk_v1_asset_runs_from_its_directory_whatever_its_parameters(tmp_path: Path) -> None:
+    """cdk v1 writes an asset's S3 location as parameters without Default (AssetParameters…); the
+    asset's directory (Metadata aws:asset:path) is what runs, so they need no value."""
+    write(tmp_path, "asset/app.py", "def handler(event, context):\n    return {'statusCode': 200}\n")
+    path, _ = template(
+        tmp_path,
+        """
+  Asset:
+    Type: AWS::Lambda::Function
+    Properties:
+      Handler: app.handler
+      Runtime: python3.12
+      Code:
+        S3Bucket: !Ref AssetParametersS3Bucket
+        S3Key: !Join ["", [!Select [0, !Split ["||", !Ref AssetParametersS3VersionKey]]]]
+    Metadata:
+      aws:asset:path: asset
+      aws:asset:property: Code
+""",
+        head="Parameters:\n  AssetParametersS3Bucket: {Type: String}\n"
+        "  AssetParametersS3VersionKey: {Type: String}\n",
+    )
+    assert load(path).config.functions["Asset"].code_path == str(tmp_path / "asset")

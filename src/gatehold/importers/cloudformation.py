@@ -495,6 +495,13 @@ class TemplateImport:
 
     def lambda_function(self, resource: Resource) -> None:
         props = self.properties(resource)
+        raw_code = resource.properties.get("Code")
+        asset = isinstance(raw_code, dict) and "ZipFile" not in raw_code and "ImageUri" not in raw_code
+        if asset and isinstance(resource.metadata.get("aws:asset:path"), str):
+            # a cdk asset runs from its local directory: where cdk (v1: asset parameters) would upload
+            # it need not resolve
+            self.settle(resource.logical_id, "Code", used=False)
+            props = {**props, "Code": raw_code}
         self.classify(
             resource,
             props,
@@ -1645,6 +1652,12 @@ class TemplateImport:
         request = templates.get("application/json") if isinstance(templates, dict) else None
         if request is None and isinstance(templates, dict) and templates:
             request = next(iter(templates.values()))
+        if request is None:
+            self.ctx.refuse(
+                self.ref(resource, *base),
+                'a mock integration without a RequestTemplates {"statusCode": N} answers 500 on API Gateway',
+            )
+            return None
         status = 200
         if isinstance(request, str):
             m = _STATUS_IN_TEMPLATE.search(request)
@@ -1668,7 +1681,13 @@ class TemplateImport:
                 chosen = (i, response)
         out: dict[str, Any] = {"type": "mock", "status_code": status}
         if chosen is None:
-            return out
+            self.ctx.refuse(
+                self.ref(resource, *base, "IntegrationResponses")
+                if "IntegrationResponses" in integ
+                else self.ref(resource, *base),
+                f"no integration response for the mock's status {status}: API Gateway answers 500",
+            )
+            return None
         i, response = chosen
         at = (*base, "IntegrationResponses", i)
         out["status_code"] = _number(response.get("StatusCode", status))
