@@ -323,11 +323,11 @@ class Supervisor:
     def spawn(self) -> None:
         """Start every process not started yet, as copies of this one (see :meth:`Child.spawn`):
         call it before the event loop runs, once everything the services need is imported (the
-        copies share it, and start in milliseconds). Where ``fork`` is not safe (threads running)
-        or not there, they are new interpreters."""
+        copies share it, and start in milliseconds). Where ``fork`` is not safe (threads running;
+        macOS, whose system frameworks are not fork-safe) they are new interpreters."""
         import threading
 
-        fork = hasattr(os, "fork") and threading.active_count() == 1
+        fork = sys.platform == "linux" and threading.active_count() == 1
         gc.freeze()  # the copies' collectors leave the shared pages alone
         for child in self.children:
             if child.proc is None:
