@@ -1415,3 +1415,15 @@ def test_a_cdk_v1_asset_runs_from_its_directory_whatever_its_parameters(tmp_path
         "  AssetParametersS3VersionKey: {Type: String}\n",
     )
     assert load(path).config.functions["Asset"].code_path == str(tmp_path / "asset")
+
+
+def test_a_missing_rest_api_id_is_said_missing(tmp_path: Path) -> None:
+    path, line = template(
+        tmp_path,
+        "  Orphan:\n    Type: AWS::ApiGateway::Resource\n"
+        "    Properties: {ParentId: !GetAtt Api.RootResourceId, PathPart: orphan}  # <-\n",
+    )
+    assert problems(path) == [
+        f"{path}:{line}: Resources.Orphan.Properties.RestApiId: RestApiId is missing: it names a resource of"
+        " this template (!Ref)"
+    ]

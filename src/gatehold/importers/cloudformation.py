@@ -477,6 +477,9 @@ class TemplateImport:
             return found[1]
         if isinstance(value, str) and value in self.resolver.resources:
             return value
+        if value is None:
+            self.ctx.error(src, f"{what} is missing: it names a resource of this template (!Ref)")
+            return None
         self.ctx.error(src, f"{what} {value!r} is not one of this template's resources")
         return None
 
