@@ -199,9 +199,10 @@ class Child:
             os.setpgid(0, 0)
             for sock in (ours, *self.supervisor.sockets_except(self)):
                 sock.close()
+            control = theirs.detach()  # the process's channel owns it now
         except BaseException:
             os._exit(1)
-        serve_forked(self.name, theirs.fileno(), supervisor)
+        serve_forked(self.name, control, supervisor)
 
     async def attach(self) -> None:
         """Follow the process started by :meth:`spawn`: its messages, and its exit."""
