@@ -11,6 +11,7 @@ import click
 from gatehold.cli.common import config_option, console, err_console, load_or_exit, print_problems, validate
 from gatehold.cli.describe import as_json, describe
 from gatehold.config import ConfigError
+from gatehold.config.models import ApiConfig, ThrottleConfig
 from gatehold.server import StackOptions
 
 _FORMATS = {
@@ -66,6 +67,37 @@ def _shown_dir(base: Path, code_path: str) -> str:
     return f"{relative}/" if str(relative) != "." else "./"
 
 
+def _throttle(limits: ThrottleConfig) -> str:
+    return f"throttle {limits.rate_limit:g} rps, burst {limits.burst_limit}"
+
+
+def _api_settings(api: ApiConfig) -> list[str]:
+    """What else the API does to every request: stage throttling, gateway responses, binary types."""
+    lines: list[str] = []
+    for stage_name, stage in api.stages.items():
+        parts = [_throttle(stage.throttling)] if stage.throttling else []
+        parts += [f"{key}: {_throttle(limits)}" for key, limits in stage.route_throttling.items()]
+        if stage.variables:
+            parts.append("variables " + ", ".join(f"{k}={v}" for k, v in stage.variables.items()))
+        if stage.access_log:
+            fmt = stage.access_log.format if stage.access_log.format in ("json", "clf") else "own format"
+            parts.append(f"access log ({fmt}) to {stage.access_log.destination}")
+        if parts:
+            lines.append(f"stage {stage_name}: " + "; ".join(parts))
+    if api.gateway_responses:
+        shown = []
+        for kind, response in api.gateway_responses.items():
+            status = f" {response.status_code}" if response.status_code else ""
+            count = len(response.headers)
+            headers = f" ({count} header{'s' if count > 1 else ''})" if count else ""
+            body = " (body)" if response.template is not None else ""
+            shown.append(f"{kind}{status}{headers}{body}")
+        lines.append("gateway responses: " + ", ".join(shown))
+    if api.binary_media_types:
+        lines.append("binary media types: " + ", ".join(api.binary_media_types))
+    return lines
+
+
 def _count(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
@@ -103,6 +135,18 @@ def _print(loaded: object, gateway_url: str, warnings: list[str]) -> None:
             console.print(f"  {method} {route.urls[0]}{label}{also}", markup=False)
             console.print(f"      {route.integration}", markup=False)
             console.print(f"      {route.authorizer}", markup=False, style="dim")
+        for line in _api_settings(cfg.apis[view.name]):
+            console.print(f"  {line}", markup=False)
+    if cfg.gateway.usage_plans:
+        console.print()
+        console.print("[bold]Usage plans[/]")
+        for name, plan in cfg.gateway.usage_plans.items():
+            limits = _throttle(plan.throttling) if plan.throttling else "no throttle"
+            quota = f", quota {plan.quota.limit} per {plan.quota.period.lower()}" if plan.quota else ""
+            keys = ", ".join(plan.api_keys) or "no keys"
+            console.print(
+                f"  {name}: {', '.join(plan.api_stages)}; {limits}{quota}; API keys: {keys}", markup=False
+            )
     if cfg.functions:
         console.print()
         console.print("[bold]Functions[/]")

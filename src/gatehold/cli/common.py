@@ -186,7 +186,13 @@ def import_options(f: F) -> F:
             help="A value for what cannot be resolved locally, e.g. 'ssm:/app/secret=abc', "
             "'ImportValue:Name=x'.",
         ),
-        click.option("--stage", "stage", default=None, help="serverless.yml: the stage (as `sls --stage`)."),
+        click.option(
+            "--stage",
+            "stage",
+            default=None,
+            help="The stage: serverless.yml's (as `sls --stage`), an OpenAPI document's REST stage, or the "
+            "stage of a template's API that no stage deploys.",
+        ),
     ]
     for option in reversed(opts):
         f = option(f)

@@ -347,16 +347,13 @@ def _compile_route(api: CompiledApi, route_key: str, config: RouteConfig) -> Com
 
 def compile_apis(loaded: LoadedConfig) -> dict[str, ApiRouter]:
     """Every API of the configuration, compiled; conflicts are :class:`ConfigError` naming file:line:key."""
-    file = str(loaded.path) if loaded.path else "<config>"
     routers: dict[str, ApiRouter] = {}
     problems: list[ConfigProblem] = []
     for name, config in loaded.config.apis.items():
         try:
             routers[name] = compile_api(name, config)
         except ValueError as exc:
-            problems.append(
-                ConfigProblem(file, loaded.line_of("apis", name, "routes"), f"apis.{name}.routes", str(exc))
-            )
+            problems.append(loaded.problem(("apis", name, "routes"), str(exc)))
     if problems:
         raise ConfigError(problems)
     return routers

@@ -211,14 +211,8 @@ def build_authorizers(
             try:
                 authorizers[(api_name, name)] = builder.build(api_name, api, name, auth)
             except ValueError as exc:
-                problems.append(
-                    ConfigProblem(
-                        str(loaded.path) if loaded.path else "<config>",
-                        loaded.line_of("apis", api_name, "authorizers", name),
-                        f"apis.{api_name}.authorizers.{name}",
-                        str(exc),
-                    )
-                )
+                # where the user wrote it: gatehold.yaml's key, or the template's property
+                problems.append(loaded.problem(("apis", api_name, "authorizers", name), str(exc)))
     if problems:
         raise ConfigError(problems)
     return AuthorizerSet(authorizers, builder.jwks)
