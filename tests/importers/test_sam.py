@@ -1508,3 +1508,42 @@ def test_globals_of_an_api_kind_the_template_does_not_have(tmp_path: Path) -> No
         f"{path}:5: Globals.Api: Globals.Api applies to AWS::Serverless::Api resources (and the implicit API"
         " of Api events); the template has none"
     ]
+
+
+def test_gateway_problems_of_an_imported_api_name_the_template_property(tmp_path: Path) -> None:
+    """A problem found when the gateway compiles an imported authorizer (a regex that does not
+    compile) is reported at the template's line and property path, not the model's key."""
+    from gatehold.gateway.authorizers import check_authorizers
+
+    write(tmp_path, "app.py", "def handler(event, context):\n    return {}\n")
+    template = write(
+        tmp_path,
+        "template.yaml",
+        "Transform: AWS::Serverless-2016-10-31\n"
+        "Resources:\n"
+        "  Api:\n"
+        "    Type: AWS::Serverless::Api\n"
+        "    Properties:\n"
+        "      StageName: live\n"
+        "      Auth:\n"
+        "        DefaultAuthorizer: Tok\n"
+        "        Authorizers:\n"
+        "          Tok:\n"
+        "            FunctionArn: !GetAtt Fn.Arn\n"
+        "            Identity: {ValidationExpression: '(unclosed'}\n"
+        "  Fn:\n"
+        "    Type: AWS::Serverless::Function\n"
+        "    Properties:\n"
+        "      Handler: app.handler\n"
+        "      Runtime: python3.12\n"
+        "      Events: {Get: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /x, Method: get}}}\n",
+    )
+    with pytest.raises(ConfigError) as info:
+        check_authorizers(load(template))
+    (problem,) = info.value.problems
+    assert (problem.file, problem.line, problem.key_path) == (
+        str(template),
+        10,
+        "Resources.Api.Properties.Auth.Authorizers.Tok",
+    ), str(problem)
+    assert problem.message.startswith("identity_validation_expression is not a valid regex")
