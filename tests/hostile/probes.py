@@ -57,7 +57,14 @@ class Outcome:
     note: str = ""
 
     def summary(self) -> str:
-        parts = [",".join(map(str, self.statuses)) or "no answer"]
+        runs: list[str] = []
+        for status in self.statuses:
+            if runs and runs[-1].split(" x ")[-1] == str(status):
+                count = int(runs[-1].split(" x ")[0]) if " x " in runs[-1] else 1
+                runs[-1] = f"{count + 1} x {status}"
+            else:
+                runs.append(str(status))
+        parts = [",".join(runs) or "no answer"]
         if self.closed is not None:
             parts.append("closed" if self.closed else "left open")
         if not math.isnan(self.growth_mb):
