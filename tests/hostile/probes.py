@@ -347,6 +347,26 @@ def large_bodies(server: Server, count: int, size: int, path: str = "post") -> O
     return outcome
 
 
+def large_bodies_kept_alive(server: Server, count: int, size: int, path: str = "post") -> Outcome:
+    """``count`` connections each POST ``size`` bytes, read the answer and stay open, idle: what the
+    server still holds for them (``left_mb``) is measured before they close."""
+    target = PATHS[server.app][path]
+    raw = request("POST", target, list(FORM), b"x" * size)
+    outcome = Outcome()
+    clients = [Client(server.port, timeout=60) for _ in range(count)]
+    try:
+        with measured(server, outcome):
+            for client in clients:
+                client.send(raw)
+                response = client.response()
+                outcome.statuses.append(response.status)
+                outcome.bodies.append(response.body[:200])
+    finally:
+        for client in clients:
+            client.close()
+    return outcome
+
+
 def large_chunked_body(server: Server, size: int, path: str = "post") -> Outcome:
     """One chunked POST of ``size`` bytes (no length announced): refused without being kept."""
     target = PATHS[server.app][path]

@@ -57,10 +57,20 @@ def test_100_mb_chunked_body_is_refused_without_being_kept(gateway: Server) -> N
 
 
 def test_memory_returns_after_large_accepted_bodies(gateway: Server) -> None:
-    """Six 9 MB bodies (under the limit, each reaching its function): what they took is given back
-    (before: the connection's last body stayed until a full garbage collection)."""
+    """Six 9 MB bodies (under the limit, each reaching its function), one connection each, closed:
+    what they took is given back (before: a closed connection and its last body stayed until a
+    full garbage collection, the parser and the protocol referring to each other)."""
     outcome = probes.large_bodies(gateway, 6, 9 * MB)
     assert outcome.statuses == [200] * 6
+    assert outcome.left_mb < 20, outcome.summary()
+
+
+def test_idle_keep_alive_connections_do_not_hold_their_last_body(gateway: Server) -> None:
+    """Six connections each send a 9 MB body, get their answer and stay open: the bodies are not
+    kept for them (before: each idle connection held its last body, 6 x 9 MB and more)."""
+    outcome = probes.large_bodies_kept_alive(gateway, 6, 9 * MB)
+    assert outcome.statuses == [200] * 6
+    assert set(outcome.bodies) == {str(9 * MB).encode()}
     assert outcome.left_mb < 20, outcome.summary()
 
 

@@ -437,7 +437,7 @@ class GatewayProtocol(asyncio.Protocol):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        if (self._busy or self._in_message) and not self._responding:
+        if (self._busy or self._in_message) and not self._responding and not self._dispatched:
             transport.write(_SERVICE_UNAVAILABLE)
         self.close()
 
@@ -740,7 +740,7 @@ class GatewayProtocol(asyncio.Protocol):
                 self._update_reading()
             self._start(request)
             return
-        self._busy = False
+        self._busy = self._responding = False
         if self._reading_paused:
             self._update_reading()
         if self._refusal is not None:  # the malformed request after those answered
