@@ -5,10 +5,14 @@ wait is bounded by socket timeouts (no timing assertions)."""
 
 from __future__ import annotations
 
+import select
+import socket
+import time
+
 import pytest
 
 from tests.hostile import probes
-from tests.hostile.wire import Client, Server, request
+from tests.hostile.wire import PATIENCE, Client, Server, request
 
 GET = probes.PATHS["gateway"]["get"]
 
@@ -63,3 +67,22 @@ def test_a_thousand_connections_are_all_served_then_closed_when_idle(gateway: Se
     with Client(gateway.port) as client:
         client.send(request("GET", GET))
         assert client.response().status == 200
+
+
+def test_a_client_that_reads_none_of_its_responses_is_cut_off(gateway: Server) -> None:
+    """Pipelined GETs of 4 MB responses and nothing read: once the write buffer has taken nothing
+    for the keep-alive timeout, the server aborts the connection (seen as a reset, without
+    reading: reading would let it go on)."""
+    with Client(gateway.port) as client:
+        client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        client.send(request("GET", probes.PATHS["gateway"]["blob"] + "4000000") * 20)
+        poller = select.poll()
+        poller.register(client.sock, select.POLLERR | select.POLLHUP | select.POLLRDHUP)
+        deadline = time.monotonic() + PATIENCE
+        events = 0
+        while time.monotonic() < deadline and not events & (select.POLLERR | select.POLLHUP):
+            events = sum(mask for _, mask in poller.poll(200))
+        assert events & (select.POLLERR | select.POLLHUP), "the connection was not cut off"
+    with Client(gateway.port) as other:
+        other.send(request("GET", GET))
+        assert other.response().status == 200

@@ -59,6 +59,7 @@ import email.utils
 import http
 import logging
 import socket
+import struct
 import time
 from collections import deque
 from collections.abc import Callable
@@ -417,6 +418,19 @@ class GatewayProtocol(asyncio.Protocol):
         transport = self.transport
         if transport is not None and not transport.is_closing():
             transport.resume_reading()
+
+    def reset(self) -> None:
+        """Abort with a TCP reset (``SO_LINGER`` 0), so that what the kernel still holds for a
+        client that reads nothing is dropped too, not sent for minutes after the close."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self._closing = True
+        transport.abort()
 
     def close(self) -> None:
         self._closing = True
@@ -831,7 +845,7 @@ class GatewayHttpServer:
           (slowloris: a header line now and then), or that sent nothing for as long half-way
           through, gets ``408`` and the close;
         * a client that took nothing of its responses for as long (the write buffer full and not
-          shrinking) is cut off.
+          shrinking) is cut off with a reset, which also drops what the kernel holds for it.
         """
         now = self.loop.time()
         limit = now - self.keep_alive_timeout
@@ -842,7 +856,7 @@ class GatewayHttpServer:
                 if buffered != connection.swept_buffer:
                     connection.swept_buffer, connection.buffer_swept_at = buffered, now
                 elif connection.buffer_swept_at < limit and transport is not None:
-                    transport.abort()
+                    connection.reset()
                 continue
             since = connection.idle_since
             if since is not None:
