@@ -96,16 +96,19 @@ def edit(path: Path, text: str, *, rename: bool = False) -> None:
     os.replace(temporary, path)
 
 
-def eventually(probe: Callable[[], T | None], what: str, bound_s: float = 20.0) -> T:
+def eventually(
+    probe: Callable[[], T | None], what: str, bound_s: float = 20.0, stack: Stack | None = None
+) -> T:
     """Poll ``probe`` until it returns something truthy (a bound for a broken reload, not a timing
-    assertion)."""
+    assertion); the failure shows the end of ``stack``'s log."""
     deadline = time.monotonic() + bound_s
     while True:
         value = probe()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"not seen within {bound_s} s: {what}")
+            log = f"\n{stack.output()[-6000:]}" if stack is not None else ""
+            raise AssertionError(f"not seen within {bound_s} s: {what}{log}")
         time.sleep(0.02)
 
 
@@ -440,13 +443,18 @@ def test_gateway_worker_processes_reload_too(tmp_path: Path, stack_factory: Call
     eventually(
         lambda: all_answer(lambda: answers(stack, "/shop/hello", "hello v2") is not None),
         "hello v2 everywhere",
+        stack=stack,
     )
 
     edit(
         config,
         config.read_text().replace("  store:", NEW_ROUTE.format(path="/new", function="world") + "  store:"),
     )
-    eventually(lambda: all_answer(lambda: get(stack, "/shop/new").status_code == 200), "GET /new everywhere")
+    eventually(
+        lambda: all_answer(lambda: get(stack, "/shop/new").status_code == 200),
+        "GET /new everywhere",
+        stack=stack,
+    )
 
 
 def test_a_gateway_process_started_again_serves_the_last_valid_configuration(
@@ -463,9 +471,9 @@ def test_a_gateway_process_started_again_serves_the_last_valid_configuration(
         "  store:", NEW_ROUTE.format(path="/new", function="world") + "  store:"
     )
     edit(config, text)
-    eventually(lambda: get(stack, "/shop/new").status_code == 200, "GET /new")
+    eventually(lambda: get(stack, "/shop/new").status_code == 200, "GET /new", stack=stack)
     edit(config, text.replace("      GET /world:\n", "      GET /world:\n        authorizer: nobody\n"))
-    eventually(lambda: "previous configuration keeps serving" in stack.output(), "the refusal")
+    eventually(lambda: "previous configuration keeps serving" in stack.output(), "the refusal", stack=stack)
 
     gateway = service(stack.proc.pid, "gw-1")
     assert gateway is not None

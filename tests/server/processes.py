@@ -65,6 +65,15 @@ def descendants(root: int) -> set[int]:
     return found
 
 
+def ancestors(pid: int) -> list[int]:
+    """``pid``'s parent, its parent, and so on."""
+    found = []
+    while (stat := _stat(pid)) is not None and stat[1] > 1:
+        pid = stat[1]
+        found.append(pid)
+    return found
+
+
 def service(supervisor: int, name: str) -> int | None:
     """The pid of the stack's process ``name`` (``gw-1``, ``idp``, ``spa``), if it runs."""
     for pid, title in children(supervisor).items():
