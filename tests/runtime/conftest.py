@@ -17,7 +17,7 @@ MakeInvoker = Callable[..., LambdaInvoker]
 async def make_invoker() -> AsyncIterator[MakeInvoker]:
     made: list[LambdaInvoker] = []
 
-    def make(functions: dict[str, Any], *, isolation: str = "thread", **gateway: Any) -> LambdaInvoker:
+    def make(functions: dict[str, Any], *, isolation: str = "in-process", **gateway: Any) -> LambdaInvoker:
         invoker = build_invoker(load(functions, isolation=isolation, **gateway))
         made.append(invoker)
         return invoker

@@ -12,7 +12,7 @@ from gatehold.config import LoadedConfig, parse_config
 HERE = Path(__file__).parent
 
 
-def load(functions: dict[str, Any], *, isolation: str = "thread", **gateway: Any) -> LoadedConfig:
+def load(functions: dict[str, Any], *, isolation: str = "in-process", **gateway: Any) -> LoadedConfig:
     """A LoadedConfig as if read from tests/runtime/gatehold.yaml (so code_path is relative to here)."""
     text = yaml.safe_dump({"functions": functions, "gateway": {"isolation": isolation, **gateway}})
     config, lines = parse_config(text, file=str(HERE / "gatehold.yaml"))

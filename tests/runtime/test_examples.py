@@ -20,7 +20,7 @@ CORS = {"Access-Control-Allow-Origin": "*"}
 Build = Callable[..., LambdaInvoker]
 
 
-def example_config(data_dir: Path, isolation: str = "thread") -> LoadedConfig:
+def example_config(data_dir: Path, isolation: str = "in-process") -> LoadedConfig:
     variables = {
         "idp_url": "http://localhost:9000",
         "issuer": "http://localhost:9000/",
@@ -29,8 +29,6 @@ def example_config(data_dir: Path, isolation: str = "thread") -> LoadedConfig:
         "data_dir": str(data_dir),
     }
     loaded = load_config(EXAMPLE, variables=variables)
-    if isolation == "thread":
-        return loaded
     gateway = loaded.config.gateway.model_copy(update={"isolation": isolation})
     config = loaded.config.model_copy(update={"gateway": gateway})
     return LoadedConfig(config=config, path=loaded.path, lines=loaded.lines)
@@ -40,7 +38,7 @@ def example_config(data_dir: Path, isolation: str = "thread") -> LoadedConfig:
 async def build(tmp_path: Path) -> AsyncIterator[Build]:
     made: list[LambdaInvoker] = []
 
-    def make(isolation: str = "thread", data_dir: Path = tmp_path) -> LambdaInvoker:
+    def make(isolation: str = "in-process", data_dir: Path = tmp_path) -> LambdaInvoker:
         invoker = build_invoker(example_config(data_dir, isolation))
         made.append(invoker)
         return invoker
@@ -66,8 +64,15 @@ def v2(method: str, query: dict[str, str] | None = None, body: str | None = None
     return event
 
 
-def v1(method: str, resource: str, path: str, *, query: dict[str, str] | None = None,
-       path_parameters: dict[str, str] | None = None, body: str | None = None) -> dict[str, Any]:
+def v1(
+    method: str,
+    resource: str,
+    path: str,
+    *,
+    query: dict[str, str] | None = None,
+    path_parameters: dict[str, str] | None = None,
+    body: str | None = None,
+) -> dict[str, Any]:
     return {
         "resource": resource,
         "path": path,
@@ -87,15 +92,36 @@ MISSING = '"Missing Unicorn Name"'  # json.dumps('Missing Unicorn Name'), as the
 @pytest.mark.parametrize(
     ("function", "event", "expected"),
     [
-        pytest.param("get-unicorn", v2("GET", {"name": "Gaia"}),
-                     {"statusCode": 200, "body": '{"name": "Gaia", "gift": "Flight"}'}, id="get-unicorn"),
-        pytest.param("get-unicorn", v2("GET"), {"statusCode": 400, "body": MISSING},
-                     id="get-unicorn-no-query"),
-        pytest.param("get-unicorn", v2("GET", {"other": "x"}), {"statusCode": 400, "body": MISSING},
-                     id="get-unicorn-no-name"),
-        pytest.param("list-all-unicorns", v2("GET"), {"statusCode": 200, "body": json.dumps([
-            {"name": "Gaia", "gift": "Speed"}, {"name": "Magestic", "gift": "Magic"},
-            {"name": "Sparkles", "gift": "Glitter"}])}, id="list-all-unicorns"),
+        pytest.param(
+            "get-unicorn",
+            v2("GET", {"name": "Gaia"}),
+            {"statusCode": 200, "body": '{"name": "Gaia", "gift": "Flight"}'},
+            id="get-unicorn",
+        ),
+        pytest.param(
+            "get-unicorn", v2("GET"), {"statusCode": 400, "body": MISSING}, id="get-unicorn-no-query"
+        ),
+        pytest.param(
+            "get-unicorn",
+            v2("GET", {"other": "x"}),
+            {"statusCode": 400, "body": MISSING},
+            id="get-unicorn-no-name",
+        ),
+        pytest.param(
+            "list-all-unicorns",
+            v2("GET"),
+            {
+                "statusCode": 200,
+                "body": json.dumps(
+                    [
+                        {"name": "Gaia", "gift": "Speed"},
+                        {"name": "Magestic", "gift": "Magic"},
+                        {"name": "Sparkles", "gift": "Glitter"},
+                    ]
+                ),
+            },
+            id="list-all-unicorns",
+        ),
     ],
 )
 async def test_unicorns(build: Build, function: str, event: dict[str, Any], expected: dict[str, Any]) -> None:
@@ -113,16 +139,32 @@ PAGE_1 = (
     ("event", "status", "body"),
     [
         pytest.param(v1("GET", "/pets", "/pets"), 200, PAGE_1, id="list"),
-        pytest.param(v1("GET", "/pets", "/pets", query={"type": "fish"}), 200,
-                     '[{"id":1,"type":"fish","price":249.99},{"id":2,"type":"fish","price":124.99},'
-                     '{"id":3,"type":"fish","price":0.99}]', id="list-fish"),
-        pytest.param(v1("GET", "/pets", "/pets", query={"type": "cat", "page": "2"}), 200,
-                     '[{"id":4,"type":"cat","price":999.99},{"id":5,"type":"cat","price":249.99},'
-                     '{"id":6,"type":"cat","price":49.97}]', id="list-cat-page-2"),
-        pytest.param(v1("GET", "/pets/{petId}", "/pets/1", path_parameters={"petId": "1"}), 200,
-                     '{"id":1,"type":"dog","price":249.99}', id="get-1"),
-        pytest.param(v1("POST", "/pets", "/pets", body='{"type": "dog", "price": 249.99}'), 200,
-                     '{"pet":{"type":"dog","price":249.99},"message":"success"}', id="create"),
+        pytest.param(
+            v1("GET", "/pets", "/pets", query={"type": "fish"}),
+            200,
+            '[{"id":1,"type":"fish","price":249.99},{"id":2,"type":"fish","price":124.99},'
+            '{"id":3,"type":"fish","price":0.99}]',
+            id="list-fish",
+        ),
+        pytest.param(
+            v1("GET", "/pets", "/pets", query={"type": "cat", "page": "2"}),
+            200,
+            '[{"id":4,"type":"cat","price":999.99},{"id":5,"type":"cat","price":249.99},'
+            '{"id":6,"type":"cat","price":49.97}]',
+            id="list-cat-page-2",
+        ),
+        pytest.param(
+            v1("GET", "/pets/{petId}", "/pets/1", path_parameters={"petId": "1"}),
+            200,
+            '{"id":1,"type":"dog","price":249.99}',
+            id="get-1",
+        ),
+        pytest.param(
+            v1("POST", "/pets", "/pets", body='{"type": "dog", "price": 249.99}'),
+            200,
+            '{"pet":{"type":"dog","price":249.99},"message":"success"}',
+            id="create",
+        ),
     ],
 )
 async def test_petstore_backend(build: Build, event: dict[str, Any], status: int, body: str) -> None:
@@ -151,7 +193,7 @@ async def test_movies_and_devices(build: Build, function: str, message: str) -> 
     }
 
 
-MODES = [pytest.param("thread", id="thread"), pytest.param("process", id="process")]
+MODES = [pytest.param("in-process", id="in-process"), pytest.param("process", id="process")]
 ITEM = {"name": "Test Item", "description": "Test Description", "url": "https://www.amazon.com"}
 
 

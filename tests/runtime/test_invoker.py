@@ -13,7 +13,7 @@ from gatehold.runtime import LambdaInvoker
 from tests.runtime.conftest import MakeInvoker
 from tests.runtime.support import error_type, probe
 
-MODES = [pytest.param("thread", id="thread"), pytest.param("process", id="process")]
+MODES = [pytest.param("in-process", id="in-process"), pytest.param("process", id="process")]
 
 
 @pytest.mark.parametrize("isolation", MODES)
@@ -56,8 +56,15 @@ async def test_lambda_environment_variables(make_invoker: MakeInvoker, isolation
         isolation=isolation,
         region="ap-south-1",
     )
-    keys = ["TABLE", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_REGION",
-            "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_LOG_GROUP_NAME", "_HANDLER"]
+    keys = [
+        "TABLE",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_REGION",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "_HANDLER",
+    ]
     seen = (await invoker.invoke("env-fn", {"keys": keys}, request_id="r1")).payload
     assert {k: v[0] for k, v in seen.items()} == {
         "TABLE": "WishList",
@@ -116,14 +123,19 @@ async def test_unserialisable_return_is_a_marshal_error(make_invoker: MakeInvoke
     [
         pytest.param(
             "rt_broken_import.handler",
-            {"errorMessage": "Unable to import module 'rt_broken_import': No module named "
-             "'gatehold_no_such_dependency'", "errorType": "Runtime.ImportModuleError"},
+            {
+                "errorMessage": "Unable to import module 'rt_broken_import': No module named "
+                "'gatehold_no_such_dependency'",
+                "errorType": "Runtime.ImportModuleError",
+            },
             id="import-error",
         ),
         pytest.param(
             "rt_probe.no_such_function",
-            {"errorMessage": "Handler 'no_such_function' missing on module 'rt_probe'",
-             "errorType": "Runtime.HandlerNotFound"},
+            {
+                "errorMessage": "Handler 'no_such_function' missing on module 'rt_probe'",
+                "errorType": "Runtime.HandlerNotFound",
+            },
             id="handler-not-found",
         ),
     ],
@@ -192,8 +204,13 @@ async def test_failed_init_runs_again_on_the_next_invocation(
 ) -> None:
     ready = tmp_path / "ready"
     invoker = make_invoker(
-        {"fn": {"handler": "rt_flaky_init.handler", "code_path": "handlers",
-                "environment": {"READY_FILE": str(ready)}}},
+        {
+            "fn": {
+                "handler": "rt_flaky_init.handler",
+                "code_path": "handlers",
+                "environment": {"READY_FILE": str(ready)},
+            }
+        },
         isolation=isolation,
     )
     failed = await invoker.invoke("fn", {}, request_id="r1")
@@ -305,63 +322,43 @@ async def test_timeouts_of_calls_batched_with_quick_ones(make_invoker: MakeInvok
     assert (await invoker.invoke("fn", {"seconds": 0}, request_id="after")).payload == {"slept": 0}
 
 
-async def test_reserved_concurrency_bounds_runs_at_once_in_thread_mode(make_invoker: MakeInvoker) -> None:
-    invoker = make_invoker({"fn": probe("overlap", reserved_concurrency=2)})
-    event = {"key": "reserved-2", "seconds": 0.05}
+@pytest.mark.parametrize("isolation", MODES)
+async def test_reserved_concurrency_bounds_invocations_in_flight_and_throttles_past_it(
+    make_invoker: MakeInvoker, isolation: str
+) -> None:
+    """Lambda's ReservedConcurrentExecutions: that many invocations at once; one more is refused with
+    TooManyRequestsException (Invoke's 429), which API Gateway answers with a 500."""
+    invoker = make_invoker({"fn": probe("overlap", reserved_concurrency=2)}, isolation=isolation)
+    event = {"key": f"reserved-2-{isolation}", "seconds": 0.2}
     results = await asyncio.gather(*(invoker.invoke("fn", event, request_id=f"r{i}") for i in range(8)))
-    assert [r.payload for r in results][-1] == 2
-    assert all(r.payload in (1, 2) for r in results)
+    assert [r.status_code for r in results] == [200, 200] + [429] * 6
+    assert [r.payload for r in results[:2]] in ([1, 2], [2, 2], [1, 1], [2, 1])
+    assert {error_type(r) for r in results[2:]} == {"TooManyRequestsException"}
+    after = await invoker.invoke("fn", event, request_id="after")
+    assert after.status_code == 200
 
 
-async def test_a_caller_cancelled_while_queued_for_reserved_concurrency_frees_nothing_it_did_not_hold(
-    make_invoker: MakeInvoker,
-) -> None:
-    invoker = make_invoker({"fn": probe("overlap", reserved_concurrency=1)})
-    event = {"key": "reserved-1", "seconds": 0.2}
-    running = asyncio.create_task(invoker.invoke("fn", event, request_id="running"))
-    await asyncio.sleep(0.05)
-    queued = asyncio.create_task(invoker.invoke("fn", event, request_id="queued"))
-    await asyncio.sleep(0.05)
-    queued.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await queued
-    after = [invoker.invoke("fn", event, request_id=f"after-{i}") for i in range(3)]
-    results = await asyncio.gather(running, *after)
-    assert [r.payload for r in results] == [1, 1, 1, 1]  # never two at once
-
-
-async def test_a_caller_invoking_in_a_tight_loop_does_not_keep_the_loop(make_invoker: MakeInvoker) -> None:
-    """Thread mode runs a quick call at once, without a turn of the event loop, and lets the same task
-    do so a few times in a row (an authorizer, then the integration); past that the task's next call
-    waits for the end of the turn like any other, so another task gets its turn meanwhile."""
-    invoker = make_invoker({"fn": probe("echo")})
-    await invoker.invoke("fn", {}, request_id="warm-1")
-    await invoker.invoke("fn", {}, request_id="warm-2")
-    finished: list[str] = []
-
-    async def tight_loop() -> None:
-        for i in range(100):
-            assert (await invoker.invoke("fn", {"i": i}, request_id=f"loop-{i}")).payload == {"i": i}
-        finished.append("tight loop")
-
-    async def one_call() -> None:
-        assert (await invoker.invoke("fn", {"one": 1}, request_id="one")).payload == {"one": 1}
-        finished.append("one call")
-
-    await asyncio.gather(tight_loop(), one_call())
-    assert finished == ["one call", "tight loop"]
-
-
-async def test_a_batch_of_quick_calls_longer_than_the_loop_waits_for_one_is_answered_whole(
-    make_invoker: MakeInvoker,
-) -> None:
-    """Thread mode waits for a batch while each call is quick, up to BATCH_WAIT_S for the batch; past
-    that the calls not started go with the next loop turn's batch (threads.py). 60 calls of 0.3 ms each
-    outlast both bounds; every caller still gets its own answer."""
-    invoker = make_invoker({"fn": probe("spin")})
-    for i in range(3):
-        await invoker.invoke("fn", {"seconds": 0, "n": i}, request_id=f"warm-{i}")
+async def test_without_reserved_concurrency_the_account_limit_applies(make_invoker: MakeInvoker) -> None:
+    invoker = make_invoker({"fn": probe("sleep", timeout=10)})
+    sandbox = invoker.sandbox("fn")
+    sandbox.limit = 3  # the account's 1,000, scaled down for the test
     results = await asyncio.gather(
-        *(invoker.invoke("fn", {"seconds": 0.0003, "n": n}, request_id=f"req-{n}") for n in range(60))
+        *(invoker.invoke("fn", {"seconds": 0.1}, request_id=f"r{i}") for i in range(5))
     )
-    assert [r.payload for r in results] == [{"n": n, "request_id": f"req-{n}"} for n in range(60)]
+    assert [r.status_code for r in results] == [200, 200, 200, 429, 429]
+    assert results[3].error == {
+        "errorType": "TooManyRequestsException",
+        "errorMessage": "Rate Exceeded.",
+        "Reason": "ConcurrentInvocationLimitExceeded",
+        "Type": "User",
+    }
+
+
+async def test_a_caller_that_gives_up_frees_its_slot_in_process(make_invoker: MakeInvoker) -> None:
+    invoker = make_invoker({"fn": probe("sleep", reserved_concurrency=1, timeout=10)})
+    running = asyncio.create_task(invoker.invoke("fn", {"seconds": 0.3}, request_id="running"))
+    await asyncio.sleep(0.05)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert (await invoker.invoke("fn", {"seconds": 0}, request_id="next")).payload == {"slept": 0}

@@ -23,7 +23,7 @@ from gatehold.runtime import LambdaInvoker, build_invoker, modules
 from gatehold.runtime.invoker import function_specs
 from tests.runtime.support import error_type
 
-MODES = [pytest.param("thread", id="thread"), pytest.param("process", id="process")]
+MODES = [pytest.param("in-process", id="in-process"), pytest.param("process", id="process")]
 
 APP = """\
 import pickle
@@ -89,7 +89,7 @@ def forget_namespaces(tmp_path: Path) -> Iterator[None]:
 async def invoker_for(tmp_path: Path, forget_namespaces: None) -> AsyncIterator[Callable[..., LambdaInvoker]]:
     made: list[LambdaInvoker] = []
 
-    def make(functions: dict[str, Any], isolation: str = "thread") -> LambdaInvoker:
+    def make(functions: dict[str, Any], isolation: str = "in-process") -> LambdaInvoker:
         config = tmp_path / "gatehold.yaml"
         config.write_text(yaml.safe_dump({"functions": functions, "gateway": {"isolation": isolation}}))
         invoker = build_invoker(load_config(config))

@@ -60,10 +60,17 @@ class FunctionConfig(Model):
     timeout: float = Field(default=3.0, gt=0, le=900, description="seconds, as Lambda's Timeout")
     memory_size: int = Field(default=128, ge=128, le=10240, description="MB, as Lambda's MemorySize")
     environment: dict[str, str] = Field(default_factory=dict)
-    isolation: Literal["thread", "process"] | None = Field(
-        default=None, description="override of gateway.isolation for this function"
+    isolation: Literal["process", "in-process", "thread"] | None = Field(
+        default=None,
+        description="override of gateway.isolation for this function ('thread': the former name of"
+        " in-process, deprecated)",
     )
-    reserved_concurrency: int | None = Field(default=None, ge=1)
+    reserved_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        description="most invocations in flight, as Lambda's ReservedConcurrentExecutions (more are"
+        " throttled: TooManyRequestsException); also the most execution environments",
+    )
 
     @field_validator("runtime")
     @classmethod
@@ -468,8 +475,11 @@ class GatewaySettings(Model):
 
     account_id: str = Field(default="123456789012", pattern=r"^\d{12}$")
     region: str = "us-east-1"
-    isolation: Literal["thread", "process"] = Field(
-        default="thread", description="default Lambda isolation (see docs/runtime.md for numbers)"
+    isolation: Literal["process", "in-process", "thread"] = Field(
+        default="process",
+        description="default Lambda isolation: process (each function in execution environments of"
+        " its own, AWS's semantics) or in-process (trusted handlers: a crash there ends the gateway);"
+        " see docs/runtime.md",
     )
     throttling: ThrottleConfig = Field(
         default_factory=lambda: ThrottleConfig(rate_limit=10000, burst_limit=5000),

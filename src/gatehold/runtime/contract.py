@@ -26,13 +26,19 @@ class InvocationResult:
       a handler that exceeded its own ``timeout`` gets ``errorMessage`` "Task timed out after N.NN
       seconds"), and the traceback has been logged, never returned to a client;
     * ``integration_timeout``: the caller's deadline passed before the function answered
-      (API Gateway's 29 s / 30 s integration timeout, or the route's ``timeout_ms``).
+      (API Gateway's 29 s / 30 s integration timeout, or the route's ``timeout_ms``);
+    * ``status_code``: what Lambda's Invoke API answered. 200 when the function ran, whether it
+      succeeded or failed; 429 when the invocation was refused (``TooManyRequestsException``: the
+      function's concurrency is used up), 404 for an unknown function (``ResourceNotFoundException``);
+      ``error`` then holds the refusal. API Gateway answers 500 for a refused invocation and 502
+      (REST) for a function error.
     """
 
     payload: Any = None
     error: dict[str, Any] | None = None
     integration_timeout: bool = False
     duration_ms: float = 0.0
+    status_code: int = 200
 
 
 class Invoker(Protocol):

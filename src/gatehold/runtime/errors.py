@@ -25,7 +25,12 @@ USER_CODE_SYNTAX_ERROR: Final = "Runtime.UserCodeSyntaxError"
 MALFORMED_HANDLER_NAME: Final = "Runtime.MalformedHandlerName"
 BUILT_IN_MODULE_CONFLICT: Final = "Runtime.BuiltInModuleConflict"
 EXIT_ERROR: Final = "Runtime.ExitError"
+OUT_OF_MEMORY: Final = "Runtime.OutOfMemory"
 TIMED_OUT: Final = "Sandbox.Timedout"
+RESPONSE_TOO_LARGE: Final = "Function.ResponseSizeTooLarge"
+TOO_MANY_REQUESTS: Final = "TooManyRequestsException"
+#: Lambda's synchronous response payload limit ("6 MB"), in bytes, as its error message gives it
+MAX_RESPONSE_BYTES: Final = 6291556
 
 # Go's syscall.Signal names, which Lambda's init process prints ("signal: killed").
 _SIGNAL_NAMES: Final = {
@@ -86,12 +91,13 @@ def timeout_error(request_id: str, elapsed_s: float, now: datetime) -> LambdaErr
     }
 
 
-def exit_error(request_id: str, returncode: int | None) -> LambdaError:
-    """The runtime process exited mid-invocation (``os._exit``, a segfault, the OOM killer).
+def exit_error(request_id: str, returncode: int | None, error_type: str = EXIT_ERROR) -> LambdaError:
+    """The runtime process exited mid-invocation (``os._exit``, ``sys.exit``, a segfault, a kill).
 
-    Lambda: ``"RequestId: … Error: Runtime exited with error: exit status 1"`` or ``… signal: killed``.
+    Lambda: ``"RequestId: … Error: Runtime exited with error: exit status 1"`` or ``… signal: killed``,
+    and ``"… Error: Runtime exited without providing a reason"`` for an exit status of 0.
     """
-    if returncode is None:
+    if not returncode:
         reason = "Runtime exited without providing a reason"
     elif returncode < 0:
         try:
@@ -101,7 +107,39 @@ def exit_error(request_id: str, returncode: int | None) -> LambdaError:
         reason = f"Runtime exited with error: signal: {sig}"
     else:
         reason = f"Runtime exited with error: exit status {returncode}"
-    return {"errorMessage": f"RequestId: {request_id} Error: {reason}", "errorType": EXIT_ERROR}
+    return {"errorMessage": f"RequestId: {request_id} Error: {reason}", "errorType": error_type}
+
+
+def out_of_memory_error(request_id: str) -> LambdaError:
+    """The execution environment used more than the function's ``MemorySize`` and was killed: the
+    kernel's SIGKILL as Lambda reports it today, ``Runtime.OutOfMemory`` with
+    ``"RequestId: … Error: Runtime exited with error: signal: killed"`` (earlier Lambda reported the
+    same message as a ``Runtime.ExitError``)."""
+    return exit_error(request_id, -signal.SIGKILL, OUT_OF_MEMORY)
+
+
+def response_too_large_error() -> LambdaError:
+    """A result over Lambda's 6 MB synchronous response limit (``Function.ResponseSizeTooLarge``)."""
+    return {
+        "errorMessage": "Response payload size exceeded maximum allowed payload size"
+        f" ({MAX_RESPONSE_BYTES} bytes).",
+        "errorType": RESPONSE_TOO_LARGE,
+    }
+
+
+def throttled_error(reserved: bool) -> LambdaError:
+    """Lambda's Invoke API refusing an invocation past the function's concurrency: HTTP 429
+    ``TooManyRequestsException`` ``{"Reason", "Type": "User", "message": "Rate Exceeded."}``, the reason
+    ``ReservedFunctionConcurrentInvocationLimitExceeded`` when the function has reserved concurrency,
+    else ``ConcurrentInvocationLimitExceeded`` (the account's)."""
+    return {
+        "errorType": TOO_MANY_REQUESTS,
+        "errorMessage": "Rate Exceeded.",
+        "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"
+        if reserved
+        else "ConcurrentInvocationLimitExceeded",
+        "Type": "User",
+    }
 
 
 def utcnow() -> datetime:

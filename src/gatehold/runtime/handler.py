@@ -171,6 +171,11 @@ def call_handler(
         error = errors.error_from_exception(exc, exc.__traceback__, request_id, skip_files=_RUNTIME_FILES)
         return None, error
     try:
-        return marshal(result), None
+        payload = marshal(result)
     except (TypeError, ValueError, OverflowError, UnicodeDecodeError) as exc:
         return None, errors.marshal_error(exc, request_id)
+    # Lambda's 6 MB synchronous response limit; a character is at least a byte, so only a long text
+    # needs its UTF-8 length counted
+    if len(payload) > errors.MAX_RESPONSE_BYTES // 4 and len(payload.encode()) > errors.MAX_RESPONSE_BYTES:
+        return None, errors.response_too_large_error()
+    return payload, None

@@ -1,4 +1,6 @@
-"""Thread isolation: every function runs in this process, on a pool of daemon threads.
+"""In-process isolation (``isolation: in-process``, formerly ``thread``): every function runs in the
+gateway's process, on a pool of daemon threads. For trusted handlers only: a crash there
+(``os._exit``, a segfault) ends the gateway, and a handler that holds the GIL holds the gateway.
 
 One *sandbox* per function (its log stream, its environment copy, its warm module), threads shared
 by all functions. A thread cannot be killed: when a handler passes its timeout the caller gets
@@ -43,8 +45,8 @@ can, and adds as little as it can per call:
 * *nothing per call that a batch can share*: no lock (``deque.popleft`` and ``list.append`` are
   atomic under the GIL: :class:`_Batch`), no timer unless the loop stops waiting for the call (then
   one ``call_at`` at the call's expiry enforces the function timeout or the caller's deadline,
-  whichever comes first), ``reserved_concurrency`` as a counter with a FIFO of waiters
-  (:class:`_Reserved`), the context's per-function fields computed once per sandbox.
+  whichever comes first), the concurrency limit as a counter (past it: Lambda's throttling error),
+  the context's per-function fields computed once per sandbox.
 
 The handler's copy of the event is ``orjson.loads(orjson.dumps(event))``, one half on each side;
 measured on the ~1 KB 2.0 event it is the cheapest deep copy there is here (4-6 µs, against 6-7 µs
@@ -67,16 +69,19 @@ import orjson
 
 from gatehold.runtime import environ, errors, modules
 from gatehold.runtime.context import FunctionSpec, LambdaContext, new_log_stream_name
+from gatehold.runtime.environment import THROTTLED
 from gatehold.runtime.errors import LambdaError
 from gatehold.runtime.handler import Handler, InitError, call_handler
 
-Outcome = tuple[str | None, LambdaError | None]
+Outcome = tuple[bytes | str | None, LambdaError | None]
 
 # A run shorter than this keeps its function on the quick way; the same value bounds how long the
 # loop waits for one handler (module docstring).
 QUICK_S: Final = 0.001
 # However quick each call, the loop stops waiting for a batch after this long and goes on serving.
 BATCH_WAIT_S: Final = 0.005
+#: Lambda's default concurrency quota of an account (functions without reserved concurrency)
+ACCOUNT_CONCURRENCY: Final = 1000
 # One task may run this many calls at once in a row (an authorizer, then the integration) before its
 # next call waits for the end of the turn like the others, so that it cannot keep the loop to itself.
 RUNS_PER_TURN: Final = 8
@@ -410,40 +415,6 @@ class ThreadPool:
             os.write(worker.wake_w, b"\0")
 
 
-class _Reserved:
-    """``reserved_concurrency``: at most ``limit`` invocations at a time, first come first served
-    (an ``asyncio.Semaphore`` without its coroutine calls on the free path)."""
-
-    __slots__ = ("free", "waiters")
-
-    def __init__(self, limit: int) -> None:
-        self.free = limit
-        self.waiters: deque[asyncio.Future[None]] = deque()
-
-    async def wait(self) -> None:
-        """Called when ``free`` is 0 (or others wait): returns holding a slot."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiters.append(future)
-        try:
-            await future
-        except asyncio.CancelledError:
-            if future.done() and not future.cancelled():  # handed a slot, then cancelled
-                self.release()
-            else:
-                with contextlib.suppress(ValueError):
-                    self.waiters.remove(future)
-            raise
-
-    def release(self) -> None:
-        waiters = self.waiters
-        while waiters:
-            future = waiters.popleft()
-            if not future.done():
-                future.set_result(None)  # the slot goes straight to the next in line
-                return
-        self.free += 1
-
-
 class ThreadSandbox:
     """One function's warm execution environment inside this process.
 
@@ -461,7 +432,9 @@ class ThreadSandbox:
         self.namespace = modules.namespace_for(spec)
         if self.namespace is not None:
             self.namespace.sandboxes.add(self)
-        self._reserved = _Reserved(spec.concurrency) if spec.concurrency else None
+        # invocations in flight at most: reserved concurrency, else the account's (pool.py)
+        self.limit = spec.concurrency or ACCOUNT_CONCURRENCY
+        self.in_flight = 0
         self.quick = False  # did the last run take less than QUICK_S? (the first one imports)
         # the context's per-function fields, computed once
         self._context_fields = (
@@ -503,14 +476,12 @@ class ThreadSandbox:
             return None, errors.error_from_exception(exc, exc.__traceback__, request_id)
 
     async def invoke(self, event: Any, request_id: str, deadline_s: float | None) -> Outcome | None:
-        """The outcome (Lambda's timeout error past ``timeout``), or ``None`` when ``deadline_s`` passed
-        first (integration timeout). Either way a late handler keeps its thread until it returns."""
-        reserved = self._reserved
-        if reserved is not None:
-            if reserved.free and not reserved.waiters:
-                reserved.free -= 1
-            else:
-                await reserved.wait()
+        """The outcome (Lambda's timeout error past ``timeout``), :data:`THROTTLED` past the
+        concurrency limit, or ``None`` when ``deadline_s`` passed first (integration timeout). Either
+        way a late handler keeps its thread until it returns (and counts as in flight until then)."""
+        if self.in_flight >= self.limit:
+            return THROTTLED
+        self.in_flight += 1
         try:
             loop = asyncio.get_running_loop()
             event_json = orjson.dumps(event)  # the handler's own copy is parsed from this
@@ -531,8 +502,7 @@ class ThreadSandbox:
                 if call.timer is not None:
                     call.timer.cancel()
         finally:
-            if reserved is not None:
-                reserved.release()
+            self.in_flight -= 1
         if outcome is not _EXPIRED:
             return outcome
         if integration_first:

@@ -105,3 +105,54 @@ def spin(event: Any, context: Any) -> dict[str, Any]:
     while time.perf_counter() < until:
         pass
     return {"n": event["n"], "request_id": context.aws_request_id}
+
+
+def sys_exit(event: Any, context: Any) -> None:
+    import sys
+
+    sys.exit(event.get("code"))
+
+
+def kill_self(event: Any, context: Any) -> None:
+    """An uncaught signal: the process ends the way the signal's default action ends it."""
+    import signal
+
+    os.kill(os.getpid(), getattr(signal, event["signal"]))
+    time.sleep(5)
+
+
+def hold_gil(event: Any, context: Any) -> None:
+    """C code that never releases the GIL: libc's sleep called through ctypes.PyDLL."""
+    ctypes.PyDLL(None).sleep(event.get("seconds", 60))
+
+
+def allocate(event: Any, context: Any) -> int:
+    """Touches ``mb`` megabytes, one at a time (a memory blow-up, as a leak or a big load makes it)."""
+    kept = []
+    for _ in range(event["mb"]):
+        kept.append(bytearray(b"x" * (1 << 20)))
+    return len(kept)
+
+
+def big_result(event: Any, context: Any) -> dict[str, Any]:
+    return {"statusCode": 200, "body": "x" * event["bytes"]}
+
+
+def event_size(event: Any, context: Any) -> int:
+    return len(event["body"])
+
+
+def mark(event: Any, context: Any) -> str:
+    """Sleeps ``seconds``, then leaves a file named by the request id in ``dir`` (so a test can tell
+    which invocations ran)."""
+    from pathlib import Path
+
+    time.sleep(event["seconds"])
+    request_id: str = context.aws_request_id
+    (Path(event["dir"]) / request_id).touch()
+    return request_id
+
+
+def allocate_at_once(event: Any, context: Any) -> int:
+    """One object of ``mb`` megabytes, written whole (a big download or a file read into memory)."""
+    return len(b"x" * (event["mb"] << 20))

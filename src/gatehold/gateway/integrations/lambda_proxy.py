@@ -2,16 +2,18 @@
 
 Payload 1.0 for REST APIs, 1.0 or 2.0 (default) for HTTP APIs (docs/aws-reference.md §2, §3.6, §3.7).
 The integration timeout is API Gateway's cap (REST 29 s, HTTP 30 s) or the route's ``timeout_ms``
-when smaller; when it passes the client gets REST 504 / HTTP 503, and a function error or a
-malformed result REST 502 / HTTP 500.
+when smaller; when it passes the client gets REST 504 / HTTP 503, a function error or a malformed
+result REST 502 / HTTP 500, and an invocation Lambda refused (throttled) 500 on both.
 """
 
 from __future__ import annotations
 
 from gatehold.config.models import LambdaIntegration
+from gatehold.errors import GatewayError, GatewayResponseType
 from gatehold.gateway.events import proxy_event_v1, proxy_event_v2, uuid4_text
 from gatehold.gateway.model import AuthorizerOutcome, CompiledApi, GatewayRequest, GatewayResponse, RouteMatch
 from gatehold.gateway.responses import (
+    REST_INTEGRATION_FAILURE_BODY,
     integration_failure,
     integration_timeout,
     map_response_v1,
@@ -57,6 +59,16 @@ class LambdaProxyIntegration:
         )
         if result.integration_timeout:
             raise integration_timeout(self.api_type, f"function {self.function} did not answer in time")
+        if result.status_code != 200:
+            # Lambda refused the invocation (throttled: TooManyRequestsException): API Gateway
+            # answers 500 {"message": "Internal server error"}, not the 502 of a function error
+            raise GatewayError(
+                GatewayResponseType.INTEGRATION_FAILURE,
+                body=REST_INTEGRATION_FAILURE_BODY if self.api_type == "REST" else None,
+                status=500,
+                reason=f"Lambda invocation failed with status: {result.status_code}"
+                f" ({result.error.get('errorType') if result.error else ''})",
+            )
         if result.error is not None:
             raise integration_failure(
                 self.api_type, f"function {self.function} failed: {result.error.get('errorType')}"

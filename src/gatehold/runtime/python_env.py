@@ -1,0 +1,329 @@
+"""The Python execution environment: a worker process (:mod:`gatehold.runtime.worker`) and its
+framed protocol, seen from the gateway.
+
+* **submit**: the batch is one frame (``orjson [[request_id, event], …]``) written on the channel,
+  non-blocking (the rest follows when the socket drains): one wake-up of the worker per batch. A
+  batch of several calls also puts one claim byte per call on the claims pipe, so that
+  :meth:`~PythonEnvironment.take_back` can have the calls not started yet back (worker.py).
+* **answers**: the worker writes each answer when its call returns and rings the bell once for the
+  batch; the bell's pipe is what the event loop watches, so the gateway wakes once per batch
+  however many calls it held. The channel itself is watched only while a frame is half read.
+* **exit**: the fork server reports it (or, for a spawned worker, its pidfd becomes readable); the
+  answers already written are delivered first, then ``exited`` with the exit status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import struct
+from typing import TYPE_CHECKING, Final
+
+import orjson
+
+from gatehold.runtime import environ
+from gatehold.runtime.context import new_log_stream_name
+from gatehold.runtime.environment import (
+    BUSY,
+    DEAD,
+    IDLE,
+    STARTING,
+    Call,
+    Environment,
+    Launcher,
+    PoolEvents,
+    Process,
+    worker_argv,
+)
+from gatehold.runtime.worker import BELL_FD, CHANNEL_FD, CLAIMS_FD
+
+if TYPE_CHECKING:
+    from gatehold.runtime.context import FunctionSpec
+    from gatehold.runtime.forkserver import ForkServer
+
+log = logging.getLogger("gatehold.lambda")
+
+_LEN: Final = struct.Struct(">I")
+_MICROS: Final = struct.Struct(">I")
+_READ: Final = 1 << 18
+
+
+class PythonEnvironment(Environment):
+    """A worker process running one Python function."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        events: PoolEvents,
+        loop: asyncio.AbstractEventLoop,
+        generation: int,
+        sys_path: list[str],
+        forkserver: ForkServer | None,
+    ) -> None:
+        super().__init__(spec, events, loop, generation)
+        self.log_stream_name = new_log_stream_name()
+        self._buf = bytearray()
+        self._out: memoryview | None = None  # the rest of a batch frame the socket did not take
+        self._reading = False  # the channel is watched (a frame is half read)
+        self._closing = False
+        env = environ.process_environ() | spec.lambda_environment(self.log_stream_name)
+        data = {
+            "name": spec.name,
+            "handler": spec.handler,
+            "code_path": str(spec.code_path) if spec.code_path else None,
+            "timeout": spec.timeout,
+            "memory_size": spec.memory_size,
+            "function_arn": spec.function_arn,
+            "log_group_name": spec.log_group_name,
+            "log_stream_name": self.log_stream_name,
+            "sys_path": sys_path,
+            "parent": os.getpid(),
+        }
+        ours, theirs = socket.socketpair()
+        bell_r, bell_w = os.pipe()
+        claims_r, claims_w = os.pipe()
+        self._pidfd_watched = False
+        try:
+            if forkserver is not None:
+                self.process = forkserver.spawn(data, env, [theirs.fileno(), bell_w, claims_r], self._ended)
+            else:
+                self.process = spawned = Process(
+                    worker_argv("gatehold.runtime.worker", orjson.dumps(data).decode()),
+                    env,
+                    {CHANNEL_FD: theirs.fileno(), BELL_FD: bell_w, CLAIMS_FD: claims_r},
+                )
+                if spawned.pidfd is not None:
+                    loop.add_reader(spawned.pidfd, self._on_pidfd)
+                    self._pidfd_watched = True
+                else:
+                    loop.call_later(0.05, self._poll_exit)
+        except BaseException:
+            ours.close()
+            for fd in (bell_r, claims_r, claims_w):
+                os.close(fd)
+            raise
+        finally:
+            theirs.close()
+            os.close(bell_w)
+        ours.setblocking(False)
+        os.set_blocking(bell_r, False)
+        os.set_blocking(claims_r, False)
+        self._sock = ours
+        self._bell = bell_r
+        self._claims_r, self._claims_w = claims_r, claims_w
+        self._stopping = False  # calls were taken back: the batch ends with the worker's "S"
+        loop.add_reader(bell_r, self._on_bell)
+
+    # -- the pool's side ---------------------------------------------------------------------------
+
+    def submit(self, calls: list[Call]) -> None:
+        body = orjson.dumps([[call.request_id, call.event] for call in calls])
+        self.batch = calls
+        self.batch_size = len(calls)
+        self.ran_s = 0.0
+        self.answered = 0
+        self.state = BUSY
+        self.submitted = self.progress = self.loop.time()
+        if len(calls) > 1:
+            os.write(self._claims_w, b"\0" * len(calls))
+            frame = _LEN.pack(len(body) + 1) + b"C" + body
+        else:
+            frame = _LEN.pack(len(body) + 1) + b"N" + body
+        try:
+            sent = self._sock.send(frame)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:  # the worker is gone: its exit reports it
+            return
+        if sent < len(frame):
+            self._out = memoryview(frame)[sent:]
+            self.loop.add_writer(self._sock, self._on_writable)
+
+    def collect(self) -> None:
+        sock, buf = self._sock, self._buf
+        while True:
+            try:
+                chunk = sock.recv(_READ)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+        pos, end = 0, len(buf)
+        while end - pos >= 4:
+            (size,) = _LEN.unpack_from(buf, pos)
+            if end - pos - 4 < size:
+                break
+            start = pos + 4
+            pos = start + size
+            self._frame(buf[start], bytes(buf[start + 1 : pos]))
+        if pos:
+            del buf[:pos]
+        half = bool(buf)
+        if half != self._reading and self.state != DEAD:
+            self._reading = half
+            if half:
+                self.loop.add_reader(sock, self.collect)
+            else:
+                self.loop.remove_reader(sock)
+
+    def take_back(self) -> list[Call]:
+        """The calls of the batch not started yet, now the pool's to run elsewhere (their claim bytes
+        read back: the worker will not start them)."""
+        if self.state != BUSY or self.batch_size < 2:
+            return []
+        try:
+            count = len(os.read(self._claims_r, self.batch_size))
+        except (BlockingIOError, InterruptedError):
+            return []
+        if not count:
+            return []
+        kept = len(self.batch) - count
+        taken = self.batch[kept:]
+        self.batch = self.batch[:kept]
+        self._stopping = True
+        return taken
+
+    def close(self) -> None:
+        """The worker exits when its channel closes, after the batch in flight."""
+        self._closing = True
+        if self.state in (IDLE, STARTING) or not self.batch or self.answered >= len(self.batch):
+            self._shut_channel()
+
+    # -- the worker's side ---------------------------------------------------------------------------
+
+    def _frame(self, tag: int, body: bytes) -> None:
+        if self.state == STARTING:
+            self.state = IDLE
+            self.events.ready(self, orjson.loads(body) if tag == 0x45 else None)  # "E"
+            return
+        if tag == 0x53:  # "S": it found the rest of the batch taken back
+            self._stopping = False
+        else:
+            call = self.batch[self.answered]
+            self.answered += 1
+            self.progress = self.loop.time()
+            self.ran_s += _MICROS.unpack_from(body)[0] / 1e6
+            answer = body[4:]
+            outcome = (answer, None) if tag == 0x30 else (None, orjson.loads(answer))  # "0" / "1"
+            self.events.answered(self, call, outcome)
+        if self.answered == len(self.batch) and self.state == BUSY and not self._stopping:
+            self.batch = []  # (answered stays: how many calls the batch ran)
+            self.state = IDLE
+            if self._closing:
+                self._shut_channel()
+            self.events.drained(self)
+
+    def _on_bell(self) -> None:
+        try:
+            os.read(self._bell, 4096)
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            return
+        self.collect()
+
+    def _on_writable(self) -> None:
+        out = self._out
+        if out is None:
+            self.loop.remove_writer(self._sock)
+            return
+        try:
+            sent = self._sock.send(out)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            sent = len(out)
+        self._out = out[sent:] if sent < len(out) else None
+        if self._out is None:
+            self.loop.remove_writer(self._sock)
+
+    def _on_pidfd(self) -> None:
+        """A spawned worker's pidfd is readable: it has exited."""
+        process = self.process
+        if isinstance(process, Process) and self.state != DEAD:
+            returncode = process.reap()
+            if returncode is not None:
+                self._ended(returncode)
+
+    def _poll_exit(self) -> None:
+        """Without pidfds (not Linux): look for the spawned worker's exit every 50 ms."""
+        process = self.process
+        if self.state == DEAD or not isinstance(process, Process):
+            return
+        returncode = process.reap()
+        if returncode is None:
+            self.loop.call_later(0.05, self._poll_exit)
+        else:
+            self._ended(returncode)
+
+    def _ended(self, returncode: int | None) -> None:
+        """The process is gone: deliver the answers it wrote first, then report it."""
+        if self.state == DEAD:
+            return
+        self.collect()
+        self._release()
+        self.events.exited(self, returncode)
+
+    def _shut_channel(self) -> None:
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_WR)
+
+    def _release(self) -> None:
+        """Stop watching and close every descriptor (the process has exited)."""
+        if self.state == DEAD:
+            return
+        self.ended_in = self.state
+        self.state = DEAD
+        loop = self.loop
+        if not loop.is_closed():
+            loop.remove_reader(self._bell)
+            if self._reading:
+                loop.remove_reader(self._sock)
+            if self._out is not None:
+                loop.remove_writer(self._sock)
+            if self._pidfd_watched and self.process is not None and self.process.pidfd is not None:
+                loop.remove_reader(self.process.pidfd)
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+            self.watchdog = None
+        self._close_fds()
+
+    def _close_fds(self) -> None:
+        self._sock.close()
+        for fd in (self._bell, self._claims_r, self._claims_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if self.process is not None:
+            self.process.close()
+
+    def reap_now(self) -> None:
+        process = self.process
+        if process is not None and process.returncode is None:
+            process.kill()
+            if isinstance(process, Process):
+                process.reap(block=True)
+        if self.state == DEAD:
+            return
+        # not on the loop that watched it: release without touching that loop's selector
+        self.ended_in = self.state
+        self.state = DEAD
+        self._close_fds()
+
+
+def launch(sys_path: list[str], forkserver: ForkServer | None) -> Launcher:
+    """The :data:`~gatehold.runtime.environment.Launcher` of Python functions (``sys_path``: the
+    gateway's own, without the code directories in-process isolation added; ``forkserver``: where
+    environments are forked from, else each is spawned)."""
+
+    def start(
+        spec: FunctionSpec, events: PoolEvents, loop: asyncio.AbstractEventLoop, generation: int
+    ) -> Environment:
+        return PythonEnvironment(spec, events, loop, generation, sys_path, forkserver)
+
+    return start
