@@ -209,58 +209,61 @@ def up(
         graceful_timeout=graceful_timeout,
     )
     opts.data_dir.mkdir(parents=True, exist_ok=True)
-    # the ports first: a taken one is one clear error, before anything starts
-    admin = _bind("admin", opts.host, opts.admin_port)[0] if opts.admin_port else None
-    services = [
-        ServiceSpec(f"gateway-{n}", f"gateway process {n}", [sock])
-        for n, sock in enumerate(_bind("gateway", opts.host, opts.gateway_port, opts.workers), start=1)
-    ]
-    services.append(
-        ServiceSpec("idp", "identity provider", _bind("identity provider", opts.host, opts.idp_port))
-    )
-    loaded = load_or_exit(config_path, opts.variables())
-    for warning in validate_or_exit(loaded):
-        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
-    write_stack_state(
-        opts.data_dir,
-        StackState(
-            config_path=str(Path(config_path).resolve()) if config_path else None,
-            import_options=asdict(current_import_options()),
-            idp_url=opts.idp_url,
-            database_url=database_url,
-            pid=os.getpid(),
-        ),
-    )
-    spa = not no_spa and loaded.config.spa is not None
-    spa_problem = None
-    if spa:
-        from gatehold.spa import ensure_assets
-
+    try:
+        # the ports first: a taken one is one clear error, before anything starts
+        admin = _bind("admin", opts.host, opts.admin_port)[0] if opts.admin_port else None
+        services = [
+            ServiceSpec(f"gateway-{n}", f"gateway process {n}", [sock])
+            for n, sock in enumerate(_bind("gateway", opts.host, opts.gateway_port, opts.workers), start=1)
+        ]
         services.append(
-            ServiceSpec("spa", "single-page app", _bind("single-page app", opts.host, opts.spa_port))
+            ServiceSpec("idp", "identity provider", _bind("identity provider", opts.host, opts.idp_port))
         )
-        spa_problem = ensure_assets()
-        if spa_problem:
-            logging.getLogger("gatehold").warning("single-page app: %s", spa_problem)
-    # every process is a copy of this one, made once it has imported what they need
-    preimport(service.name for service in services)
-    supervisor = Supervisor(services, graceful_timeout=0.0)
-    if admin is not None:
-        supervisor.sockets.append(admin)
-    supervisor.spawn()
-    stack = Stack(
-        supervisor,
-        loaded,
-        opts,
-        log_level=log_level,
-        example=config_path is None,
-        spa=spa,
-        spa_problem=spa_problem,
-        config_path=config_path,
-    )
-    code = run(stack.run(admin, reload=reload))
-    if code:
-        sys.exit(code)
+        loaded = load_or_exit(config_path, opts.variables())
+        for warning in validate_or_exit(loaded):
+            err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        write_stack_state(
+            opts.data_dir,
+            StackState(
+                config_path=str(Path(config_path).resolve()) if config_path else None,
+                import_options=asdict(current_import_options()),
+                idp_url=opts.idp_url,
+                database_url=database_url,
+                pid=os.getpid(),
+            ),
+        )
+        spa = not no_spa and loaded.config.spa is not None
+        spa_problem = None
+        if spa:
+            from gatehold.spa import ensure_assets
+
+            services.append(
+                ServiceSpec("spa", "single-page app", _bind("single-page app", opts.host, opts.spa_port))
+            )
+            spa_problem = ensure_assets()
+            if spa_problem:
+                logging.getLogger("gatehold").warning("single-page app: %s", spa_problem)
+        # every process is a copy of this one, made once it has imported what they need
+        preimport(service.name for service in services)
+        supervisor = Supervisor(services, graceful_timeout=0.0)
+        if admin is not None:
+            supervisor.sockets.append(admin)
+        supervisor.spawn()
+        stack = Stack(
+            supervisor,
+            loaded,
+            opts,
+            log_level=log_level,
+            example=config_path is None,
+            spa=spa,
+            spa_problem=spa_problem,
+            config_path=config_path,
+        )
+        code = run(stack.run(admin, reload=reload))
+        if code:
+            sys.exit(code)
+    except KeyboardInterrupt:  # Ctrl+C before the stack ran (its processes stop with this one)
+        sys.exit(130)
 
 
 def _bind(name: str, host: str, port: int, count: int = 1) -> list[socket.socket]:
