@@ -333,8 +333,9 @@ class Channel:
     pickled (both ends are this program; the configuration crosses it as the objects the supervisor
     validated), each framed by its length (4 bytes, big-endian).
 
-    Supervisor → process: ``{"spec": {...}}`` first, then ``{"reload": {...}}`` (gateway),
-    ``{"tenant": LoadedConfig}`` (identity provider), ``{"metrics": n}``, ``{"force": True}``.
+    Supervisor → process: ``{"spec": {...}}`` first; then ``{"reload": {"functions": [...],
+    "config": LoadedConfig}}`` (gateway), ``{"tenant": TenantConfig}`` (identity provider),
+    ``{"graceful_timeout": s}``, ``{"metrics": n}``, ``{"force": True}`` (skip the grace).
     Process → supervisor: ``{"ready": True}``, ``{"metrics": n, "text": "..."}``.
     """
 
