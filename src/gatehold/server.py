@@ -564,7 +564,9 @@ async def _process_main(name: str, control_fd: int) -> None:
 
     async def follow() -> None:
         while (message := await channel.receive()) is not None:
-            if message.get("force"):
+            if message.get("ping"):
+                channel.send({"pong": True})  # the supervisor's heartbeat: the loop turns
+            elif message.get("force"):
                 server.force_exit = server.should_exit = True
             elif "metrics" in message:
                 from prometheus_client import generate_latest

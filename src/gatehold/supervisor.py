@@ -53,6 +53,10 @@ KILL_AFTER_S: Final = 5.0
 START_TIMEOUT_S: Final = 120.0
 #: how long ``/metrics`` waits for a process's numbers
 METRICS_TIMEOUT_S: Final = 2.0
+#: every process is asked for a sign of life this often; one that gives none for UNRESPONSIVE_S
+#: (its event loop blocked, or the process stopped) makes /readyz 503 until it answers again
+HEARTBEAT_S: Final = 1.0
+UNRESPONSIVE_S: Final = 5.0
 
 
 class StartFailed(RuntimeError):
@@ -143,6 +147,10 @@ class Child:
         self._control: socket.socket | None = None
         self.ready = False
         self.ready_since = 0.0
+        #: when the oldest heartbeat the process has not answered yet was sent (monotonic)
+        self.unanswered_since: float | None = None
+        #: the warning that it stopped answering was logged
+        self.silent = False
         #: exits in a row that came before the process had served STABLE_S
         self.failures = 0
         #: a restart asked for (a changed spa: section): its exit is no failure
@@ -236,10 +244,22 @@ class Child:
         finally:
             self._replies.pop(number, None)
 
+    @property
+    def responsive(self) -> bool:
+        """The process answered the heartbeats sent more than :data:`UNRESPONSIVE_S` ago."""
+        since = self.unanswered_since
+        return since is None or time.monotonic() - since < UNRESPONSIVE_S
+
+    def ping(self) -> None:
+        if self.unanswered_since is None:
+            self.unanswered_since = time.monotonic()
+        self.tell({"ping": True})
+
     async def _follow(self, channel: Channel) -> None:
         while (message := await channel.receive()) is not None:
+            self.unanswered_since = None  # any message: its event loop turns
             if message.get("ready"):
-                self.ready = True
+                self.ready, self.silent = True, False
                 self.ready_since = time.monotonic()
                 self.supervisor.became_ready(self)
             elif "metrics" in message:
@@ -373,13 +393,48 @@ class Supervisor:
     # -- readiness ----------------------------------------------------------------------------------
 
     def ready(self) -> bool:
-        return self.state == "serving" and all(c.ready for c in self.children)
+        return self.state == "serving" and all(c.ready and c.responsive for c in self.children)
 
     def readiness(self) -> dict[str, Any]:
         """The ``/readyz`` body while not ready."""
         if self.state != "serving":
             return {"status": self.state}
-        return {"status": "restarting", "waiting": [c.name for c in self.children if not c.ready]}
+        if any(not c.ready for c in self.children):
+            return {"status": "restarting", "waiting": [c.name for c in self.children if not c.ready]}
+        return {"status": "unresponsive", "waiting": [c.name for c in self.children if not c.responsive]}
+
+    async def heartbeat(self) -> None:
+        """Ask every serving process for a sign of life each :data:`HEARTBEAT_S`, and say when one
+        stops answering (a handler holding the GIL in in-process isolation, say) and when it
+        answers again. Nothing is killed for it: a process busy in C code may come back."""
+        while self.state == "serving":
+            for child in self.children:
+                if not child.ready:
+                    continue
+                if not child.responsive and not child.silent:
+                    child.silent = True
+                    log.warning(
+                        "%s (pid %d) has not answered for %g s (its event loop is blocked); /readyz says so",
+                        child.service.title,
+                        child.pid,
+                        UNRESPONSIVE_S,
+                        extra={"event": "process_unresponsive", "service": child.name, "pid": child.pid},
+                    )
+                elif child.responsive and child.silent:
+                    child.silent = False
+                    log.info(
+                        "%s (pid %d) answers again",
+                        child.service.title,
+                        child.pid,
+                        extra={"event": "process_responsive", "service": child.name, "pid": child.pid},
+                    )
+                child.ping()
+            due = time.monotonic() + HEARTBEAT_S
+            await asyncio.sleep(HEARTBEAT_S)
+            if time.monotonic() - due > HEARTBEAT_S:  # this process was held up (suspended, swapped)
+                for child in self.children:  # the processes' answers may be waiting to be read
+                    if child.unanswered_since is not None:
+                        child.unanswered_since = time.monotonic()
 
     def processes(self) -> dict[str, int]:
         """Each running process's pid, by name."""

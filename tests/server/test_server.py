@@ -251,3 +251,24 @@ def test_no_process_outlives_a_killed_supervisor(stack_factory: Callable[..., St
     except AssertionError:
         left = {pid: comm(pid) for pid in below if alive(pid)}
         raise AssertionError(f"still running: {left}\n{stack.output()[-4000:]}") from None
+
+
+def test_a_gateway_process_that_stops_answering_makes_readyz_503_until_it_answers(
+    stack_factory: Callable[..., Stack], tmp_path: Path, suspended: list[int]
+) -> None:
+    """A process that is alive but whose event loop does not turn (here: stopped with SIGSTOP; in
+    life, a handler holding the GIL in in-process isolation) is not ready; nothing kills it."""
+    stack = stack_factory(_config(tmp_path))
+    assert stack.proc is not None
+    gateway = service(stack.proc.pid, "gw-1")
+    assert gateway is not None
+    os.kill(gateway, signal.SIGSTOP)
+    suspended.append(gateway)
+    unready = eventually(lambda: _readyz_if(stack, 503), "/readyz 503")
+    assert unready.json() == {"status": "unresponsive", "waiting": ["gateway-1"]}
+    assert f"gateway process 1 (pid {gateway}) has not answered for 5 s" in stack.output()
+
+    os.kill(gateway, signal.SIGCONT)
+    eventually(lambda: _readyz_if(stack, 200), "/readyz 200 again")
+    assert service(stack.proc.pid, "gw-1") == gateway
+    assert _get(stack, "/svc/open").text == "open"

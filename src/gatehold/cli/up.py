@@ -372,9 +372,11 @@ class Stack:
                         "graceful_timeout_s": supervisor.graceful_timeout,
                     },
                 )
+                heartbeat = asyncio.create_task(supervisor.heartbeat())
                 if reload:
                     watching = asyncio.create_task(self._reloader().watch())
                 await stopping
+                heartbeat.cancel()
         starting.cancel()
         stopping.cancel()
         if watching is not None:
