@@ -135,18 +135,19 @@ def _plain(result: Any) -> bool:
     return _plain_value(result)
 
 
-def marshal(result: Any) -> str:
-    """``LambdaMarshaller.marshal_response``: JSON text, or TypeError/ValueError as Lambda raises."""
+def marshal(result: Any) -> bytes:
+    """``LambdaMarshaller.marshal_response``: the JSON (UTF-8), or TypeError/ValueError as Lambda
+    raises."""
     if isinstance(result, bytes | bytearray):
-        text = bytes(result).decode("utf-8")
-        json.loads(text)  # Lambda passes bytes through; API Gateway then needs them to be JSON
-        return text
+        payload = bytes(result)
+        json.loads(payload.decode("utf-8"))  # Lambda passes bytes through; API Gateway needs JSON
+        return payload
     if _plain(result):
         try:
-            return orjson.dumps(result).decode()
+            return orjson.dumps(result)
         except orjson.JSONEncodeError:  # ints past 64 bits, lone surrogates: json.dumps decides
             pass
-    return _ENCODER.encode(result)
+    return _ENCODER.encode(result).encode()  # ensure_ascii: plain ASCII
 
 
 def unmarshal(text: str | bytes) -> Any:
@@ -159,8 +160,8 @@ def unmarshal(text: str | bytes) -> Any:
 
 def call_handler(
     handler: Handler, event: Any, context: LambdaContext
-) -> tuple[str | None, LambdaError | None]:
-    """One invocation: ``(payload JSON text, None)`` or ``(None, Lambda error payload)``.
+) -> tuple[bytes | None, LambdaError | None]:
+    """One invocation: ``(payload JSON, None)`` or ``(None, Lambda error payload)``.
 
     ``SystemExit`` and ``KeyboardInterrupt`` are not caught (the runtime process would exit).
     """
@@ -174,8 +175,6 @@ def call_handler(
         payload = marshal(result)
     except (TypeError, ValueError, OverflowError, UnicodeDecodeError) as exc:
         return None, errors.marshal_error(exc, request_id)
-    # Lambda's 6 MB synchronous response limit; a character is at least a byte, so only a long text
-    # needs its UTF-8 length counted
-    if len(payload) > errors.MAX_RESPONSE_BYTES // 4 and len(payload.encode()) > errors.MAX_RESPONSE_BYTES:
+    if len(payload) > errors.MAX_RESPONSE_BYTES:  # Lambda's 6 MB synchronous response limit
         return None, errors.response_too_large_error()
     return payload, None

@@ -22,13 +22,14 @@ gateway, the identity provider or another function. The pool answers for it as L
   gateway's 504/503); a call still waiting for an environment is dropped, one running carries on.
 
 **Batches.** A function whose calls take less than :data:`QUICK_S` is *quick*: the calls of one
-event-loop turn go to one environment as one batch, run back to back, so that under load the
-gateway and the worker wake once per batch, not once per call (docs/runtime.md, "Process model",
-has the numbers). When a batch shows no progress for :data:`QUICK_S` (the call running has turned
-slow), the calls behind it that have not started are taken back (worker.py, "claims") and run in
-other environments, and the function stops being batched: a function that is not quick gets one
-call per environment, as Lambda does. When every environment is busy with a batch for longer than
-:data:`QUICK_S`, another is started.
+event-loop turn go to one environment as one batch, run back to back, and while that batch runs the
+next calls wait to be its successor rather than wake another environment, so that under load the
+gateway and one worker wake once per batch, not once per call (docs/runtime.md, "Execution
+environments", has the numbers). When a batch shows no progress for :data:`QUICK_S` (the call
+running has turned slow), the calls behind it that have not started are taken back (worker.py,
+"claims") and run in other environments, and the function stops being batched: a function that is
+not quick gets one call per environment, as Lambda does. When every environment is busy with a
+batch for longer than :data:`QUICK_S`, another is started.
 
 Timers are lazy: one per busy environment, re-armed only when it fires (every ``timeout``), one for
 the callers' deadlines, one for memory sampling while environments are busy; nothing per call.
@@ -209,6 +210,12 @@ class FunctionPool:
     def _dispatch(self) -> None:
         self._dispatch_soon = False
         pending, idle = self._pending, self._idle
+        if self.quick and pending and idle and self._busy():
+            # the busy environment takes them as its next batch when it drains; look again in
+            # QUICK_S in case it stalls instead
+            if self._grow_timer is None:
+                self._grow_timer = self._at(self._now() + QUICK_S, self._grow_check)
+            return
         while pending and idle:
             env = idle.pop()
             if env.state != IDLE or env.generation != self._generation:
@@ -227,8 +234,17 @@ class FunctionPool:
                 env.watchdog = self._at(env.progress + self.spec.timeout, self._watchdog, env)
             if self._memory_limit and self._memory_timer is None:
                 self._memory_timer = self._at(self._now() + MEMORY_POLL_S, self._sample_memory)
-        if pending:
+        if pending and not idle:
             self._grow()
+
+    def _busy(self) -> bool:
+        """An environment of the current code is running a batch and answered within :data:`QUICK_S`:
+        a quick function's calls wait to be its next batch (one wake-up each way per batch, one
+        process's caches) rather than wake another. One that stalls is no such successor."""
+        generation, since = self._generation, self._now() - QUICK_S
+        return any(
+            env.state == BUSY and env.generation == generation and env.progress > since for env in self._envs
+        )
 
     def _take_batch(self) -> list[Call]:
         pending = self._pending

@@ -48,7 +48,7 @@ log = logging.getLogger("gatehold.lambda")
 
 _LEN: Final = struct.Struct(">I")
 _MICROS: Final = struct.Struct(">I")
-_READ: Final = 1 << 18
+_READ: Final = 1 << 16
 
 
 class PythonEnvironment(Environment):
@@ -65,7 +65,7 @@ class PythonEnvironment(Environment):
     ) -> None:
         super().__init__(spec, events, loop, generation)
         self.log_stream_name = new_log_stream_name()
-        self._buf = bytearray()
+        self._buf = bytearray()  # a frame not whole yet
         self._out: memoryview | None = None  # the rest of a batch frame the socket did not take
         self._reading = False  # the channel is watched (a frame is half read)
         self._closing = False
@@ -143,6 +143,8 @@ class PythonEnvironment(Environment):
             self.loop.add_writer(self._sock, self._on_writable)
 
     def collect(self) -> None:
+        """Deliver every whole frame the channel holds, without waiting; watch the channel while a
+        frame is half read."""
         sock, buf = self._sock, self._buf
         while True:
             try:
@@ -155,13 +157,22 @@ class PythonEnvironment(Environment):
                 break
             buf += chunk
         pos, end = 0, len(buf)
-        while end - pos >= 4:
-            (size,) = _LEN.unpack_from(buf, pos)
-            if end - pos - 4 < size:
-                break
-            start = pos + 4
-            pos = start + size
-            self._frame(buf[start], bytes(buf[start + 1 : pos]))
+        view = memoryview(buf)
+        try:
+            while end - pos >= 4:
+                (size,) = _LEN.unpack_from(buf, pos)
+                if end - pos - 4 < size:
+                    break
+                start = pos + 4
+                pos = start + size
+                tag = buf[start]
+                if tag == 0x30 or tag == 0x31:  # "0" / "1": an answer
+                    (micros,) = _MICROS.unpack_from(buf, start + 1)
+                    self._answer(tag, micros, bytes(view[start + 5 : pos]))
+                else:
+                    self._frame(tag, bytes(view[start + 1 : pos]))
+        finally:
+            view.release()
         if pos:
             del buf[:pos]
         half = bool(buf)
@@ -198,20 +209,24 @@ class PythonEnvironment(Environment):
     # -- the worker's side ---------------------------------------------------------------------------
 
     def _frame(self, tag: int, body: bytes) -> None:
+        """The ready frame (``R``/``E``) or the end of a batch whose rest was taken back (``S``)."""
         if self.state == STARTING:
             self.state = IDLE
             self.events.ready(self, orjson.loads(body) if tag == 0x45 else None)  # "E"
             return
-        if tag == 0x53:  # "S": it found the rest of the batch taken back
+        if tag == 0x53:  # "S"
             self._stopping = False
-        else:
-            call = self.batch[self.answered]
-            self.answered += 1
-            self.progress = self.loop.time()
-            self.ran_s += _MICROS.unpack_from(body)[0] / 1e6
-            answer = body[4:]
-            outcome = (answer, None) if tag == 0x30 else (None, orjson.loads(answer))  # "0" / "1"
-            self.events.answered(self, call, outcome)
+            self._end_of_answers()
+
+    def _answer(self, tag: int, micros: int, answer: bytes) -> None:
+        call = self.batch[self.answered]
+        self.answered += 1
+        self.progress = self.loop.time()
+        self.ran_s += micros / 1e6
+        self.events.answered(self, call, (answer, None) if tag == 0x30 else (None, orjson.loads(answer)))
+        self._end_of_answers()
+
+    def _end_of_answers(self) -> None:
         if self.answered == len(self.batch) and self.state == BUSY and not self._stopping:
             self.batch = []  # (answered stays: how many calls the batch ran)
             self.state = IDLE
