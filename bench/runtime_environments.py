@@ -13,7 +13,7 @@ latency after ``os._exit``).
 
 ``memory``: a 128 MB function that allocates 4 GB as fast as it can, in 1 MB pieces and in one piece,
 prints the resident memory the pool saw when it killed the environment (the log line), so
-the overshoot past 128 MB that the 20 ms sampling allows.
+the overshoot past 128 MB that the sampling allows (every 20 ms, every 2 ms past half the limit).
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ def _resolve(
 async def _invoke(loaded: LoadedConfig, function: str, event: Any) -> InvocationResult:
     from gatehold.runtime import build_invoker
 
-    invoker = build_invoker(loaded)
+    invoker = build_invoker(loaded, prewarm=False)  # one invocation of one function
     try:
         return await invoker.invoke(function, event, request_id="authorizer-test", deadline_s=30.0)
     finally:

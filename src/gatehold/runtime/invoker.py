@@ -258,9 +258,10 @@ async def close_sandboxes(sandboxes: list[Sandbox]) -> None:
     await asyncio.gather(*(p.aclose() for p in pools), return_exceptions=True)
 
 
-def build_invoker(loaded: LoadedConfig) -> LambdaInvoker:
-    """An invoker for every function in ``loaded.config.functions``; with a running event loop, one
-    execution environment per process-isolated function starts at once (in the background)."""
+def build_invoker(loaded: LoadedConfig, *, prewarm: bool = True) -> LambdaInvoker:
+    """An invoker for every function in ``loaded.config.functions``; with a running event loop (and
+    ``prewarm``), one execution environment per process-isolated function starts at once, in the
+    background (a one-shot command that invokes one function passes ``prewarm=False``)."""
     for where in deprecated_isolation(loaded):
         log.warning(
             "%s: isolation 'thread' is now called 'in-process' (a crash there ends the gateway);"
@@ -273,5 +274,6 @@ def build_invoker(loaded: LoadedConfig) -> LambdaInvoker:
         asyncio.get_running_loop()
     except RuntimeError:
         return invoker
-    invoker.prewarm()
+    if prewarm:
+        invoker.prewarm()
     return invoker

@@ -10,8 +10,9 @@ gateway, the identity provider or another function. The pool answers for it as L
   invocation gets a fresh environment;
 * **timeout**: an environment whose running call has run ``timeout`` seconds is killed (SIGKILL:
   no handler can hold it off) and the call gets ``Task timed out after N.NN seconds``;
-* **memory**: the resident memory of busy environments is sampled every :data:`MEMORY_POLL_S`; one
-  past ``memory_size`` MB is killed and the call gets ``Runtime.OutOfMemory``;
+* **memory**: the resident memory of busy environments is sampled every :data:`MEMORY_POLL_S`
+  (:data:`MEMORY_POLL_NEAR_S` while one is past half its limit); one past ``memory_size`` MB is
+  killed and the call gets ``Runtime.OutOfMemory``;
 * **concurrency**: at most ``reserved_concurrency`` invocations in flight (running, batched or
   waiting for an environment), else the account's :data:`ACCOUNT_CONCURRENCY`; one more gets
   Lambda's ``TooManyRequestsException`` (429), which API Gateway answers with a 500. Environments
@@ -73,6 +74,8 @@ DEFAULT_ENVIRONMENTS: Final = 8
 INIT_TIMEOUT_S: Final = 10.0
 #: how often busy environments' resident memory is sampled
 MEMORY_POLL_S: Final = 0.02
+#: ... and this often while one of them is past half of it (a blow-up is caught closer to the limit)
+MEMORY_POLL_NEAR_S: Final = 0.002
 _MB: Final = 1 << 20
 
 
@@ -441,11 +444,14 @@ class FunctionPool:
         covers the whole environment: interpreter, modules and data)."""
         self._memory_timer = None
         busy = False
+        delay = MEMORY_POLL_S
         for env in self.environments:
             if env.state != BUSY:
                 continue
             busy = True
             rss = env.rss()
+            if rss is not None and rss > self._memory_limit // 2:
+                delay = MEMORY_POLL_NEAR_S
             if rss is not None and rss > self._memory_limit:
                 log.warning(
                     "execution environment %d of %s uses %d MB, past its memory size of %d MB: killed",
@@ -457,7 +463,7 @@ class FunctionPool:
                 )
                 env.kill("memory")
         if busy and not self._closed:
-            self._memory_timer = self._at(self._now() + MEMORY_POLL_S, self._sample_memory)
+            self._memory_timer = self._at(self._now() + delay, self._sample_memory)
 
     def _arm_deadlines(self, at: float) -> None:
         if self._deadline_timer is not None:
