@@ -356,10 +356,11 @@ def test_a_function_added_by_a_configuration_edit_is_watched_too(
         "apis:\n", "  third:\n    handler: app.handler\n    code_path: third\napis:\n"
     )
     edit(config, text.replace("  store:", NEW_ROUTE.format(path="/third", function="third") + "  store:"))
-    eventually(lambda: answers(stack, "/shop/third", "third v1"), "GET /third")
+    eventually(lambda: answers(stack, "/shop/third", "third v1"), "GET /third", stack=stack)
 
     edit(tmp_path / "third" / "app.py", handler_source("third v2"))
-    assert eventually(lambda: answers(stack, "/shop/third", "third v2"), "third v2")["count"] == 1
+    second = eventually(lambda: answers(stack, "/shop/third", "third v2"), "third v2", stack=stack)
+    assert second["count"] == 1
     assert body(stack, "/shop/hello") == {"version": "hello v1", "count": 1, "function": "hello"}
 
 

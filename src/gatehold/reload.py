@@ -168,6 +168,16 @@ class WatchPlan:
         """The watcher's filter: does this path matter at all?"""
         return self.classify_path(Path(path)) is not None
 
+    def snapshot(self) -> Snapshot:
+        """Each watched file's stamp now (what a watcher started later compares against, so an edit
+        made while no watcher was set is not lost)."""
+        files = set(self.config_files)
+        for root in self.recursive_roots():
+            for directory, subdirs, names in os.walk(root):
+                subdirs[:] = [d for d in subdirs if d not in IGNORED_DIRS]
+                files.update(Path(directory, name) for name in names if is_source_file(Path(name)))
+        return {path: _stamp(path) for path in files if self.classify_path(path) is not None}
+
     def classify(self, paths: Iterable[str | Path]) -> Changes:
         config: list[Path] = []
         code: dict[Path, tuple[str, ...]] = {}
@@ -183,6 +193,24 @@ class WatchPlan:
         return Changes(tuple(sorted(set(config))), code)
 
 
+#: a file's (mtime_ns, size, inode), or None when it does not exist
+Stamp = tuple[int, int, int] | None
+Snapshot = dict[Path, Stamp]
+
+
+def _stamp(path: Path) -> Stamp:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def changed_since(before: Snapshot, after: Snapshot) -> set[str]:
+    """The paths added, removed or changed between two snapshots."""
+    return {str(path) for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
+
+
 def plan_for(loaded: LoadedConfig, specs: Mapping[str, FunctionSpec], data_dir: Path | None) -> WatchPlan:
     """What to watch for this configuration: every function's code directory (none in Gatehold, the
     standard library or site-packages) and every file the configuration was read from."""
@@ -195,6 +223,13 @@ def plan_for(loaded: LoadedConfig, specs: Mapping[str, FunctionSpec], data_dir: 
     config_files = frozenset(Path(f).resolve() for f in files if not modules.is_library(f))
     ignored = (data_dir.resolve(),) if data_dir is not None else ()
     return WatchPlan({d: tuple(sorted(n)) for d, n in code_dirs.items()}, config_files, ignored)
+
+
+def watched_snapshot(loaded: LoadedConfig, data_dir: Path | None) -> Snapshot:
+    """The stamps of what hot reload will watch for ``loaded`` (taken when it was read)."""
+    from gatehold.runtime.invoker import function_specs
+
+    return plan_for(loaded, function_specs(loaded), data_dir).snapshot()
 
 
 def forget_bytecode(path: Path) -> None:
@@ -243,7 +278,10 @@ class Reloader:
         options: ImportOptions,
         data_dir: Path | None = None,
         notify: Callable[[Reload], None] | None = None,
+        snapshot: Snapshot | None = None,
     ) -> None:
+        """``snapshot``: the watched files' stamps when ``loaded`` was read (else now); what changed
+        since is reloaded as soon as the watchers are set."""
         self.loaded = loaded
         self.config_path = config_path
         self.variables = dict(variables)
@@ -251,6 +289,7 @@ class Reloader:
         self.data_dir = data_dir
         self.notify = notify
         self.watching: WatchPlan | None = None
+        self.snapshot = snapshot
         self._lock = asyncio.Lock()  # one reload at a time
 
     def specs(self, loaded: LoadedConfig | None = None) -> dict[str, FunctionSpec]:
@@ -385,19 +424,24 @@ class Reloader:
                 "config_files": [str(f) for f in sorted(plan.config_files)],
             },
         )
+        # the stamps a new watcher's first look compares with: an edit made before it was set (while
+        # the stack started, or while the watchers moved) is reloaded then, not lost
+        stamps = self.snapshot if self.snapshot is not None else plan.snapshot()
         while True:
             roots = (plan.recursive_roots(), plan.file_roots())
             if not roots[0] and not roots[1]:
                 return
             async with contextlib.aclosing(_watch(roots, self._relevant)) as batches:
-                async for paths in batches:
+                async for batch in batches:
+                    paths = batch if batch is not None else changed_since(stamps, plan.snapshot())
                     changes = plan.classify(paths)
                     if changes:
                         await self.apply(changes)
                     new_plan = self.plan()
                     moved = (new_plan.recursive_roots(), new_plan.file_roots()) != roots
                     plan = self.watching = new_plan
-                    if moved:  # other directories: watch those instead
+                    if moved:  # other directories: watch those instead (the old ones until then)
+                        stamps = plan.snapshot()
                         break
 
 
@@ -500,9 +544,10 @@ class GatewayReloader:
 
 async def _watch(
     roots: tuple[tuple[Path, ...], tuple[Path, ...]], relevant: Callable[[Any, str], bool]
-) -> AsyncGenerator[set[str], None]:
-    """The changed paths, batch by batch, from a recursive watcher over the code directories and a
-    flat one over the configuration files' directories (an async generator)."""
+) -> AsyncGenerator[set[str] | None, None]:
+    """``None`` once the watches are set, then the changed paths, batch by batch, from a recursive
+    watcher over the code directories and a flat one over the configuration files' directories (an
+    async generator)."""
     queue: asyncio.Queue[set[str]] = asyncio.Queue()
     tasks = [
         asyncio.create_task(_watcher(list(paths), recursive, relevant, queue))
@@ -510,6 +555,10 @@ async def _watch(
         if paths
     ]
     try:
+        # a watcher's first step sets its watches (watchfiles creates its notifier before it first
+        # waits): one turn of the loop
+        await asyncio.sleep(0)
+        yield None
         while True:
             paths = await queue.get()
             while not queue.empty():  # both watchers saw the save: one batch

@@ -6,6 +6,7 @@ configurations (the example stack watches nothing: its code is in the Gatehold p
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
@@ -13,7 +14,17 @@ import pytest
 import yaml
 
 from gatehold.config import LoadedConfig, load_config
-from gatehold.reload import Changes, WatchPlan, is_source_file, plan_for
+from gatehold.importers import ImportOptions
+from gatehold.reload import (
+    Changes,
+    Reload,
+    Reloader,
+    WatchPlan,
+    changed_since,
+    is_source_file,
+    plan_for,
+    watched_snapshot,
+)
 from gatehold.runtime.invoker import function_specs
 
 ROOT = Path("/project")
@@ -168,3 +179,66 @@ def test_plan_for_a_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert plan.config_files == frozenset({tmp_path / "gatehold.yaml"})
     assert plan.ignored == (tmp_path / "data",)
     assert "pkg" not in sys.modules
+
+
+def _function_project(tmp_path: Path) -> tuple[LoadedConfig, Path]:
+    (tmp_path / "src" / "node_modules").mkdir(parents=True)
+    (tmp_path / "src" / "node_modules" / "dep.py").write_text("")
+    app = tmp_path / "src" / "app.py"
+    app.write_text("def handler(event, context):\n    return 1\n")
+    config = {
+        "functions": {"a": {"handler": "app.handler", "code_path": "src"}},
+        "apis": {
+            "shop": {
+                "type": "HTTP",
+                "routes": {"GET /a": {"integration": {"type": "lambda", "function": "a"}}},
+            }
+        },
+    }
+    return _loaded(tmp_path, config), app
+
+
+def test_a_snapshot_differs_where_a_watcher_would_have_seen_an_edit(tmp_path: Path) -> None:
+    """What a watcher started late compares with: the configuration file and the source files below the
+    code directories (not what the watcher ignores)."""
+    loaded, app = _function_project(tmp_path)
+    plan = plan_for(loaded, function_specs(loaded), None)
+    before = plan.snapshot()
+    assert set(before) == {tmp_path / "gatehold.yaml", app}
+    assert changed_since(before, plan.snapshot()) == set()
+
+    app.write_text("def handler(event, context):\n    return 2  # edited\n")
+    (tmp_path / "src" / "util.py").write_text("")
+    (tmp_path / "src" / "node_modules" / "dep.py").write_text("ignored")
+    (tmp_path / "src" / "notes.txt").write_text("not source")
+    assert changed_since(before, plan.snapshot()) == {str(app), str(tmp_path / "src" / "util.py")}
+    (tmp_path / "src" / "util.py").unlink()
+    app.unlink()
+    assert changed_since(before, plan.snapshot()) == {str(app)}
+
+
+async def test_an_edit_made_before_the_watchers_are_set_is_reloaded(tmp_path: Path) -> None:
+    """`gatehold up` reads the configuration, starts its processes and only then watches: a save made in
+    between (or while the watchers move to other directories) is compared against the stamps taken when
+    the configuration was read, and reloaded once the watchers are set."""
+    loaded, _app = _function_project(tmp_path)
+    snapshot = watched_snapshot(loaded, None)
+    config = tmp_path / "gatehold.yaml"
+    config.write_text(config.read_text().replace("GET /a:", "GET /b:"))
+    seen: asyncio.Queue[Reload] = asyncio.Queue()
+    reloader = Reloader(
+        loaded,
+        config_path=config,
+        variables={},
+        options=ImportOptions(),
+        notify=seen.put_nowait,
+        snapshot=snapshot,
+    )
+    watching = asyncio.create_task(reloader.watch())
+    try:
+        reload = await asyncio.wait_for(seen.get(), 20)  # a bound for a lost edit, not a timing assertion
+    finally:
+        watching.cancel()
+        await asyncio.gather(watching, return_exceptions=True)
+    assert reload.config is not None
+    assert list(reload.config.config.apis["shop"].routes) == ["GET /b"]

@@ -48,7 +48,7 @@ from gatehold.server import (
 from gatehold.supervisor import ServiceSpec, StartFailed, Supervisor
 
 if TYPE_CHECKING:
-    from gatehold.reload import Reload, Reloader
+    from gatehold.reload import Reload, Reloader, Snapshot
 
 DEMO_PASSWORD = "Gatehold-demo-1"
 
@@ -220,6 +220,11 @@ def up(
             ServiceSpec("idp", "identity provider", _bind("identity provider", opts.host, opts.idp_port))
         )
         loaded = load_or_exit(config_path, opts.variables())
+        snapshot: Snapshot | None = None
+        if reload:  # what was read, so that an edit made while the stack starts is reloaded too
+            from gatehold.reload import watched_snapshot
+
+            snapshot = watched_snapshot(loaded, opts.data_dir)
         for warning in validate_or_exit(loaded):
             err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
         write_stack_state(
@@ -259,7 +264,7 @@ def up(
             spa_problem=spa_problem,
             config_path=config_path,
         )
-        code = run(stack.run(admin, reload=reload))
+        code = run(stack.run(admin, reload=snapshot))
         if code:
             sys.exit(code)
     except KeyboardInterrupt:  # Ctrl+C before the stack ran (its processes stop with this one)
@@ -331,8 +336,9 @@ class Stack:
             }
         return spec
 
-    async def run(self, admin: socket.socket | None, *, reload: bool) -> int:
-        """Start, serve until SIGINT/SIGTERM, stop; the exit status."""
+    async def run(self, admin: socket.socket | None, *, reload: Snapshot | None) -> int:
+        """Start, serve until SIGINT/SIGTERM, stop; the exit status. ``reload``: hot reload, from the
+        stamps of the files as they were read (None: no hot reload)."""
         supervisor = self.supervisor
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
@@ -373,8 +379,8 @@ class Stack:
                     },
                 )
                 heartbeat = asyncio.create_task(supervisor.heartbeat())
-                if reload:
-                    watching = asyncio.create_task(self._reloader().watch())
+                if reload is not None:
+                    watching = asyncio.create_task(self._reloader(reload).watch())
                 await stopping
                 heartbeat.cancel()
         starting.cancel()
@@ -411,7 +417,7 @@ class Stack:
             app, host=self.opts.host, port=self.opts.admin_port or 0, lifespan="off", graceful_timeout=1.0
         )
 
-    def _reloader(self) -> Reloader:
+    def _reloader(self, snapshot: Snapshot) -> Reloader:
         from gatehold.reload import Reloader
 
         return Reloader(
@@ -421,6 +427,7 @@ class Stack:
             options=current_import_options(),
             data_dir=self.opts.data_dir,
             notify=self.reloaded,
+            snapshot=snapshot,
         )
 
     def reloaded(self, reload: Reload) -> None:
