@@ -44,6 +44,7 @@ log = logging.getLogger("gatehold.lambda")
 CONTROL_FD: Final = 3
 _MAX_MESSAGE: Final = 1 << 20
 _HAS_PIDFD: Final = hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
+_PAGE: Final = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 def available() -> bool:
@@ -57,7 +58,10 @@ def available() -> bool:
 # -- the server process ---------------------------------------------------------------------------------
 
 
-def _fork_worker(data: dict[str, Any], env: dict[str, str], fds: list[int], control: socket.socket) -> int:
+def _fork_worker(
+    data: dict[str, Any], env: dict[str, str], fds: list[int], control: socket.socket, own: tuple[int, ...]
+) -> int:
+    """Fork; the child becomes the worker (``own``: the server's descriptors it must not keep)."""
     server = os.getpid()
     pid = os.fork()
     if pid:
@@ -68,6 +72,8 @@ def _fork_worker(data: dict[str, Any], env: dict[str, str], fds: list[int], cont
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         control.close()
+        for fd in own:
+            os.close(fd)
         for target, fd in zip((3, 4, 5), fds, strict=True):
             os.dup2(fd, target)
         for fd in fds:
@@ -120,7 +126,7 @@ def serve(control: socket.socket) -> None:
             if message is None:
                 return  # the gateway closed the socket (or died)
             try:
-                pid = _fork_worker(message["data"], message["env"], fds, control)
+                pid = _fork_worker(message["data"], message["env"], fds, control, (wake_r, wake_w))
             finally:
                 for fd in fds:
                     os.close(fd)
@@ -213,7 +219,7 @@ class ForkedProcess:
             return None
         try:
             with open(f"/proc/{self.pid}/statm", "rb") as statm:
-                return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+                return int(statm.read().split()[1]) * _PAGE
         except (OSError, ValueError, IndexError):
             return None
 
@@ -258,13 +264,14 @@ class ForkServer:
         if self._sock is not None and self._loop is loop:
             return self._sock
         self.close_now()
+        from gatehold.runtime import environ
         from gatehold.runtime.environment import Process, worker_argv
 
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self._process = Process(
                 worker_argv("gatehold.runtime.forkserver", str(os.getpid())),
-                dict(os.environ),
+                environ.process_environ(),
                 {CONTROL_FD: theirs.fileno()},
             )
         finally:
