@@ -10,6 +10,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gatehold.config.loader import ConfigError
+from gatehold.gateway.access_log import RecordContext, RequestRecord
+from gatehold.gateway.events import proxy_event_v1
+from gatehold.gateway.model import GatewayRequest
 from tests.authorizers.conftest import Harness
 from tests.jose.hostile import HOSTILE
 from tests.jose.support import FakeIssuer, SigningKey, claims_for
@@ -374,3 +377,50 @@ async def test_cached_token_meets_each_routes_scopes(h: Harness, issuer: FakeIss
                 'Bearer scope="list:unicorns admin" error="insufficient_scope" '
                 'error_description="the token does not have the required scopes"'
             )
+
+
+async def test_rest_jwt_claims_reach_the_integration_with_their_json_types(
+    h: Harness, harness_factory: Callable[..., Harness], issuer: FakeIssuer, second_issuer: FakeIssuer
+) -> None:
+    """DG "Pass JWT claims to your integration" (REST): "the string "42" and the number 42 stay distinct.
+    A Lambda proxy integration receives each claim with its JSON type. [...] access logs receive each
+    claim as JSON text", non-ASCII as ``\\u00E9``. An HTTP API's JWT authorizer stringifies (§3.3)."""
+    extra = {
+        "name": 'Doe, "Jane"',
+        "version": "42",
+        "roles": ["user", "editor"],
+        "address": {"city": "Montréal"},
+        "admin": False,
+    }
+    claims = claims_for(issuer.issuer, "aud-a", scope="orders:read", **extra)
+    rest = harness_factory(rest_jwt_yaml(issuer.issuer, second_issuer.issuer))
+    outcome = (await rest.call("orders", "GET", "/prod/orders", bearer(issuer.token(claims)))).outcome
+    assert outcome is not None
+    request = GatewayRequest("GET", "/prod/orders", "", [], b"", source_ip="127.0.0.1")
+    match = rest.routers["orders"].match("GET", "/prod/orders")
+    event = proxy_event_v1(request, match, account_id="123456789012", authorizer=outcome)
+    passed = event["requestContext"]["authorizer"]["claims"]
+    assert passed == claims
+    assert isinstance(passed["iat"], int)
+    assert (passed["version"], passed["admin"]) == ("42", False)
+    passed["roles"].append("changed by the handler")
+    assert outcome.claims is not None
+    assert outcome.claims["roles"] == ["user", "editor"]  # the event holds its own copy
+
+    log = RecordContext(RequestRecord(request=request, request_id="r", authorizer=outcome))
+    assert log["authorizer.claims.name"] == '"Doe, \\"Jane\\""'
+    assert log["authorizer.claims.iat"] == str(claims["iat"])
+    assert log["authorizer.claims.version"] == '"42"'
+    assert log["authorizer.claims.roles"] == '["user","editor"]'
+    assert log["authorizer.claims.address"] == '{"city":"Montr\\u00E9al"}'
+    assert log["authorizer.claims.missing"] is None
+
+    http_claims = claims_for(issuer.issuer, AUD, scope="read:unicorn", **extra)
+    http = await h.call("unicorns", "GET", "/unicorn", bearer(issuer.token(http_claims)))
+    assert http.outcome is not None
+    http_match = h.routers["unicorns"].match("GET", "/unicorn")
+    http_event = proxy_event_v1(request, http_match, account_id="123456789012", authorizer=http.outcome)
+    stringified = http_event["requestContext"]["authorizer"]["claims"]
+    assert stringified["iat"] == str(http_claims["iat"])
+    assert stringified["roles"] == "[user editor]"
+    assert stringified["admin"] == "false"

@@ -39,6 +39,7 @@ FUNCTIONS = {
     "stuck": _fn("stuck", timeout=1),
     "hog": _fn("hog", memory_size=128, timeout=30),
     "one-at-a-time": _fn("nap", reserved_concurrency=1, timeout=10),
+    "large": _fn("large"),
 }
 ROUTES = {
     "GET /ok": "ok",
@@ -46,6 +47,7 @@ ROUTES = {
     "GET /stuck": "stuck",
     "GET /hog": "hog",
     "GET /single": "one-at-a-time",
+    "GET /large": "large",
 }
 REST_FAILURE = b'{"message": "Internal server error"}'
 HTTP_FAILURE = b'{"message":"Internal Server Error"}'
@@ -101,6 +103,24 @@ async def test_a_function_that_dies_is_a_function_error_and_the_stack_keeps_serv
     again = await client.get(path)
     assert again.status_code == status  # a fresh environment, which dies again
     assert (await client.get("/http/ok")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("prefix", "status", "body"),
+    [
+        pytest.param("/rest/test", 502, REST_FAILURE, id="rest"),
+        pytest.param("/http", 500, HTTP_FAILURE, id="http"),
+    ],
+)
+async def test_a_result_past_lambdas_6_mb_is_a_function_error_not_passed_through(
+    client: httpx.AsyncClient, prefix: str, status: int, body: bytes
+) -> None:
+    """Lambda refuses a synchronous response past 6 MB (``Function.ResponseSizeTooLarge``): REST 502,
+    HTTP API 500, like any function error; just under it is served."""
+    too_large = await client.get(f"{prefix}/large", params={"kb": 20 * 1024})
+    assert (too_large.status_code, too_large.content) == (status, body)
+    served = await client.get(f"{prefix}/large", params={"kb": 5 * 1024})
+    assert (served.status_code, len(served.content)) == (200, 5 << 20)
 
 
 async def test_a_handler_holding_the_gil_answers_502_at_its_timeout_and_the_gateway_serves_meanwhile(

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import hashlib
 import os
 import random
@@ -655,7 +656,8 @@ def authorizer_context_v1(outcome: AuthorizerOutcome) -> dict[str, Any]:
     Choice (§7.12, undocumented): an HTTP API Lambda authorizer reaches a 1.0 integration in the
     REST shape — context values flattened next to ``principalId`` and ``integrationLatency``."""
     if outcome.kind == "jwt":
-        return {"claims": _event_claims(outcome), "scopes": _copy(outcome.scopes)}
+        claims = _json_claims(outcome) if outcome.claims_json else _event_claims(outcome)
+        return {"claims": claims, "scopes": _copy(outcome.scopes)}
     out: dict[str, Any] = {}
     if outcome.context:
         for key, value in outcome.context.items():
@@ -681,6 +683,16 @@ def _event_claims(outcome: AuthorizerOutcome) -> dict[str, str] | None:
     if outcome.claims is None:
         return None
     return {k: stringify_claim(v) for k, v in outcome.claims.items()}
+
+
+def _json_claims(outcome: AuthorizerOutcome) -> dict[str, Any] | None:
+    """A REST API JWT authorizer's claims with their JSON types ("the string "42" and the number 42 stay
+    distinct"), copied: the event is the integration's own."""
+    claims = outcome.claims
+    if claims is None:
+        return None
+    scalar = (str, int, float, bool)
+    return {k: v if v is None or isinstance(v, scalar) else copy.deepcopy(v) for k, v in claims.items()}
 
 
 def _copy(scopes: list[str] | None) -> list[str] | None:

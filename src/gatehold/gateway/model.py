@@ -135,6 +135,10 @@ class AuthorizerOutcome:
     # jwt: ``claims`` stringified as HTTP APIs pass them on (§3.3), when the authorizer computed them
     # once per verified token; None means gatehold.gateway.events derives them from ``claims``
     event_claims: dict[str, str] | None = None
+    # jwt: a REST API's JWT authorizer passes each claim on with its JSON type (a Lambda proxy event)
+    # or as JSON text (access logs), not stringified as HTTP APIs do (DG "Pass JWT claims to your
+    # integration")
+    claims_json: bool = False
 
 
 @dataclass(slots=True)

@@ -33,3 +33,8 @@ def hog(event: Any, context: Any) -> dict[str, Any]:
 def nap(event: Any, context: Any) -> dict[str, Any]:
     time.sleep(float(_query(event, "seconds", "0")))
     return {"statusCode": 200, "body": "rested"}
+
+
+def large(event: Any, context: Any) -> dict[str, Any]:
+    """A proxy result whose body is ``kb`` KiB (Lambda's synchronous response limit is 6 MB)."""
+    return {"statusCode": 200, "body": "x" * (int(_query(event, "kb", "1")) << 10)}

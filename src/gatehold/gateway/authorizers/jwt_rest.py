@@ -107,4 +107,4 @@ class RestJwtAuthorizer:
         base["cache"] = "hit" if hit else "miss"
         scopes = check_scopes(claims, match.route.config.authorization_scopes, base, trace)
         trace.add("authorizer", "allow", **base, sub=str(claims.get("sub")))
-        return AuthorizerOutcome(kind="jwt", claims=claims, scopes=scopes)
+        return AuthorizerOutcome(kind="jwt", claims=claims, scopes=scopes, claims_json=True)
