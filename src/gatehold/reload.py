@@ -101,10 +101,14 @@ IGNORED_DIRS = frozenset(
 )
 
 
+#: the source files of Python and Node.js handlers
+SOURCE_SUFFIXES = frozenset({".py", ".js", ".mjs", ".cjs"})
+
+
 def is_source_file(path: Path) -> bool:
-    """A Python source file, not an editor's lock, swap or backup file (``.#app.py`` is Emacs's
-    lock; ``.app.py.swp``, ``app.py~``, ``#app.py#`` and ``4913`` do not end in ``.py``)."""
-    return path.suffix == ".py" and not path.name.startswith(".#")
+    """A Python or JavaScript source file, not an editor's lock, swap or backup file (``.#app.py`` is
+    Emacs's lock; ``.app.py.swp``, ``app.py~``, ``#app.py#`` and ``4913`` do not end in ``.py``)."""
+    return path.suffix in SOURCE_SUFFIXES and not path.name.startswith(".#")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -584,7 +584,7 @@ REFUSALS: list[Any] = [
     pytest.param(
         dict(extra=FN_PROPS.replace("Runtime: python3.12", "Runtime: go1.x  # <-")),
         "Resources.Other.Properties.Runtime",
-        "Runtime go1.x: Gatehold runs Python handlers (Node.js to come)",
+        "Runtime go1.x: Gatehold runs Python and Node.js handlers",
         id="runtime",
     ),
     pytest.param(

@@ -999,28 +999,22 @@ def test_fixture_data_validation_body_schema() -> None:
     ]
 
 
-NODE = (
-    "nodejs24.x: Gatehold runs Python handlers only for now; Node.js functions are refused rather"
-    " than skipped"
+@pytest.mark.parametrize(
+    ("name", "runtime"),
+    [
+        pytest.param("raw-rest-token-authorizer-node", "nodejs20.x", id="node-rest-token-authorizer"),
+        pytest.param("raw-rest-api-key-node", "nodejs24.x", id="node-24-api-key"),
+    ],
 )
+def test_fixture_templates_of_node_functions_load_with_their_runtime(name: str, runtime: str) -> None:
+    functions = load(fixture(name)).config.functions
+    assert functions
+    assert {fn.runtime for fn in functions.values()} == {runtime}
 
 
 @pytest.mark.parametrize(
     ("name", "options", "expected"),
     [
-        pytest.param(
-            "raw-rest-token-authorizer-node",
-            {},
-            [  # two functions take the runtime from Globals: said once, at its line
-                "7: Globals.Function.Runtime: nodejs20.x: Gatehold runs Python handlers only for"
-                " now; Node.js functions"
-                " are refused rather than skipped"
-            ],
-            id="node-rest-token-authorizer",
-        ),
-        pytest.param(
-            "raw-rest-api-key-node", {}, [f"7: Globals.Function.Runtime: {NODE}"], id="node-24-api-key"
-        ),
         pytest.param(
             "rest-iam-default-authorizer",
             {},
@@ -1049,8 +1043,8 @@ NODE = (
             "rest-java-cognito",
             {},
             [
-                "7: Globals.Function.Runtime: Runtime java21: Gatehold runs Python handlers (Node.js"
-                " to come); to run"
+                "7: Globals.Function.Runtime: Runtime java21: Gatehold runs Python and Node.js"
+                " handlers; to run"
                 " without it, pass --ignore 'Globals.Function.Runtime'"
             ],
             id="java-with-cognito-pool",

@@ -1391,7 +1391,7 @@ CASES = [
         HEADER + FN + "    runtime: java21\n",
         "runtime: java21",
         "functions.a.runtime",
-        "runtime java21: Gatehold runs Python handlers (Node.js support is coming)",
+        "runtime java21: Gatehold runs Python and Node.js handlers",
         "refuse",
         id="runtime-java",
     ),

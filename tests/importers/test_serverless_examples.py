@@ -383,17 +383,16 @@ def test_fixture_python_authorizer_api_with_the_values_given() -> None:
     )
 
 
-def test_fixture_node_authorizer_api_with_the_values_given_is_refused_for_its_runtime() -> None:
+def test_fixture_node_authorizer_api_with_the_values_given_loads_on_its_runtime() -> None:
     path = FIXTURES / "node-auth0-authorizer" / "serverless.yml"
-    assert problems(path, values=SECRETS) == [
-        f"{path}:12: provider.runtime: nodejs18.x: Gatehold runs Python handlers only for now;"
-        " Node.js functions are refused rather than skipped"
-    ]
+    functions = load(path, values=SECRETS).config.functions
+    assert functions
+    assert {fn.runtime for fn in functions.values()} == {"nodejs18.x"}
 
 
-def test_fixture_node_runtime_is_written_and_refused_by_the_model() -> None:
+def test_fixture_node_runtime_lambda_retired_is_refused_by_the_model() -> None:
     path = FIXTURES / "node-http-api-offline" / "serverless.yml"
     assert problems(path) == [
-        f"{path}:17: provider.runtime: nodejs16.x: Gatehold runs Python handlers only for now;"
-        " Node.js functions are refused rather than skipped"
+        f"{path}:17: provider.runtime: nodejs16.x is not a Node.js runtime Lambda runs: nodejs18.x,"
+        " nodejs20.x, nodejs22.x, nodejs24.x"
     ]

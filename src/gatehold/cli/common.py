@@ -214,6 +214,7 @@ def validate(loaded: LoadedConfig) -> tuple[list[ConfigProblem], list[str]]:
         except ConfigError as exc:
             problems.extend(exc.problems)
     warnings: list[str] = []
+    problems.extend(node_problems(loaded, warnings))
     for name, fn in loaded.config.functions.items():
         if not fn.runtime.startswith("python"):
             continue
@@ -239,6 +240,66 @@ def validate(loaded: LoadedConfig) -> tuple[list[ConfigProblem], list[str]]:
                 warnings.append(f"{loaded.where('tenant', 'hooks', kind, i)}: {found.message}")
     problems = sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.line or 0))
     return problems, list(dict.fromkeys(warnings))  # a Globals value is shared by many functions
+
+
+def node_problems(loaded: LoadedConfig, warnings: list[str]) -> list[ConfigProblem]:
+    """Node.js functions: ``node`` installed, each handler's file and export found (read, not run),
+    dependencies declared but not installed yet (a warning: ``gatehold up`` installs them)."""
+    from gatehold.runtime import nodejs, npm
+
+    problems: list[ConfigProblem] = []
+    functions = {name: fn for name, fn in loaded.config.functions.items() if nodejs.is_node(fn.runtime)}
+    if not functions:
+        return problems
+    node = nodejs.find_node()
+    for name, fn in functions.items():
+        if node is None:
+            problems.append(
+                loaded.problem(
+                    ("functions", name, "runtime"),
+                    f"{fn.runtime} needs Node.js, and there is no node on PATH (install Node.js"
+                    f" {nodejs.declared_major(fn.runtime)}, or set GATEHOLD_NODE)",
+                )
+            )
+        elif nodejs.declared_major(fn.runtime) != node.major:
+            warnings.append(
+                f"{loaded.where('functions', name, 'runtime')}: {fn.runtime} runs on this machine's"
+                f" Node.js {node.version}"
+            )
+        root = nodejs.task_root(fn.code_path, loaded.base_dir)
+        found = nodejs.check_handler(fn.handler, root)
+        if found.status == "missing":
+            problems.append(loaded.problem(("functions", name, "handler"), found.message))
+        elif found.status == "unknown":
+            warnings.append(f"{loaded.where('functions', name, 'handler')}: {found.message}")
+        if npm.needs_install(root):
+            warnings.append(
+                f"{loaded.where('functions', name, 'code_path')}: {root / 'package.json'}: dependencies not"
+                " installed yet (gatehold up installs them)"
+            )
+    return problems
+
+
+def prepare_node_functions(loaded: LoadedConfig) -> None:
+    """``gatehold up``: say which ``node`` runs the Node.js functions (one line), and install their
+    dependencies where they are not yet; a failed install exits 2, naming the functions."""
+    from gatehold.runtime import nodejs, npm
+
+    functions = {name: fn for name, fn in loaded.config.functions.items() if nodejs.is_node(fn.runtime)}
+    node = nodejs.find_node()
+    if not functions or node is None:  # (no node: validate said so)
+        return
+    listed = ", ".join(f"{name} ({fn.runtime})" for name, fn in functions.items())
+    err_console.print(f"Node.js {node.version} ({node.path}) runs {listed}", markup=False)
+    by_dir: dict[Path, list[str]] = {}
+    for name, fn in functions.items():
+        by_dir.setdefault(nodejs.task_root(fn.code_path, loaded.base_dir), []).append(name)
+    for code_dir, names in by_dir.items():
+        try:
+            npm.install(code_dir, names)
+        except npm.InstallError as exc:
+            err_console.print(f"[red]error:[/] {exc}", highlight=False)
+            sys.exit(2)
 
 
 def validate_or_exit(loaded: LoadedConfig) -> list[str]:

@@ -30,6 +30,7 @@ from gatehold.cli.common import (
     data_dir_option,
     err_console,
     load_or_exit,
+    prepare_node_functions,
     validate_or_exit,
     write_stack_state,
 )
@@ -227,6 +228,7 @@ def up(
             snapshot = watched_snapshot(loaded, opts.data_dir)
         for warning in validate_or_exit(loaded):
             err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        prepare_node_functions(loaded)
         write_stack_state(
             opts.data_dir,
             StackState(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from gatehold.config.models import (
+    NODE_RUNTIMES,
     ApiConfig,
     GateholdConfig,
     LambdaIntegration,
@@ -47,11 +48,18 @@ def check_config(config: GateholdConfig) -> list[Violation]:
 
 def _functions(config: GateholdConfig) -> Iterator[Violation]:
     for name, fn in config.functions.items():
-        if fn.runtime.startswith("nodejs"):
+        if not fn.runtime.startswith("nodejs"):
+            continue
+        if fn.runtime not in NODE_RUNTIMES:
             yield (
                 ("functions", name, "runtime"),
-                f"{fn.runtime}: Gatehold runs Python handlers only for now; Node.js functions are refused"
-                " rather than skipped",
+                f"{fn.runtime} is not a Node.js runtime Lambda runs: {', '.join(NODE_RUNTIMES)}",
+            )
+        if fn.isolation in ("in-process", "thread"):
+            yield (
+                ("functions", name, "isolation"),
+                f"a {fn.runtime} function runs in execution environments of its own (node processes):"
+                " in-process isolation is for Python handlers",
             )
 
 

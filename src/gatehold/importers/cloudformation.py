@@ -718,14 +718,14 @@ class TemplateImport:
     def runtime(self, value: Any, src: SourceRef) -> str | None:
         """Lambda's ``Runtime`` as the model writes it (Python and Node.js; others refused)."""
         if not isinstance(value, str):
-            self.ctx.error(src, "a function needs a Runtime (python3.x)")
+            self.ctx.error(src, "a function needs a Runtime (python3.x, nodejs20.x …)")
             return None
         if value in PYTHON_RUNTIMES or value in NODE_RUNTIMES or value.startswith("nodejs"):
             return value
         if re.fullmatch(r"python3\.\d+", value):
             self.ctx.note(src, f"{value} runs on the Python Gatehold runs on")
             return "python"
-        self.ctx.refuse(src, f"Runtime {value}: Gatehold runs Python handlers (Node.js to come)")
+        self.ctx.refuse(src, f"Runtime {value}: Gatehold runs Python and Node.js handlers")
         return None
 
     # -- phase 2: APIs ----------------------------------------------------------------------------

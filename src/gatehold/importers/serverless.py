@@ -1359,7 +1359,7 @@ class _Service:
         where = self.ref(at)
         if (where, runtime) not in self.noted:  # a provider-wide runtime is refused once
             self.noted.add((where, runtime))
-            ctx.refuse(where, f"runtime {runtime}: Gatehold runs Python handlers (Node.js support is coming)")
+            ctx.refuse(where, f"runtime {runtime}: Gatehold runs Python and Node.js handlers")
         return None
 
     def environment(self, fn: _Function) -> dict[str, str]:

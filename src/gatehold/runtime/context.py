@@ -47,7 +47,7 @@ class FunctionSpec:
 
     @property
     def execution_env(self) -> str:
-        if self.runtime.startswith("python3."):
+        if self.runtime.startswith(("python3.", "nodejs")):
             return f"AWS_Lambda_{self.runtime}"
         return f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}"
 

@@ -175,7 +175,8 @@ class Environment:
         self.progress = 0.0  # loop.time() of the batch's start or its last answer
         self.batch_size = 0  # of the last batch submitted
         self.ran_s = 0.0  # the time its calls took, as the environment measured it
-        self.kill_reason: str | None = None  # "timeout", "memory", "closed", "init-timeout"
+        self.kill_reason: str | None = None  # "timeout", "memory", "closed", "init-timeout", "init-error"
+        self.init_error: LambdaError | None = None  # an init that failed and ended the environment
         self.ended_in: str = STARTING  # the state it was in when its process ended
         self.watchdog: asyncio.TimerHandle | None = None
         self.steal_timer: asyncio.TimerHandle | None = None

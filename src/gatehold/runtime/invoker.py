@@ -28,7 +28,7 @@ from typing import Any, Final
 
 from gatehold import metrics
 from gatehold.config import LoadedConfig
-from gatehold.runtime import environ, errors, modules
+from gatehold.runtime import environ, errors, modules, nodejs
 from gatehold.runtime.context import FunctionSpec
 from gatehold.runtime.contract import InvocationResult
 from gatehold.runtime.environment import THROTTLED
@@ -37,6 +37,7 @@ from gatehold.runtime.forkserver import ForkServer
 from gatehold.runtime.forkserver import available as forkserver_available
 from gatehold.runtime.handler import unmarshal
 from gatehold.runtime.locate import function_code_path
+from gatehold.runtime.nodejs import is_node
 from gatehold.runtime.pool import ACCOUNT_CONCURRENCY, FunctionPool
 from gatehold.runtime.python_env import launch
 from gatehold.runtime.threads import ThreadPool, ThreadSandbox
@@ -63,11 +64,14 @@ def function_specs(loaded: LoadedConfig) -> dict[str, FunctionSpec]:
         specs[name] = FunctionSpec(
             name=name,
             handler=fn.handler,
-            code_path=function_code_path(fn.handler, fn.code_path, loaded.base_dir),
+            code_path=nodejs.task_root(fn.code_path, loaded.base_dir)
+            if is_node(fn.runtime)
+            else function_code_path(fn.handler, fn.code_path, loaded.base_dir),
             timeout=fn.timeout,
             memory_size=fn.memory_size,
             environment=dict(fn.environment),
-            isolation=isolation_of(fn.isolation or settings.isolation),
+            # Node.js functions always run in execution environments of their own
+            isolation=PROCESS if is_node(fn.runtime) else isolation_of(fn.isolation or settings.isolation),
             concurrency=fn.reserved_concurrency,
             region=settings.region,
             account_id=settings.account_id,
@@ -135,10 +139,15 @@ class LambdaInvoker:
         if any(s.isolation == IN_PROCESS for s in specs.values()):
             environ.install()
         launcher = launch(sys_path, forkserver)
+        node = nodejs.find_node() if any(is_node(s.runtime) for s in specs.values()) else None
         for name, spec in specs.items():
             kept = (warm or {}).get(name)
             if kept is not None:
                 self._sandboxes[name] = kept
+            elif is_node(spec.runtime):
+                if node is None:
+                    raise RuntimeError(f"function {name} ({spec.runtime}) needs Node.js: no node on PATH")
+                self._sandboxes[name] = FunctionPool(spec, nodejs.launch(node))
             elif spec.isolation == IN_PROCESS:
                 self._sandboxes[name] = ThreadSandbox(spec, self._threads)
             else:

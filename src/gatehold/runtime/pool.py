@@ -382,6 +382,8 @@ class FunctionPool:
                 self._answer(
                     call, (None, errors.make_error(message, errors.TIMED_OUT, None, call.request_id))
                 )
+            elif env.init_error is not None:  # reported before it ended (Runtime API: /init/error)
+                self._answer(call, (None, env.init_error))
             else:
                 self._answer(call, (None, errors.exit_error(call.request_id, returncode)))
         if reason in ("timeout", "memory", "init-timeout") or (

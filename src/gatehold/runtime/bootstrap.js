@@ -1,0 +1,348 @@
+// Gatehold's runtime interface client for Node.js: the client side of AWS's Lambda Runtime API.
+//
+// Started by gatehold.runtime.nodejs as `node <flags> bootstrap.js`, with Lambda's environment
+// variables (_HANDLER, LAMBDA_TASK_ROOT, AWS_LAMBDA_RUNTIME_API, ...). It loads the handler once (the
+// init phase), then loops: GET /2018-06-01/runtime/invocation/next, run the handler, POST
+// .../{id}/response or .../{id}/error. An init failure is POSTed to /runtime/init/error. Only Node's
+// own modules are used (http with a keep-alive agent): nothing to install.
+//
+// The programming model is Lambda's Node.js runtime's, as its documentation and its error payloads
+// show it: async / Promise handlers, callback(err, result) (waiting for the event loop to empty
+// unless context.callbackWaitsForEmptyEventLoop is false), the legacy context.succeed / fail / done;
+// CommonJS and ES modules; console.* written as `<ISO time>\t<request id>\t<LEVEL>\t<message>`.
+'use strict';
+
+const fs = require('fs');
+const http = require('http');
+const path = require('path');
+const util = require('util');
+const { pathToFileURL } = require('url');
+
+const API = process.env.AWS_LAMBDA_RUNTIME_API || '127.0.0.1:9001';
+const [HOST, PORT] = [API.slice(0, API.lastIndexOf(':')), Number(API.slice(API.lastIndexOf(':') + 1))];
+const BASE = '/2018-06-01/runtime';
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+// ---- errors, as the runtime reports them ---------------------------------------------------------
+
+const RUNTIME_ERRORS = {};
+for (const type of [
+  'ImportModuleError', 'HandlerNotFound', 'MalformedHandlerName', 'UserCodeSyntaxError',
+  'UnhandledPromiseRejection', 'NodeJsExit',
+]) {
+  const cls = class extends Error {};
+  cls.prototype.name = `Runtime.${type}`; // on the prototype, as the runtime's: not an own property
+  RUNTIME_ERRORS[type] = cls;
+}
+function runtimeError(type, message, stack) {
+  const err = new RUNTIME_ERRORS[type](message);
+  if (stack !== undefined) err.stack = stack;
+  else Error.captureStackTrace(err, runtimeError);
+  return err;
+}
+
+function isErrorLike(value) {
+  return (
+    value && typeof value.name === 'string' && typeof value.message === 'string' &&
+    typeof value.stack === 'string' && value.name && value.message && value.stack
+  );
+}
+
+// {errorType, errorMessage, trace}: the payload Lambda's Node.js runtime posts for an error
+function errorPayload(error) {
+  try {
+    if (util.types.isNativeError(error) || isErrorLike(error)) {
+      return { errorType: error.name, errorMessage: error.message, trace: String(error.stack).split('\n') };
+    }
+    return { errorType: typeof error, errorMessage: String(error), trace: [] };
+  } catch (_) {
+    return {
+      errorType: 'handled',
+      errorMessage:
+        'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack',
+    };
+  }
+}
+
+// ---- console: Lambda's text format on stdout (written synchronously: a crash loses no line) ----
+
+let currentRequestId;
+function writeLog(level, args) {
+  const line = `${new Date().toISOString()}\t${currentRequestId}\t${level}\t${util.format(...args)}`;
+  try {
+    fs.writeSync(1, line.replace(/\n/g, '\r') + '\n');
+  } catch (_) {
+    // stdout closed: the line is lost, the invocation is not
+  }
+}
+const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+const wanted = LEVELS.indexOf((process.env.AWS_LAMBDA_LOG_LEVEL || 'TRACE').toUpperCase());
+for (const [method, level] of [
+  ['trace', 'TRACE'], ['debug', 'DEBUG'], ['info', 'INFO'], ['log', 'INFO'],
+  ['warn', 'WARN'], ['error', 'ERROR'], ['fatal', 'FATAL'],
+]) {
+  console[method] = LEVELS.indexOf(level) >= wanted ? (...args) => writeLog(level, args) : () => {};
+}
+function logError(what, error) {
+  let formatted;
+  try {
+    formatted = '\t' + JSON.stringify(error instanceof Error ? withProperties(error) : error);
+  } catch (_) {
+    formatted = '\t' + JSON.stringify(errorPayload(error));
+  }
+  writeLog('ERROR', [what, formatted]);
+}
+function withProperties(error) {
+  const out = Object.assign({ errorType: error.name, errorMessage: error.message, code: error.code }, error);
+  if (typeof error.stack === 'string') out.stack = error.stack.split('\n');
+  return out;
+}
+
+// ---- the Runtime API ----------------------------------------------------------------------------
+
+function request(method, urlPath, body, headers) {
+  return new Promise((resolve, reject) => {
+    const options = { host: HOST, port: PORT, path: urlPath, method, agent, headers: headers || {} };
+    if (body !== undefined) {
+      options.headers['Content-Type'] = 'application/json';
+      options.headers['Content-Length'] = Buffer.byteLength(body);
+    }
+    const req = http.request(options, (res) => {
+      const chunks = [];
+      res.on('data', (chunk) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function serialize(result) {
+  return JSON.stringify(result === undefined ? null : result);
+}
+
+function postError(urlPath, error) {
+  const payload = errorPayload(error);
+  return request('POST', urlPath, JSON.stringify(payload), {
+    'Lambda-Runtime-Function-Error-Type': payload.errorType,
+  });
+}
+
+function fatal(err) {
+  // the Runtime API is gone (the gateway stopped): nothing is waiting for an answer
+  writeLog('ERROR', ['runtime API unreachable:', err && err.message]);
+  process.exit(1);
+}
+
+// ---- loading the handler, as Lambda resolves `path/to/module.export.nested` --------------------
+
+function typeModule(folder) {
+  for (;;) {
+    if (folder.endsWith(`${path.sep}node_modules`)) return false;
+    const pj = path.join(folder, 'package.json');
+    if (fs.existsSync(pj)) {
+      try {
+        return JSON.parse(fs.readFileSync(pj, 'utf8')).type === 'module';
+      } catch (_) {
+        return false;
+      }
+    }
+    const parent = path.dirname(folder);
+    if (parent === folder) return false;
+    folder = parent;
+  }
+}
+
+async function loadModule(root, moduleRoot, name) {
+  const base = path.resolve(root, moduleRoot, name);
+  if (fs.existsSync(base) && fs.statSync(base).isFile()) return require(base);
+  const esm = typeModule(path.dirname(base));
+  if (!esm && fs.existsSync(base + '.js')) return require(base + '.js');
+  if (esm && fs.existsSync(base + '.js')) return import(pathToFileURL(base + '.js').href);
+  if (fs.existsSync(base + '.mjs')) return import(pathToFileURL(base + '.mjs').href);
+  if (fs.existsSync(base + '.cjs')) return require(base + '.cjs');
+  // a module name Node resolves itself (a package, a directory with index.js)
+  return require(require.resolve(name, { paths: [root, path.resolve(root, moduleRoot)] }));
+}
+
+async function loadHandler(root, handler) {
+  if (handler.includes('..')) {
+    throw runtimeError(
+      'MalformedHandlerName',
+      `'${handler}' is not a valid handler name. Use absolute paths when specifying root directories in handler names.`,
+    );
+  }
+  const file = path.basename(handler);
+  const moduleRoot = handler.slice(0, handler.length - file.length);
+  const match = /^([^.]*)\.(.*)$/.exec(file);
+  if (!match) throw runtimeError('MalformedHandlerName', 'Bad handler');
+  let app;
+  try {
+    app = await loadModule(root, moduleRoot, match[1]);
+  } catch (e) {
+    if (e instanceof SyntaxError) throw runtimeError('UserCodeSyntaxError', String(e), e.stack);
+    if (e && e.code === 'MODULE_NOT_FOUND') throw runtimeError('ImportModuleError', String(e));
+    throw e;
+  }
+  const fn = match[2].split('.').reduce((obj, key) => obj && obj[key], app);
+  if (!fn) throw runtimeError('HandlerNotFound', `${handler} is undefined or not exported`);
+  if (typeof fn !== 'function') throw runtimeError('HandlerNotFound', `${handler} is not a function`);
+  return fn;
+}
+
+// ---- invocations --------------------------------------------------------------------------------
+
+let onBeforeExit = null; // what to do when the event loop empties (callbackWaitsForEmptyEventLoop)
+let onUncaught = (error) => postError(`${BASE}/init/error`, error).then(() => process.exit(129), fatal);
+let onRejection = (error) => postError(`${BASE}/init/error`, error).then(() => process.exit(128), fatal);
+
+process.on('uncaughtException', (error) => {
+  logError('Uncaught Exception', error);
+  onUncaught(error);
+});
+process.on('unhandledRejection', (reason) => {
+  const error = runtimeError('UnhandledPromiseRejection', String(reason));
+  error.reason = reason;
+  logError('Unhandled Promise Rejection', error);
+  onRejection(error);
+});
+process.on('beforeExit', () => {
+  const act = onBeforeExit;
+  onBeforeExit = null;
+  if (act) act();
+});
+
+function nodeJsExit() {
+  return runtimeError(
+    'NodeJsExit',
+    'The Lambda runtime client detected an unexpected Node.js exit code. This is most commonly caused by a' +
+      ' Promise that was never settled. For more information, see' +
+      ' https://nodejs.org/docs/latest/api/process.html#exit-codes',
+  );
+}
+
+function invoke(handler, isAsync, next) {
+  const headers = next.headers;
+  const id = headers['lambda-runtime-aws-request-id'];
+  const deadline = Number(headers['lambda-runtime-deadline-ms']);
+  currentRequestId = id;
+  if (headers['lambda-runtime-trace-id']) process.env._X_AMZN_TRACE_ID = headers['lambda-runtime-trace-id'];
+  else delete process.env._X_AMZN_TRACE_ID;
+  const where = `${BASE}/invocation/${encodeURIComponent(id)}`;
+  let finished = false; // an answer was posted (or is about to be)
+  const schedule = () => setImmediate(loop);
+  const respond = (result) => {
+    if (finished) {
+      console.error(
+        'Invocation has already been reported as done. Cannot call complete more than once per invocation.',
+      );
+      return;
+    }
+    let body;
+    try {
+      body = serialize(result);
+    } catch (_) {
+      fail(new Error('Unable to stringify response body'));
+      return;
+    }
+    finished = true;
+    request('POST', `${where}/response`, body).then(schedule, fatal);
+  };
+  const fail = (err) => {
+    if (finished) return;
+    finished = true;
+    logError('Invoke Error', err instanceof Error ? err : new Error(String(err)));
+    postError(`${where}/error`, err).then(schedule, fatal);
+  };
+  let waits = true;
+  let called = false;
+  const once = (fn) => (...args) => {
+    if (called) return;
+    called = true;
+    fn(...args);
+  };
+  const done = (err, result) => {
+    onBeforeExit = null;
+    if (err !== undefined && err !== null) fail(err);
+    else respond(result);
+  };
+  const callback = once((err, result) => {
+    onBeforeExit = null;
+    if (err !== undefined && err !== null) fail(err);
+    else if (!waits) respond(result);
+    else onBeforeExit = () => setImmediate(() => respond(result));
+  });
+  const context = {
+    get callbackWaitsForEmptyEventLoop() {
+      return waits;
+    },
+    set callbackWaitsForEmptyEventLoop(value) {
+      waits = value;
+    },
+    succeed: once((result) => done(null, result)),
+    fail: once((err) => done(err === undefined || err === null ? 'handled' : err, null)),
+    done: once(done),
+    functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+    clientContext: parseHeader(headers['lambda-runtime-client-context']),
+    identity: parseHeader(headers['lambda-runtime-cognito-identity']),
+    invokedFunctionArn: headers['lambda-runtime-invoked-function-arn'],
+    awsRequestId: id,
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+  };
+  onUncaught = (error) => postError(`${where}/error`, error).then(() => process.exit(129), fatal);
+  onRejection = (error) => postError(`${where}/error`, error).then(() => process.exit(128), fatal);
+  // the event loop emptied without an answer: a sync handler's is null, an async one's never settled
+  onBeforeExit = () => {
+    if (finished || called) return;
+    called = true;
+    if (isAsync) fail(nodeJsExit());
+    else respond(null);
+  };
+  try {
+    const result = handler(JSON.parse(next.body.toString('utf8')), context, callback);
+    if (result && typeof result.then === 'function') {
+      result.then(context.succeed, context.fail).catch(context.fail);
+    }
+  } catch (err) {
+    callback(err);
+  }
+}
+
+function parseHeader(value) {
+  if (value === undefined) return undefined;
+  return JSON.parse(value);
+}
+
+let userHandler;
+let userIsAsync = false;
+function loop() {
+  request('GET', `${BASE}/invocation/next`).then((next) => {
+    if (next.status !== 200) return fatal(new Error(`invocation/next answered ${next.status}`));
+    invoke(userHandler, userIsAsync, next);
+  }, fatal);
+}
+
+async function main() {
+  const root = process.env.LAMBDA_TASK_ROOT || process.cwd();
+  try {
+    process.chdir(root); // Lambda's working directory is the task root
+  } catch (_) {
+    // a code directory that is gone: the init error below says so
+  }
+  try {
+    userHandler = await loadHandler(root, process.env._HANDLER || '');
+  } catch (error) {
+    logError('Init Error', error);
+    await postError(`${BASE}/init/error`, error).catch(fatal);
+    process.exit(129);
+  }
+  userIsAsync = userHandler.constructor && userHandler.constructor.name === 'AsyncFunction';
+  loop();
+}
+
+main();

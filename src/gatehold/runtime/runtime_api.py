@@ -1,0 +1,509 @@
+"""AWS's Lambda Runtime API, served by the gateway to one execution environment: the adapter any
+language's runtime interface client plugs into (:class:`RuntimeApiEnvironment`).
+
+Each environment gets a listening socket of its own on loopback, named to its process as
+``AWS_LAMBDA_RUNTIME_API=127.0.0.1:<port>``, and speaks the API version ``2018-06-01``:
+
+* ``GET /2018-06-01/runtime/invocation/next``: the first one says the init phase is over (the pool's
+  ``ready``); each one is answered with the next call of the submitted batch (200, the event's JSON,
+  ``Lambda-Runtime-Aws-Request-Id``, ``Lambda-Runtime-Deadline-Ms``,
+  ``Lambda-Runtime-Invoked-Function-Arn``, ``Lambda-Runtime-Trace-Id``), or waits for one;
+* ``POST /2018-06-01/runtime/invocation/{id}/response``: the call's payload (202); past Lambda's 6 MB
+  the call gets ``Function.ResponseSizeTooLarge`` and the runtime a 413;
+* ``POST /2018-06-01/runtime/invocation/{id}/error``: Lambda's error payload as the runtime wrote it
+  (202); a body that is not a JSON object becomes ``{"errorType": <the
+  Lambda-Runtime-Function-Error-Type header>, "errorMessage": …}``;
+* ``POST /2018-06-01/runtime/init/error``: the init failed (202); the environment is ended and the
+  invocation that waited for it gets that error, as Lambda answers an invocation whose init failed.
+  The next invocation starts a fresh environment, which runs the init again.
+
+An id that is not the running call's is answered 400 ``InvalidRequestID``. The HTTP/1.1 side is the
+little these clients use: keep-alive connections, ``Content-Length`` or chunked bodies, no pipelining
+beyond one request in flight per connection. Everything runs on the gateway's event loop (readers on
+the sockets, no thread); the process itself is :class:`~gatehold.runtime.environment.Process`: spawned,
+watched through its pidfd, killed, measured, as the Python environments are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
+from urllib.parse import unquote
+
+import orjson
+
+from gatehold.runtime import errors
+from gatehold.runtime.context import new_log_stream_name
+from gatehold.runtime.environment import BUSY, DEAD, IDLE, STARTING, Call, Environment, PoolEvents, Process
+from gatehold.runtime.errors import LambdaError
+
+if TYPE_CHECKING:
+    from gatehold.runtime.context import FunctionSpec
+
+log = logging.getLogger("gatehold.lambda")
+
+PREFIX: Final = "/2018-06-01/runtime"
+NEXT: Final = f"{PREFIX}/invocation/next"
+INVOCATION: Final = f"{PREFIX}/invocation/"
+INIT_ERROR: Final = f"{PREFIX}/init/error"
+_READ: Final = 1 << 16
+#: a request head larger than this is refused (the clients send a few hundred bytes)
+_MAX_HEAD: Final = 64 * 1024
+_ACCEPTED: Final = b'{"status":"OK"}'
+
+
+def _response(status: bytes, body: bytes, extra: bytes = b"") -> bytes:
+    return (
+        b"HTTP/1.1 "
+        + status
+        + b"\r\nContent-Type: application/json\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n"
+        + extra
+        + b"\r\n"
+        + body
+    )
+
+
+_OK_ACCEPTED: Final = _response(b"202 Accepted", _ACCEPTED)
+_INVALID_ID: Final = _response(
+    b"400 Bad Request", b'{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}'
+)
+_TOO_LARGE: Final = _response(
+    b"413 Payload Too Large",
+    orjson.dumps(
+        {
+            "errorMessage": f"Exceeded maximum allowed payload size ({errors.MAX_RESPONSE_BYTES} bytes).",
+            "errorType": "RequestEntityTooLarge",
+        }
+    ),
+)
+_NOT_FOUND: Final = _response(
+    b"404 Not Found", b'{"errorMessage":"Not found: this is Lambda\'s Runtime API","errorType":"NotFound"}'
+)
+
+
+class _Connection:
+    """One keep-alive connection from the runtime: requests parsed as they arrive, answers sent
+    without blocking (the rest when the socket drains)."""
+
+    __slots__ = ("_body_left", "_chunked", "_head", "_length", "_out", "buf", "env", "sock")
+
+    def __init__(self, env: RuntimeApiEnvironment, sock: socket.socket) -> None:
+        self.env = env
+        self.sock = sock
+        self.buf = bytearray()
+        self._out: memoryview | None = None
+        self._head: tuple[str, str, dict[str, str]] | None = None
+        self._length = 0
+        self._chunked = False
+        self._body_left = 0  # bytes of an oversize body still to be read and dropped
+
+    def on_readable(self) -> None:
+        sock = self.sock
+        while True:
+            try:
+                data = sock.recv(_READ)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                self.close()
+                return
+            if not data:
+                self.close()
+                return
+            if self._body_left:
+                drop = min(self._body_left, len(data))
+                self._body_left -= drop
+                data = data[drop:]
+                if not self._body_left:
+                    self.send(_TOO_LARGE)
+                if not data:
+                    continue
+            self.buf += data
+            if len(data) < _READ:
+                break
+        self._parse()
+
+    def _parse(self) -> None:
+        buf = self.buf
+        while self.sock.fileno() >= 0 and not self._body_left:
+            if self._head is None:
+                end = buf.find(b"\r\n\r\n")
+                if end < 0:
+                    if len(buf) > _MAX_HEAD:
+                        self.close()
+                    return
+                lines = bytes(buf[:end]).decode("latin-1").split("\r\n")
+                del buf[: end + 4]
+                method, _, rest = lines[0].partition(" ")
+                target = rest.rpartition(" ")[0] or rest
+                headers = {}
+                for line in lines[1:]:
+                    name, _, value = line.partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                self._head = (method, target, headers)
+                self._chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+                try:
+                    self._length = int(headers.get("content-length", "0"))
+                except ValueError:
+                    self.close()
+                    return
+                if not self._chunked and self._length > errors.MAX_RESPONSE_BYTES + _MAX_HEAD:
+                    # a response past Lambda's limit: read it to the end without keeping it
+                    self.env.too_large(target)
+                    self._head = None
+                    take = min(self._length, len(buf))
+                    del buf[:take]
+                    self._body_left = self._length - take
+                    if not self._body_left:
+                        self.send(_TOO_LARGE)
+                    continue
+            method, target, headers = self._head
+            if self._chunked:
+                body = _dechunk(buf)
+                if body is None:
+                    return
+            else:
+                if len(buf) < self._length:
+                    return
+                body = bytes(buf[: self._length])
+                del buf[: self._length]
+            self._head = None
+            self.env.request(self, method, target, headers, body)
+
+    def send(self, data: bytes) -> None:
+        if self._out is not None:
+            self._out = memoryview(bytes(self._out) + data)
+            return
+        try:
+            sent = self.sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self.close()
+            return
+        if sent < len(data):
+            self._out = memoryview(data)[sent:]
+            self.env.loop.add_writer(self.sock, self._on_writable)
+
+    def _on_writable(self) -> None:
+        out = self._out
+        if out is None:
+            self.env.loop.remove_writer(self.sock)
+            return
+        try:
+            sent = self.sock.send(out)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self.close()
+            return
+        self._out = out[sent:] if sent < len(out) else None
+        if self._out is None:
+            self.env.loop.remove_writer(self.sock)
+
+    def close(self) -> None:
+        if self.sock.fileno() < 0:
+            return
+        loop = self.env.loop
+        if not loop.is_closed():
+            loop.remove_reader(self.sock)
+            if self._out is not None:
+                loop.remove_writer(self.sock)
+        self.sock.close()
+        self.env.connection_closed(self)
+
+
+def _dechunk(buf: bytearray) -> bytes | None:
+    """A whole chunked body taken from ``buf`` (trailers dropped), or None while incomplete."""
+    pos, parts = 0, list[bytes]()
+    while True:
+        end = buf.find(b"\r\n", pos)
+        if end < 0:
+            return None
+        size = int(bytes(buf[pos:end]).split(b";")[0] or b"0", 16)
+        if size == 0:
+            tail = buf.find(b"\r\n\r\n", end)
+            if tail < 0:
+                return None
+            del buf[: tail + 4]
+            return b"".join(parts)
+        start = end + 2
+        if len(buf) < start + size + 2:
+            return None
+        parts.append(bytes(buf[start : start + size]))
+        pos = start + size + 2
+
+
+class RuntimeApiEnvironment(Environment):
+    """An execution environment whose process speaks Lambda's Runtime API (module docstring)."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        events: PoolEvents,
+        loop: asyncio.AbstractEventLoop,
+        generation: int,
+        argv: Sequence[str],
+        env: dict[str, str],
+    ) -> None:
+        super().__init__(spec, events, loop, generation)
+        self.log_stream_name = new_log_stream_name()
+        self._conns: set[_Connection] = set()
+        self._waiting: _Connection | None = None  # a GET …/next waiting for a call
+        self._handed = 0  # calls of the batch handed out (the running one is batch[answered])
+        self._started = 0.0  # loop.time() the running call was handed out
+        self._closing = False
+        self._pidfd_watched = False
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(8)
+            listener.setblocking(False)
+            port = listener.getsockname()[1]
+            full = env | spec.lambda_environment(self.log_stream_name)
+            full["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{port}"
+            self.process = process = Process(argv, full, {})
+        except BaseException:
+            listener.close()
+            raise
+        self._listener = listener
+        loop.add_reader(listener, self._accept)
+        if process.pidfd is not None:
+            loop.add_reader(process.pidfd, self._on_pidfd)
+            self._pidfd_watched = True
+        else:
+            loop.call_later(0.05, self._poll_exit)
+
+    # -- the pool's side ---------------------------------------------------------------------------
+
+    def submit(self, calls: list[Call]) -> None:
+        self.batch = calls
+        self.batch_size = len(calls)
+        self.ran_s = 0.0
+        self.answered = 0
+        self._handed = 0
+        self.state = BUSY
+        self.submitted = self.progress = self.loop.time()
+        self._hand_out()
+
+    def collect(self) -> None:
+        """Read what the runtime has sent already (an answer still in a socket is an answer)."""
+        for conn in list(self._conns):
+            conn.on_readable()
+
+    def take_back(self) -> list[Call]:
+        """The calls not handed out yet, while one is running (a slow one)."""
+        if self.state != BUSY or self._handed <= self.answered or self._handed >= len(self.batch):
+            return []
+        taken = self.batch[self._handed :]
+        self.batch = self.batch[: self._handed]
+        return taken
+
+    def close(self) -> None:
+        """A runtime has no way to be told to stop: it is killed once its batch is answered."""
+        self._closing = True
+        if self.state in (IDLE, STARTING) or self.answered >= len(self.batch):
+            self.kill("closed")
+
+    # -- the runtime's side ------------------------------------------------------------------------
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                sock, _ = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn = _Connection(self, sock)
+            self._conns.add(conn)
+            self.loop.add_reader(sock, conn.on_readable)
+
+    def connection_closed(self, conn: _Connection) -> None:
+        self._conns.discard(conn)
+        if self._waiting is conn:
+            self._waiting = None
+
+    def request(
+        self, conn: _Connection, method: str, target: str, headers: dict[str, str], body: bytes
+    ) -> None:
+        if self.state == DEAD:
+            return
+        if method == "GET" and target == NEXT:
+            self._waiting = conn
+            if self.state == STARTING:
+                self.state = IDLE
+                self.events.ready(self, None)
+            else:
+                self._hand_out()
+        elif method == "POST" and target.startswith(INVOCATION):
+            request_id, _, kind = target[len(INVOCATION) :].rpartition("/")
+            call = self.running
+            if call is None or self._handed <= self.answered or unquote(request_id) != call.request_id:
+                conn.send(_INVALID_ID)
+            elif kind == "response":
+                if len(body) > errors.MAX_RESPONSE_BYTES:
+                    conn.send(_TOO_LARGE)
+                    self._answer((None, errors.response_too_large_error()))
+                else:
+                    conn.send(_OK_ACCEPTED)
+                    self._answer((body, None))
+            elif kind == "error":
+                conn.send(_OK_ACCEPTED)
+                self._answer((None, _error_payload(body, headers)))
+            else:
+                conn.send(_NOT_FOUND)
+        elif method == "POST" and target == INIT_ERROR:
+            conn.send(_OK_ACCEPTED)
+            self._init_failed(_error_payload(body, headers))
+        else:
+            conn.send(_NOT_FOUND)
+
+    def too_large(self, target: str) -> None:
+        """A response body announced past Lambda's limit (its bytes are dropped as they come)."""
+        call = self.running
+        if call is not None and target == f"{INVOCATION}{call.request_id}/response":
+            self._answer((None, errors.response_too_large_error()))
+
+    def _hand_out(self) -> None:
+        conn = self._waiting
+        if (
+            conn is None
+            or self.state != BUSY
+            or self._handed != self.answered
+            or self._handed >= len(self.batch)
+        ):
+            return
+        self._waiting = None
+        call = self.batch[self._handed]
+        self._handed += 1
+        self._started = self.loop.time()
+        spec = self.spec
+        deadline_ms = int((time.time() + spec.timeout) * 1000)
+        trace = f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};Sampled=0"
+        head = (
+            f"Lambda-Runtime-Aws-Request-Id: {call.request_id}\r\n"
+            f"Lambda-Runtime-Deadline-Ms: {deadline_ms}\r\n"
+            f"Lambda-Runtime-Invoked-Function-Arn: {spec.function_arn}\r\n"
+            f"Lambda-Runtime-Trace-Id: {trace}\r\n"
+        ).encode()
+        conn.send(_response(b"200 OK", orjson.dumps(call.event), head))
+
+    def _answer(self, outcome: tuple[bytes | None, LambdaError | None]) -> None:
+        call = self.batch[self.answered]
+        self.answered += 1
+        now = self.progress = self.loop.time()
+        self.ran_s += now - self._started
+        self.events.answered(self, call, outcome)
+        if self.answered >= len(self.batch) and self.state == BUSY:
+            self.batch = []
+            self.state = IDLE
+            if self._closing:
+                self.kill("closed")
+            self.events.drained(self)
+        else:
+            self._hand_out()
+
+    def _init_failed(self, error: LambdaError) -> None:
+        """Lambda answers the invocation whose init failed with the init error; the next one gets
+        a fresh environment (the pool answers it from ``init_error`` when this one has exited)."""
+        self.init_error = error
+        log.error(
+            "init error in %s: %s: %s",
+            self.spec.name,
+            error.get("errorType"),
+            error.get("errorMessage"),
+            extra={"function_name": self.spec.name, "error_type": error.get("errorType")},
+        )
+        self.kill("init-error")
+
+    # -- the process -------------------------------------------------------------------------------
+
+    def _on_pidfd(self) -> None:
+        process = self.process
+        if isinstance(process, Process) and self.state != DEAD:
+            returncode = process.reap()
+            if returncode is not None:
+                self._ended(returncode)
+
+    def _poll_exit(self) -> None:
+        process = self.process
+        if self.state == DEAD or not isinstance(process, Process):
+            return
+        returncode = process.reap()
+        if returncode is None:
+            self.loop.call_later(0.05, self._poll_exit)
+        else:
+            self._ended(returncode)
+
+    def _ended(self, returncode: int | None) -> None:
+        """The process is gone: deliver what it sent first, then report it."""
+        if self.state == DEAD:
+            return
+        self.collect()
+        if self.state == DEAD:
+            return
+        self._release()
+        self.events.exited(self, returncode)
+
+    def _release(self) -> None:
+        self.ended_in = self.state
+        self.state = DEAD
+        loop = self.loop
+        if not loop.is_closed():
+            loop.remove_reader(self._listener)
+            if self._pidfd_watched and self.process is not None and self.process.pidfd is not None:
+                loop.remove_reader(self.process.pidfd)
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+            self.watchdog = None
+        self._close_all()
+
+    def _close_all(self) -> None:
+        for conn in list(self._conns):
+            conn.close()
+        self._listener.close()
+        if self.process is not None:
+            self.process.close()
+
+    def reap_now(self) -> None:
+        process = self.process
+        if isinstance(process, Process) and process.returncode is None:
+            process.kill()
+            process.reap(block=True)
+        if self.state == DEAD:
+            return
+        self.ended_in = self.state
+        self.state = DEAD
+        for conn in list(self._conns):
+            with contextlib.suppress(OSError):
+                conn.sock.close()
+        self._conns.clear()
+        self._listener.close()
+        if process is not None:
+            process.close()
+
+
+def _error_payload(body: bytes, headers: dict[str, str]) -> LambdaError:
+    """The error as the runtime posted it; what is not a JSON object is wrapped as Lambda does
+    (the ``Lambda-Runtime-Function-Error-Type`` header's type, the body as the message)."""
+    try:
+        payload = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        payload = None
+    if isinstance(payload, dict):
+        return payload
+    return {
+        "errorType": headers.get("lambda-runtime-function-error-type") or "Runtime.Unknown",
+        "errorMessage": body.decode("utf-8", "replace"),
+    }
