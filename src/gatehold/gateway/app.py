@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from gatehold import metrics
+from gatehold import logs, metrics
 from gatehold.config.loader import LoadedConfig
 from gatehold.errors import GatewayError, GatewayResponseType
 from gatehold.gateway.access_log import AccessLogs, RequestRecord
@@ -102,9 +102,11 @@ class GatewayApp:
                 },
                 is_rest=router.api.type == "REST",
             )
-        # API mappings: single-segment base paths by their segment, longer ones tried in order.
+        # API mappings, by base path: single-segment ones by their segment, longer ones by the whole
+        # base path (a request looks up its own first 2..depth segments: O(1) in the number of APIs)
         self._by_segment: dict[str, ApiState] = {}
-        self._by_prefix: list[tuple[str, ApiState]] = []
+        self._by_prefix: dict[str, ApiState] = {}
+        self._prefix_depth = 0  # the most segments of a multi-segment base path
         self._root_api: ApiState | None = None
         for state in self.apis.values():
             base = state.api.base_path
@@ -113,8 +115,8 @@ class GatewayApp:
             elif base.count("/") == 1:
                 self._by_segment[base] = state
             else:
-                self._by_prefix.append((base, state))
-        self._by_prefix.sort(key=lambda item: -len(item[0]))
+                self._by_prefix[base] = state
+                self._prefix_depth = max(self._prefix_depth, base.count("/"))
 
         self.authorizers: AuthorizerSet = build_authorizers(loaded, invoker, self.http_client)
         self.cors: dict[str, CorsHandler] | None = {
@@ -228,9 +230,19 @@ class GatewayApp:
         state = self._by_segment.get(first)
         if state is not None:
             return state, ("/" if end < 0 else path[end:])
-        for base, candidate in self._by_prefix:
-            if path == base or path.startswith(base + "/"):
-                return candidate, path[len(base) :] or "/"
+        if end > 0 and self._by_prefix:
+            cuts = []  # where the path's 2nd, 3rd ... segment ends, up to the deepest base path
+            cut = end
+            for _ in range(self._prefix_depth - 1):
+                cut = path.find("/", cut + 1)
+                if cut < 0:
+                    cuts.append(len(path))
+                    break
+                cuts.append(cut)
+            for cut in reversed(cuts):  # the longest base path that matches whole segments
+                state = self._by_prefix.get(path[:cut])
+                if state is not None:
+                    return state, path[cut:] or "/"
         if self._root_api is not None:
             return self._root_api, path
         return None, path
@@ -401,9 +413,10 @@ class Answer:
         if access_log.isEnabledFor(logging.INFO):
             match = record.match
             trace = self._trace
-            access_log.info(
+            logs.info(
+                access_log,
                 "request",
-                extra={
+                {
                     "requestId": record.request_id,
                     "api": state.api.name if state else None,
                     "stage": match.stage_name if match else None,
