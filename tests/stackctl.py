@@ -30,6 +30,8 @@ class Stack:
     spa_port: int
     admin_port: int
     config: Path | None = None
+    #: the local DynamoDB endpoint's (a configuration with tables: the example stack's WishList)
+    dynamodb_port: int = field(default_factory=lambda: free_port())
     extra_args: list[str] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
@@ -54,6 +56,10 @@ class Stack:
     def admin_url(self) -> str:
         return f"http://localhost:{self.admin_port}"
 
+    @property
+    def dynamodb_url(self) -> str:
+        return f"http://127.0.0.1:{self.dynamodb_port}"
+
     def command(self) -> list[str]:
         cmd = [
             sys.executable,
@@ -70,6 +76,8 @@ class Stack:
             str(self.spa_port),
             "--admin-port",
             str(self.admin_port),
+            "--dynamodb-port",
+            str(self.dynamodb_port),
             "--data-dir",
             str(self.data_dir),
         ]

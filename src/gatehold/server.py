@@ -8,6 +8,8 @@
   children;
 * ``idp``: the identity provider;
 * ``spa``: the single-page app, when the configuration has ``spa:``;
+* ``dynamodb``: the local DynamoDB endpoint (its engine a child of it), when the configuration has
+  ``tables:`` (:mod:`gatehold.dynamodb.service`);
 
 and serves the admin endpoints itself. Each is ``python -m gatehold.server NAME CONTROL_FD
 SUPERVISOR_PID`` (:func:`main`): it imports what its service needs, then waits on its control
@@ -405,6 +407,9 @@ class _Gateway:
         from gatehold.runtime import build_invoker
 
         loaded: LoadedConfig = spec["config"]
+        # what every function's environment starts from: the local DynamoDB endpoint when the
+        # stack has tables (gatehold.dynamodb.environment); a function's own variables still win
+        os.environ.update(spec.get("environment", {}))
         invoker = build_invoker(loaded)
         self.http_client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
         gateway = GatewayApp(loaded, invoker, http_client=self.http_client)
@@ -491,10 +496,18 @@ class _SinglePageApp:
         pass
 
 
+def _dynamodb(spec: dict[str, Any]) -> Service:
+    """The local DynamoDB endpoint, when the configuration has tables (:mod:`gatehold.dynamodb`)."""
+    from gatehold.dynamodb.service import DynamoDBService
+
+    return DynamoDBService(spec)
+
+
 _SERVICES: dict[str, Callable[[dict[str, Any]], Service]] = {
     "gateway": _Gateway,
     "idp": _IdentityProvider,
     "spa": _SinglePageApp,
+    "dynamodb": _dynamodb,
 }
 
 
@@ -512,6 +525,7 @@ def _preimport(role: str) -> None:
         "gateway": ("httpx", "gatehold.gateway.app", "gatehold.gateway.http1", "gatehold.runtime.invoker"),
         "idp": ("gatehold.idp.app", "gatehold.gateway.http1", "gatehold.asgi_bridge"),
         "spa": ("uvicorn", "gatehold.spa"),
+        "dynamodb": ("httpx", "gatehold.dynamodb.service"),
     }
     for module in (*modules.get(role, ()), "gatehold.config"):
         importlib.import_module(module)
@@ -638,7 +652,9 @@ def preimport(names: Iterable[str]) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 3 or role_of(args[0]) not in _SERVICES:
-        raise SystemExit("usage: python -m gatehold.server {gateway-N|idp|spa} CONTROL_FD SUPERVISOR_PID")
+        raise SystemExit(
+            "usage: python -m gatehold.server {gateway-N|idp|spa|dynamodb} CONTROL_FD SUPERVISOR_PID"
+        )
     name, control_fd, supervisor = args[0], int(args[1]), int(args[2])
     _become(name, supervisor)
     _preimport(role_of(name))

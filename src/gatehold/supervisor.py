@@ -1,10 +1,10 @@
 """The ``gatehold up`` process: each service in a process of its own, kept running, stopped gracefully.
 
 :class:`Supervisor` starts one process per service (``python -m gatehold.server NAME …``, see
-:mod:`gatehold.server`): ``gateway-1`` … ``gateway-N``, ``idp``, ``spa``. It binds every listening
-socket itself and hands each process its own (inherited descriptors), so that a process started
-again serves the same socket: connections that arrive while it restarts wait in the socket's
-backlog instead of being refused. Each process gets its spec (the validated configuration and its
+:mod:`gatehold.server`): ``gateway-1`` … ``gateway-N``, ``idp``, ``spa``, ``dynamodb``. It binds
+every listening socket itself and hands each process its own (inherited descriptors), so that a
+process started again serves the same socket: connections that arrive while it restarts wait in the
+socket's backlog instead of being refused. Each process gets its spec (the validated configuration and its
 settings) over its control channel (:class:`gatehold.server.Channel`) and says when it is ready.
 
 * **Restarts**: a process that exits while the stack runs is logged (its name, pid, exit status or
@@ -15,8 +15,9 @@ settings) over its control channel (:class:`gatehold.server.Channel`) and says w
 * **Stop** (:meth:`Supervisor.stop`): the supervisor closes its copies of the listening sockets, so
   that a process's close really closes its listener; SIGTERM to the gateway and SPA processes, which
   stop accepting and let in-flight requests finish within the grace period (responses say
-  ``Connection: close``); then the identity provider, which the gateway's requests and functions may
-  still have needed. A process still there ``KILL_AFTER_S`` past the grace is killed.
+  ``Connection: close``); then the identity provider and the DynamoDB endpoint, which the gateway's
+  requests and functions may still have needed. A process still there ``KILL_AFTER_S`` past the
+  grace is killed.
 * **Orphans**: processes start in their own process group (the terminal's Ctrl+C reaches the
   supervisor only, which stops them in order) and get SIGTERM if the supervisor dies
   (``PR_SET_PDEATHSIG``, Linux) or see their channel close (everywhere).
@@ -537,7 +538,7 @@ class Supervisor:
         for child in self.children:
             for sock in child.service.sockets:
                 sock.close()
-        first = [c for c in self.children if c.service.role != "idp"]
+        first = [c for c in self.children if c.service.role not in ("idp", "dynamodb")]
         await self._stop(first)
         await self._stop([c for c in self.children if c not in first])
 

@@ -1,4 +1,5 @@
-"""``gatehold up``: run the gateway, the identity provider and the single-page app.
+"""``gatehold up``: run the gateway, the identity provider, the single-page app and, when the
+configuration has tables, a local DynamoDB endpoint.
 
 This process is the supervisor (:mod:`gatehold.supervisor`): it binds the ports, checks the
 configuration, starts each service in its own process (:mod:`gatehold.server`), serves the admin
@@ -52,6 +53,8 @@ if TYPE_CHECKING:
     from gatehold.reload import Reload, Reloader, Snapshot
 
 DEMO_PASSWORD = "Gatehold-demo-1"
+#: the local DynamoDB endpoint's default port (the gateway's, plus one)
+DYNAMODB_PORT = 8001
 
 
 def invoke_urls(loaded: LoadedConfig, gateway_url: str) -> list[tuple[str, str, str, str]]:
@@ -68,7 +71,13 @@ BANNER_ROUTES = 12
 
 
 def _banner(
-    loaded: LoadedConfig, opts: StackOptions, *, example: bool, spa: bool, spa_problem: str | None
+    loaded: LoadedConfig,
+    opts: StackOptions,
+    *,
+    example: bool,
+    spa: bool,
+    spa_problem: str | None,
+    dynamodb_url: str | None,
 ) -> None:
     console.print()
     console.print("[bold]Gatehold is up[/]  (Ctrl+C to stop)")
@@ -79,6 +88,9 @@ def _banner(
     if spa:
         note = f"  [yellow]{spa_problem}[/]" if spa_problem else ""
         console.print(f"  single-page app    {opts.spa_url}{note}")
+    if dynamodb_url:
+        tables = ", ".join(loaded.config.tables)
+        console.print(f"  DynamoDB           {dynamodb_url}   (tables: {tables})", markup=False)
     if opts.admin_port:
         console.print(f"  metrics / health   http://localhost:{opts.admin_port}/metrics  /healthz  /readyz")
     console.print(f"  data directory     {opts.data_dir.resolve()}")
@@ -130,6 +142,12 @@ def _token_hint(opts: StackOptions, audience: str) -> str:
 @click.option("--spa-port", default=3000, show_default=True, help="Single-page app port.")
 @click.option("--admin-port", default=9100, show_default=True, help="Metrics and health port (0 disables).")
 @click.option(
+    "--dynamodb-port",
+    default=DYNAMODB_PORT,
+    show_default=True,
+    help="Port of the local DynamoDB endpoint (on 127.0.0.1 only), run when the configuration has tables.",
+)
+@click.option(
     "--no-spa",
     is_flag=True,
     help="Do not serve the single-page app (served only when the config has `spa:`).",
@@ -178,6 +196,7 @@ def up(
     idp_port: int,
     spa_port: int,
     admin_port: int,
+    dynamodb_port: int,
     no_spa: bool,
     data_dir: Path,
     public_url: str | None,
@@ -250,6 +269,9 @@ def up(
             spa_problem = ensure_assets()
             if spa_problem:
                 logging.getLogger("gatehold").warning("single-page app: %s", spa_problem)
+        dynamodb_url = None
+        if loaded.config.tables:
+            dynamodb_url = _dynamodb_service(services, dynamodb_port)
         # every process is a copy of this one, made once it has imported what they need
         preimport(service.name for service in services)
         supervisor = Supervisor(services, graceful_timeout=0.0)
@@ -265,6 +287,7 @@ def up(
             spa=spa,
             spa_problem=spa_problem,
             config_path=config_path,
+            dynamodb_url=dynamodb_url,
         )
         code = run(stack.run(admin, reload=snapshot))
         if code:
@@ -279,6 +302,25 @@ def _bind(name: str, host: str, port: int, count: int = 1) -> list[socket.socket
     except PortUnavailable as exc:
         err_console.print(f"[bold red]Cannot start:[/] {exc}")
         raise SystemExit(1) from None
+
+
+def _dynamodb_service(services: list[ServiceSpec], port: int) -> str:
+    """The ``dynamodb`` process on 127.0.0.1:``port`` (loopback only, whatever ``--host`` says), its
+    engine installed first; the endpoint's URL. A missing engine is an error that says what to do."""
+    from gatehold.dynamodb.engine import ENGINE_PACKAGE, EngineMissing, ensure_engine
+
+    if not ENGINE_PACKAGE.is_file():
+        err_console.print("Installing the local DynamoDB engine (dynalite, npm ci) …", highlight=False)
+    try:
+        ensure_engine()
+    except EngineMissing as exc:
+        err_console.print(
+            f"[bold red]Cannot start:[/] the configuration has tables, but {exc}", highlight=False
+        )
+        raise SystemExit(1) from None
+    sock = _bind("DynamoDB", "127.0.0.1", port)[0]
+    services.append(ServiceSpec("dynamodb", "DynamoDB endpoint", [sock]))
+    return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 class Stack:
@@ -296,6 +338,7 @@ class Stack:
         spa: bool,
         spa_problem: str | None,
         config_path: Path | None,
+        dynamodb_url: str | None = None,
     ) -> None:
         self.supervisor = supervisor
         self.loaded = loaded
@@ -305,6 +348,7 @@ class Stack:
         self.spa = spa
         self.spa_problem = spa_problem
         self.config_path = config_path
+        self.dynamodb_url = dynamodb_url
         self.log = logging.getLogger("gatehold")
         supervisor.graceful_timeout = self.graceful_timeout(loaded)
 
@@ -321,7 +365,17 @@ class Stack:
             "graceful_timeout": self.graceful_timeout(loaded),
             "config": loaded,
         }
-        if name == "idp":
+        if name.startswith("gateway") and self.dynamodb_url:
+            from gatehold.dynamodb.environment import handler_environment
+
+            spec["environment"] = handler_environment(self.dynamodb_url, os.environ)
+        elif name == "dynamodb":
+            spec |= {
+                "data_dir": str(opts.data_dir.resolve()),
+                "tables": dict(loaded.config.tables),
+                "endpoint": self.dynamodb_url,
+            }
+        elif name == "idp":
             spec |= {
                 "idp_url": opts.idp_url,
                 "data_dir": str(opts.data_dir.resolve()),
@@ -370,7 +424,12 @@ class Stack:
                 code = 1 if isinstance(exc, StartFailed) else 2
             else:
                 _banner(
-                    self.loaded, self.opts, example=self.example, spa=self.spa, spa_problem=self.spa_problem
+                    self.loaded,
+                    self.opts,
+                    example=self.example,
+                    spa=self.spa,
+                    spa_problem=self.spa_problem,
+                    dynamodb_url=self.dynamodb_url,
                 )
                 self.log.info(
                     "ready",
@@ -454,6 +513,14 @@ class Stack:
             "idp",
             {"graceful_timeout": grace, **({"tenant": tenant} if tenant != previous.config.tenant else {})},
         )
+        if loaded.config.tables != previous.config.tables:
+            if self.dynamodb_url:
+                supervisor.tell("dynamodb", {"tables": dict(loaded.config.tables)})
+            else:
+                self.log.warning(
+                    "the configuration has tables now: restart gatehold up to serve them",
+                    extra={"event": "reload"},
+                )
         if loaded.config.spa != previous.config.spa:
             if self.spa and loaded.config.spa is not None:
                 supervisor.replace("spa", self.spec("spa", loaded))

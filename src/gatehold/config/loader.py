@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 _PLACEHOLDER = re.compile(r"\$(\$)\{|\$\{(env:)?([A-Za-z_][A-Za-z0-9_]*)\}")
-_SECTIONS = ("functions", "apis", "tenant", "gateway", "spa", "imports")
+_SECTIONS = ("functions", "apis", "tenant", "gateway", "spa", "imports", "tables")
 
 
 @dataclass(frozen=True)

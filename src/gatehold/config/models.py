@@ -1,7 +1,8 @@
 """Typed configuration: the whole of `gatehold.yaml`, validated once at load.
 
 Three top sections: ``functions`` (Lambda handlers), ``apis`` (the gateway) and ``tenant`` (the
-identity provider), plus ``gateway`` for process-wide gateway settings. Names follow the AWS and
+identity provider), plus ``gateway`` for process-wide gateway settings and ``tables`` (DynamoDB
+tables for the handlers). Names follow the AWS and
 Auth0 documents in snake_case (``identity_source``, ``result_ttl``, ``client_grants``). Every model
 forbids unknown keys, so a typo is an error that names the file, line and key path
 (see :mod:`gatehold.config.loader`), never a silently ignored setting.
@@ -638,6 +639,126 @@ class TenantConfig(Model):
 
 
 # --------------------------------------------------------------------------------------------------
+# tables: DynamoDB tables for the handlers (docs/dynamodb.md)
+# --------------------------------------------------------------------------------------------------
+
+#: DynamoDB's rules for table and index names (CreateTable: 3-255 of a-z A-Z 0-9 _ - .)
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+#: the most indexes DynamoDB lets a table have
+MAX_GLOBAL_INDEXES = 20
+MAX_LOCAL_INDEXES = 5
+
+
+class KeyAttributeConfig(Model):
+    """A key attribute: its name and its scalar type (``S`` string, ``N`` number, ``B`` binary).
+    Written ``{name: id, type: S}``, or just ``id`` for a string key."""
+
+    name: str = Field(min_length=1, max_length=255)
+    type: Literal["S", "N", "B"] = "S"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        return {"name": v} if isinstance(v, str) else v
+
+
+#: an index's projection: ALL, KEYS_ONLY, or the non-key attributes it includes (INCLUDE)
+Projection = Literal["ALL", "KEYS_ONLY"] | list[str]
+
+
+def _check_projection(projection: Projection) -> None:
+    if isinstance(projection, list):
+        if not projection or len(projection) > 100:
+            raise ValueError("an INCLUDE projection lists 1 to 100 non-key attributes")
+        if len(set(projection)) != len(projection):
+            raise ValueError("a projection lists an attribute twice")
+
+
+class GlobalIndexConfig(Model):
+    """A global secondary index: a key of its own, any attributes of the table's items."""
+
+    partition_key: KeyAttributeConfig
+    sort_key: KeyAttributeConfig | None = None
+    projection: Projection = Field(
+        default="ALL", description="ALL, KEYS_ONLY, or the list of non-key attributes (INCLUDE)"
+    )
+
+    @field_validator("projection")
+    @classmethod
+    def _projection(cls, v: Projection) -> Projection:
+        _check_projection(v)
+        return v
+
+
+class LocalIndexConfig(Model):
+    """A local secondary index: the table's partition key with another sort key."""
+
+    sort_key: KeyAttributeConfig
+    projection: Projection = Field(
+        default="ALL", description="ALL, KEYS_ONLY, or the list of non-key attributes (INCLUDE)"
+    )
+
+    @field_validator("projection")
+    @classmethod
+    def _projection(cls, v: Projection) -> Projection:
+        _check_projection(v)
+        return v
+
+
+class TableConfig(Model):
+    """A DynamoDB table, keyed by its name under ``tables:``; created by ``gatehold up`` in the local
+    DynamoDB endpoint every function reaches (docs/dynamodb.md)."""
+
+    partition_key: KeyAttributeConfig = Field(description="the hash key (KeySchema HASH)")
+    sort_key: KeyAttributeConfig | None = Field(default=None, description="the range key (KeySchema RANGE)")
+    billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] = Field(
+        default="PAY_PER_REQUEST", description="accepted; no local effect (nothing is throttled or billed)"
+    )
+    global_secondary_indexes: dict[str, GlobalIndexConfig] = Field(default_factory=dict)
+    local_secondary_indexes: dict[str, LocalIndexConfig] = Field(default_factory=dict)
+    time_to_live: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="the TTL attribute; accepted, expired items are not deleted locally (AWS deletes"
+        " them within days, with no deadline)",
+    )
+
+    @model_validator(mode="after")
+    def _indexes(self) -> TableConfig:
+        if len(self.global_secondary_indexes) > MAX_GLOBAL_INDEXES:
+            raise ValueError(f"a table has at most {MAX_GLOBAL_INDEXES} global secondary indexes")
+        if len(self.local_secondary_indexes) > MAX_LOCAL_INDEXES:
+            raise ValueError(f"a table has at most {MAX_LOCAL_INDEXES} local secondary indexes")
+        if self.local_secondary_indexes and self.sort_key is None:
+            raise ValueError("local secondary indexes need a table with a sort_key (DynamoDB refuses them)")
+        names = [*self.global_secondary_indexes, *self.local_secondary_indexes]
+        for name in names:
+            if not _TABLE_NAME.fullmatch(name):
+                raise ValueError(f"index name {name!r} must be 3-255 characters of a-z A-Z 0-9 _ - .")
+        if len(set(names)) != len(names):
+            raise ValueError("a global and a local secondary index have the same name")
+        types: dict[str, str] = {}
+        for key in self.key_attributes():
+            if types.setdefault(key.name, key.type) != key.type:
+                raise ValueError(
+                    f"attribute {key.name!r} is a key of type {types[key.name]} and of type {key.type}"
+                )
+        for name, lsi in self.local_secondary_indexes.items():
+            if lsi.sort_key.name == (self.sort_key.name if self.sort_key else None):
+                raise ValueError(f"local index {name!r} has the table's own sort key")
+        return self
+
+    def key_attributes(self) -> list[KeyAttributeConfig]:
+        """Every key attribute of the table and its indexes (AttributeDefinitions), table first."""
+        keys = [self.partition_key, *([self.sort_key] if self.sort_key else [])]
+        for gsi in self.global_secondary_indexes.values():
+            keys += [gsi.partition_key, *([gsi.sort_key] if gsi.sort_key else [])]
+        keys += [lsi.sort_key for lsi in self.local_secondary_indexes.values()]
+        return keys
+
+
+# --------------------------------------------------------------------------------------------------
 # the file
 # --------------------------------------------------------------------------------------------------
 
@@ -682,6 +803,17 @@ class GateholdConfig(Model):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     spa: SpaConfig | None = None
     imports: list[ImportConfig] = Field(default_factory=list)
+    tables: dict[str, TableConfig] = Field(
+        default_factory=dict, description="DynamoDB tables, by name: gatehold up serves them to the handlers"
+    )
+
+    @field_validator("tables")
+    @classmethod
+    def _table_names(cls, v: dict[str, TableConfig]) -> dict[str, TableConfig]:
+        for name in v:
+            if not _TABLE_NAME.fullmatch(name):
+                raise ValueError(f"table name {name!r} must be 3-255 characters of a-z A-Z 0-9 _ - .")
+        return v
 
 
 UsagePlanConfig.model_rebuild()

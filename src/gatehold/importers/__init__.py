@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 FORMATS = ("sam", "cloudformation", "openapi", "serverless")
-_GATEHOLD_SECTIONS = {"functions", "apis", "tenant", "gateway", "spa", "imports"}
+_GATEHOLD_SECTIONS = {"functions", "apis", "tenant", "gateway", "spa", "imports", "tables"}
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 
 
@@ -134,13 +134,15 @@ def merge_imports(
     variables: Mapping[str, str],
     options: ImportOptions | None,
 ) -> tuple[dict[str, Any], dict[KeyPath, SourceRef], list[Finding], list[Finding], list[Path]]:
-    """A ``gatehold.yaml`` with ``imports:``: each document imported, its functions and APIs joined to
-    the file's own (a name defined twice is an error), its tenant APIs added where not defined."""
+    """A ``gatehold.yaml`` with ``imports:``: each document imported, its functions, APIs and tables
+    joined to the file's own (a name defined twice is an error), its tenant APIs added where not
+    defined."""
     from gatehold.config.models import ImportConfig
 
     merged = dict(data)
     merged["functions"] = dict(data.get("functions") or {})
     merged["apis"] = dict(data.get("apis") or {})
+    merged["tables"] = dict(data.get("tables") or {})
     tenant = dict(data.get("tenant") or {})
     refs: dict[KeyPath, SourceRef] = {}
     ignored: list[Finding] = []
@@ -180,7 +182,7 @@ def merge_imports(
         except ConfigError as exc:
             problems.extend(exc.problems)
             continue
-        for section in ("functions", "apis"):
+        for section in ("functions", "apis", "tables"):
             for name, value in result.data.get(section, {}).items():
                 if name in merged[section]:
                     problems.append(
@@ -206,7 +208,7 @@ def merge_imports(
                     continue
                 merged_plans[name] = plan
         for key, ref in result.refs.items():
-            if key and (key[0] in ("functions", "apis") or key[:2] == ("gateway", "usage_plans")):
+            if key and (key[0] in ("functions", "apis", "tables") or key[:2] == ("gateway", "usage_plans")):
                 refs[key] = ref
         _merge_tenant(tenant, result.data.get("tenant", {}))
         ignored.extend(result.ignored)
