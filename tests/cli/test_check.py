@@ -171,3 +171,66 @@ def test_missing_hook_module_is_found(tmp_path: Path) -> None:
         f"  {path}:4: tenant.hooks.post_login[0]: Unable to import module 'hooks': No module named 'hooks'"
         in result.stderr
     )
+
+
+NODE_FUNCTIONS = """\
+functions:
+  ok:
+    handler: index.handler
+    runtime: nodejs20.x
+  missing-file:
+    handler: nofile.handler
+    runtime: nodejs20.x
+  missing-export:
+    handler: index.absent
+    runtime: nodejs20.x
+"""
+
+
+def test_node_handlers_are_found_without_running_them(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    (tmp_path / "index.js").write_text(
+        f"require('fs').writeFileSync({str(marker)!r}, 'ran');\nexports.handler = async () => 1;\n"
+    )
+    path = write(tmp_path, NODE_FUNCTIONS)
+    result = run("check", "-c", str(path))
+    assert result.returncode == 2, result.stdout
+    errors = [line.strip() for line in result.stderr.splitlines() if line.startswith("  ")]
+    assert errors == [
+        f"{path}:6: functions.missing-file.handler: Runtime.ImportModuleError: Error: Cannot find module"
+        f" 'nofile' (looked for {tmp_path / 'nofile'}.js, .mjs, .cjs)",
+        f"{path}:9: functions.missing-export.handler: Runtime.HandlerNotFound: index.absent is undefined or"
+        f" not exported ({tmp_path / 'index.js'})",
+    ]
+    assert not marker.exists(), "check ran a module's top-level code"
+
+
+@pytest.mark.parametrize("runtime", ["nodejs16.x", "nodejs99.x"])
+def test_a_node_runtime_lambda_does_not_run_is_refused(tmp_path: Path, runtime: str) -> None:
+    path = write(tmp_path, f"functions:\n  f:\n    handler: index.handler\n    runtime: {runtime}\n")
+    result = run("check", "-c", str(path))
+    assert result.returncode == 2
+    assert (
+        f"{path}:4: functions.f.runtime: {runtime} is not a Node.js runtime Lambda runs: nodejs18.x,"
+        " nodejs20.x, nodejs22.x, nodejs24.x"
+    ) in result.stderr
+
+
+def test_a_node_runtime_other_than_the_installed_node_is_a_warning(tmp_path: Path) -> None:
+    from gatehold.runtime.nodejs import find_node
+
+    node = find_node()
+    if node is None:
+        pytest.skip("Node.js is not installed")
+    other = 22 if node.major != 22 else 20
+    (tmp_path / "index.mjs").write_text("export const handler = async () => 1;\n")
+    (tmp_path / "package.json").write_text('{"name": "x", "dependencies": {}}')
+    text = f"functions:\n  f:\n    handler: index.handler\n    runtime: nodejs{other}.x\n"
+    path = write(tmp_path, text)
+    result = run("check", "-c", str(path))
+    assert result.returncode == 0, result.stderr
+    assert (
+        f"{path}:4: functions.f.runtime: nodejs{other}.x runs on this machine's Node.js {node.version}"
+        in result.stderr
+    )
+    assert "dependencies not installed yet (gatehold up installs them)" in result.stderr

@@ -344,6 +344,12 @@ class RuntimeApiEnvironment(Environment):
             if self.state == STARTING:
                 self.state = IDLE
                 self.events.ready(self, None)
+            elif self.state == BUSY and self.answered >= len(self.batch):
+                self.batch = []
+                self.state = IDLE
+                if self._closing:
+                    self.kill("closed")
+                self.events.drained(self)
             else:
                 self._hand_out()
         elif method == "POST" and target.startswith(INVOCATION):
@@ -405,14 +411,9 @@ class RuntimeApiEnvironment(Environment):
         now = self.progress = self.loop.time()
         self.ran_s += now - self._started
         self.events.answered(self, call, outcome)
-        if self.answered >= len(self.batch) and self.state == BUSY:
-            self.batch = []
-            self.state = IDLE
-            if self._closing:
-                self.kill("closed")
-            self.events.drained(self)
-        else:
-            self._hand_out()
+        # the batch is drained when the runtime asks for the next call, not before: one that exits
+        # after its answer (an uncaught exception is posted, then the process exits) never gets one
+        self._hand_out()
 
     def _init_failed(self, error: LambdaError) -> None:
         """Lambda answers the invocation whose init failed with the init error; the next one gets

@@ -1,0 +1,3 @@
+const { greet } = require('greeting-lib');
+
+exports.handler = async (event) => ({ message: greet(event.name) });
