@@ -193,6 +193,11 @@ class Environment:
         """The call running now (the first of the batch not answered yet)."""
         return self.batch[self.answered] if self.answered < len(self.batch) else None
 
+    def started(self) -> bool:
+        """Whether the running call has started: a protocol that hands calls out when the runtime
+        asks (the Runtime API) may hold one not yet asked for, which a crash then never ran."""
+        return True
+
     def submit(self, calls: list[Call]) -> None:
         raise NotImplementedError
 

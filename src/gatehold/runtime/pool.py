@@ -361,6 +361,10 @@ class FunctionPool:
             env.exit_waiter.set_result(None)
         reason = env.kill_reason
         running = env.running
+        if running is not None and not env.started():  # it exited before asking for it: never ran
+            self._pending.extendleft(reversed(env.batch[env.answered :]))
+            env.batch = []
+            running = None
         if running is not None:
             if reason == "timeout":
                 elapsed = self._now() - env.progress
