@@ -150,3 +150,67 @@ def test_post_login_hook(hooked: IdpServer, email: str, outcome: str) -> None:
     assert access["https://example.com/connection"] == "Username-Password-Authentication"
     id_claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
     assert id_claims["https://example.com/roles"] == ["reader"]
+
+
+ONLY_ONE_SCOPE = """
+def post_login(event, api):
+    # an Auth0 rule's `context.accessToken.scope = ["read:x"]`: this one scope, no other
+    for scope in event["transaction"]["requested_scopes"]:
+        api.access_token.remove_scope(scope)
+    api.access_token.add_scope("read:x")
+"""
+
+
+def test_a_hook_sets_the_access_tokens_scopes_and_the_id_and_refresh_tokens_still_come(
+    idp_factory: Callable[..., IdpServer], tmp_path: Path
+) -> None:
+    """A hook's scope changes are the access token's (Auth0: ``api.accessToken.removeScope``); the ID
+    token and the refresh token follow what was granted (openid, offline_access), before and after a
+    refresh."""
+    (tmp_path / "hooks").mkdir()
+    (tmp_path / "hooks" / "one_scope.py").write_text(textwrap.dedent(ONLY_ONE_SCOPE))
+    tenant = (
+        TENANT.replace(
+            'permissions: ["read:x", "deny"]}', 'permissions: ["read:x", "deny"], allow_offline_access: true}'
+        )
+        .replace(
+            'callbacks: ["http://localhost:3000/cb"]}',
+            'callbacks: ["http://localhost:3000/cb"], grant_types: [authorization_code, refresh_token]}',
+        )
+        .replace("    credentials_exchange: [my_hooks.credentials_exchange]\n", "")
+        .replace("my_hooks.post_login", "one_scope.post_login")
+    )
+    idp = idp_factory(config_text=tenant)
+    verifier, challenge = pkce_pair()
+    with httpx.Client() as browser:
+        query = authorize_code(
+            browser,
+            idp.url,
+            client_id="spa",
+            redirect_uri="http://localhost:3000/cb",
+            username="ok@example.com",
+            password=PASSWORD,
+            audience="https://api.example",
+            scope="openid profile email offline_access read:x",
+            code_challenge=challenge,
+        )
+    first = httpx.post(
+        idp.url + "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "client_id": "spa",
+            "code": query["code"][0],
+            "code_verifier": verifier,
+            "redirect_uri": "http://localhost:3000/cb",
+        },
+    ).json()
+    refreshed = httpx.post(
+        idp.url + "/oauth/token",
+        data={"grant_type": "refresh_token", "client_id": "spa", "refresh_token": first["refresh_token"]},
+    ).json()
+    for tokens in (first, refreshed):
+        access = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+        assert access["scope"] == "read:x"
+        id_claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
+        assert id_claims["email"] == "ok@example.com"  # the profile scopes were granted
+        assert "refresh_token" in tokens

@@ -254,7 +254,11 @@ class IdentityProvider:
         return {
             "audience": audience,
             "requested": list(requested),
+            # the access token's scopes (after the hooks), and what was granted (before them: a hook's
+            # api.access_token.remove_scope changes the access token only, as in Auth0, so the ID
+            # token and the refresh token follow the granted openid / offline_access)
             "scope": scopes,
+            "granted": list(decided.scopes),
             "permissions": decided.permissions,
             "access_claims": access_claims,
             "id_claims": id_claims,
@@ -294,13 +298,14 @@ class IdentityProvider:
             "expires_in": lifetime,
             "scope": " ".join(scopes),
         }
-        if "openid" in scopes:
+        granted = _granted(grant)
+        if "openid" in granted:
             out["id_token"] = self.signer.rs256(
                 id_token_claims(
                     issuer=self.issuer,
                     user=user,
                     client_id=client_id,
-                    scopes=scopes,
+                    scopes=granted,
                     now=now,
                     lifetime=client.id_token_lifetime,
                     auth_time=int(grant["auth_time"]),
@@ -376,7 +381,7 @@ class IdentityProvider:
         grant = row.grant
         response, jti = self.user_tokens(user, client_id, grant, now=now, nonce=grant.get("nonce"))
         family = None
-        if OFFLINE_ACCESS in grant["scope"]:
+        if OFFLINE_ACCESS in _granted(grant):
             response["refresh_token"], family = self._new_refresh_family(client_id, user, grant, now)
         self.store.record_code_issuance(code_hash, family, jti, now + int(response["expires_in"]))
         return response
@@ -455,14 +460,18 @@ class IdentityProvider:
         requested = list(old["requested"])
         if scope:
             narrowed = parse_scope(scope)
-            if not set(narrowed) <= set(old["scope"]):
+            if not set(narrowed) <= set(old["scope"]) | set(_granted(old)):
                 raise InvalidScope("the requested scope exceeds the original grant (RFC 6749 §6)")
             requested = narrowed
         grant = self.user_grant(
             user, client_id, old["audience"], requested, auth_time=int(old["auth_time"]), sid=old.get("sid")
         )
-        if OFFLINE_ACCESS not in grant["scope"]:
-            grant["scope"].append(OFFLINE_ACCESS)  # the family exists, so offline access was granted
+        # the family exists, so offline access was granted (and is in the access token, unless a hook
+        # took it out of it)
+        if OFFLINE_ACCESS not in grant["granted"]:
+            grant["granted"].append(OFFLINE_ACCESS)
+        if OFFLINE_ACCESS in old["scope"] and OFFLINE_ACCESS not in grant["scope"]:
+            grant["scope"].append(OFFLINE_ACCESS)
         response, _jti = self.user_tokens(user, client_id, grant, now=now)
         if rotating:
             token, new_row = self._refresh_row(client_id, user, grant, now, row.family_id, row.expires_at)
@@ -583,3 +592,10 @@ class IdentityProvider:
             raise InvalidToken("unknown user")
         scopes = str(claims.get("scope", "")).split()
         return {"sub": user.user_id, **profile_claims(user, scopes)}
+
+
+def _granted(grant: dict[str, Any]) -> list[str]:
+    """The scopes granted before the hooks changed the access token's (a grant stored before
+    ``granted`` was kept: its access token's)."""
+    granted: list[str] = grant.get("granted", grant["scope"])
+    return granted
