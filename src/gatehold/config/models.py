@@ -42,7 +42,7 @@ PYTHON_RUNTIMES = (
     "python3.13",
     "python3.14",
 )
-#: Lambda's Node.js runtimes: read, and refused until Gatehold runs Node.js handlers
+#: Lambda's Node.js runtimes Gatehold runs (on the installed node; a major version mismatch is warned about)
 NODE_RUNTIMES = ("nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x")
 
 
@@ -56,7 +56,7 @@ class FunctionConfig(Model):
         description="directory added to sys.path to import the handler module (relative to the config file)",
     )
     runtime: str = Field(
-        default="python", description="python, python3.8 … python3.14; nodejs18.x … (refused)"
+        default="python", description="python, python3.8 … python3.14; nodejs18.x … nodejs24.x"
     )
     timeout: float = Field(default=3.0, gt=0, le=900, description="seconds, as Lambda's Timeout")
     memory_size: int = Field(default=128, ge=128, le=10240, description="MB, as Lambda's MemorySize")
@@ -81,7 +81,7 @@ class FunctionConfig(Model):
         listed = ", ".join(PYTHON_RUNTIMES[1:])
         raise ValueError(
             f"runtime {v!r} is not one Gatehold runs: Lambda's Python runtimes ({listed}),"
-            " or 'python' for this machine's"
+            f" 'python' for this machine's, or its Node.js runtimes ({', '.join(NODE_RUNTIMES)})"
         )
 
     @field_validator("handler")
