@@ -666,12 +666,16 @@ class KeyAttributeConfig(Model):
 Projection = Literal["ALL", "KEYS_ONLY"] | list[str]
 
 
-def _check_projection(projection: Projection) -> None:
+def _check_projection(projection: Any) -> Any:
+    """One clear message for a projection that is none of its three shapes."""
     if isinstance(projection, list):
-        if not projection or len(projection) > 100:
-            raise ValueError("an INCLUDE projection lists 1 to 100 non-key attributes")
+        if not projection or len(projection) > 100 or not all(isinstance(a, str) for a in projection):
+            raise ValueError("an INCLUDE projection lists 1 to 100 non-key attribute names")
         if len(set(projection)) != len(projection):
             raise ValueError("a projection lists an attribute twice")
+    elif projection not in ("ALL", "KEYS_ONLY"):
+        raise ValueError("projection is ALL, KEYS_ONLY or a list of non-key attributes (INCLUDE)")
+    return projection
 
 
 class GlobalIndexConfig(Model):
@@ -683,11 +687,10 @@ class GlobalIndexConfig(Model):
         default="ALL", description="ALL, KEYS_ONLY, or the list of non-key attributes (INCLUDE)"
     )
 
-    @field_validator("projection")
+    @field_validator("projection", mode="before")
     @classmethod
-    def _projection(cls, v: Projection) -> Projection:
-        _check_projection(v)
-        return v
+    def _projection(cls, v: Any) -> Any:
+        return _check_projection(v)
 
 
 class LocalIndexConfig(Model):
@@ -698,11 +701,10 @@ class LocalIndexConfig(Model):
         default="ALL", description="ALL, KEYS_ONLY, or the list of non-key attributes (INCLUDE)"
     )
 
-    @field_validator("projection")
+    @field_validator("projection", mode="before")
     @classmethod
-    def _projection(cls, v: Projection) -> Projection:
-        _check_projection(v)
-        return v
+    def _projection(cls, v: Any) -> Any:
+        return _check_projection(v)
 
 
 class TableConfig(Model):

@@ -14,7 +14,8 @@ The engine here also reads the plain CloudFormation resources of SAM templates
                                                                 Model, RequestValidator, Route, Integration
     4      stage throttling, usage plans and API keys           Stage MethodSettings / RouteSettings,
                                                                 UsagePlan, ApiKey, UsagePlanKey
-    5      every other resource type: ignored (listed once per type) or refused
+    5      DynamoDB tables (:mod:`gatehold.importers.dynamodb`)  AWS::DynamoDB::Table
+           every other resource type: ignored (listed once per type) or refused
 
 Each property of each resource is *honoured* (written into the model, with the template's line
 kept for later problems), *ignored* (no local meaning: listed by ``gatehold check`` once per
@@ -38,6 +39,7 @@ from gatehold.config.document import Document
 from gatehold.config.models import NODE_RUNTIMES, PYTHON_RUNTIMES
 from gatehold.config.problems import KeyPath, SourceRef
 from gatehold.importers.base import ImportContext
+from gatehold.importers.dynamodb import dynamodb_table
 from gatehold.importers.intrinsics import (
     NO_VALUE,
     Deferred,
@@ -2309,6 +2311,9 @@ class TemplateImport:
         for resource in resources:
             rtype = resource.type
             if rtype in handled:
+                continue
+            if rtype == "AWS::DynamoDB::Table":  # served by the local DynamoDB endpoint
+                dynamodb_table(self, resource)
                 continue
             if rtype in _REFUSED_TYPES:
                 self.ctx.refuse(self.at(resource), _REFUSED_TYPES[rtype])

@@ -880,6 +880,8 @@ class Resolver:
         kind = parts[2].lower() if len(parts) > 2 else "resource"
         name = self.name_of(resource.logical_id)
         region, account = self.region, self.account_id
+        if resource.type == "AWS::Serverless::SimpleTable":  # a DynamoDB table
+            service, kind = "dynamodb", "table"
         if service in ("iam",):
             return f"arn:{self.partition}:iam::{account}:{kind}/{name}"
         if service == "s3":

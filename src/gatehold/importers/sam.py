@@ -45,6 +45,7 @@ from gatehold.importers.cloudformation import (
     _text,
     version_text,
 )
+from gatehold.importers.dynamodb import simple_table
 from gatehold.importers.intrinsics import NO_VALUE, Deferred, Resource, is_intrinsic, lambda_function_name
 
 __all__ = ["SAM_TRANSFORM", "import_sam"]
@@ -1895,12 +1896,9 @@ class SamImport(TemplateImport):
                 self.ctx.refuse(self.at(resource), "WebSocket APIs are not supported")
             elif rtype == "AWS::Serverless::StateMachine":
                 self.state_machine(resource)
-            elif rtype in ("AWS::Serverless::SimpleTable",):
-                self.ignore_type(
-                    resource,
-                    "not created locally: a function that uses it reaches AWS, or whatever its"
-                    " name points at",
-                )
+            elif rtype == "AWS::Serverless::SimpleTable":  # served by the local DynamoDB endpoint
+                props, refs = self.merged(resource, "SimpleTable")
+                simple_table(self, resource, props, refs)
             elif rtype in ("AWS::Serverless::LayerVersion",):
                 self.ignore_type(
                     resource, "layers are not built or mounted (a function that uses one is refused)"
