@@ -1,11 +1,14 @@
 """Fixtures shared by every test area.
 
 `stack` is the example stack (`gatehold up` with no config) running as a real subprocess on free
-loopback ports for the whole session; `stack_factory` starts more (custom config, restarts).
+loopback ports for the whole session; `example_stack` is it and, as a second parameter, the same
+stack with the seeds' own Node.js code (examples/seeds-node); `stack_factory` starts more (custom
+config, restarts).
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,14 +16,43 @@ import pytest
 
 from tests.stackctl import Stack, new_stack
 
+SEEDS_NODE = Path(__file__).resolve().parents[1] / "examples" / "seeds-node" / "gatehold.yaml"
+
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def python_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     s = new_stack(tmp_path_factory.mktemp("stack")).start()
     try:
         yield s
     finally:
         s.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(python_stack: Stack) -> Stack:
+    return python_stack
+
+
+@pytest.fixture(scope="session")
+def seeds_node_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The example stack with the seeds' own JavaScript (examples/seeds-node): the same APIs, tenant
+    and single-page app; its first start installs the functions' npm dependencies."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are needed for examples/seeds-node (apt-get install nodejs npm)")
+    s = new_stack(tmp_path_factory.mktemp("seeds-node"), SEEDS_NODE).start(timeout=300)
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(scope="session", params=["python", "seeds-node"])
+def example_stack(request: pytest.FixtureRequest) -> Stack:
+    """The example stack as Gatehold ships it (Python ports of the seeds) and with the seeds' own
+    Node.js code: modules whose tests hold for both override ``stack`` with this."""
+    fixture = "python_stack" if request.param == "python" else "seeds_node_stack"
+    found: Stack = request.getfixturevalue(fixture)
+    return found
 
 
 @pytest.fixture

@@ -16,6 +16,13 @@ import pytest
 from tests.oauth_flow import client_credentials, login
 from tests.stackctl import Stack
 
+
+@pytest.fixture
+def stack(example_stack: Stack) -> Stack:
+    """Every test here holds for the stack with the seeds' Python ports and with their own Node.js code."""
+    return example_stack
+
+
 PASSWORD = "Gatehold-demo-1"
 M2M = ("demo-m2m", "demo-m2m-secret-change-me-0123456789")
 UNAUTHORIZED = b'{"message":"Unauthorized"}'

@@ -18,6 +18,13 @@ import pytest
 from tests.spa.flows import PASSWORD, go_to_login_page, log_in, open_app, press, submit_login_form
 from tests.stackctl import Stack
 
+
+@pytest.fixture
+def stack(example_stack: Stack) -> Stack:
+    """Every test here holds for the stack with the seeds' Python ports and with their own Node.js code."""
+    return example_stack
+
+
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("spa_assets")]
 
 MOVIE_INFO = "Movie Info retrieved from Movie API"
