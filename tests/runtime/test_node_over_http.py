@@ -4,22 +4,14 @@ and an HTTP API when a Node handler answers, crashes or hangs (AWS: a function e
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 
-from gatehold.config import LoadedConfig, parse_config
-from gatehold.gateway.app import GatewayApp
-from gatehold.gateway.http1 import GatewayHttpServer
-from gatehold.runtime import build_invoker
 from gatehold.runtime.nodejs import find_node
-from tests.runtime.support import HERE
+from tests.runtime.support import served
 
 pytestmark = pytest.mark.skipif(find_node() is None, reason="Node.js is not installed")
 
@@ -53,32 +45,13 @@ HTTP_FAILURE = b'{"message":"Internal Server Error"}'
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    def routes() -> dict[str, Any]:
-        return {key: {"integration": {"type": "lambda", "function": fn}} for key, fn in ROUTES.items()}
-
+    routes = {key: {"integration": {"type": "lambda", "function": fn}} for key, fn in ROUTES.items()}
     apis = {
-        "rest": {"type": "REST", "base_path": "/rest", "stages": {"test": {}}, "routes": routes()},
-        "http": {"type": "HTTP", "base_path": "/http", "routes": routes()},
+        "rest": {"type": "REST", "base_path": "/rest", "stages": {"test": {}}, "routes": routes},
+        "http": {"type": "HTTP", "base_path": "/http", "routes": routes},
     }
-    text = yaml.safe_dump({"functions": FUNCTIONS, "apis": apis})
-    config, lines = parse_config(text, file=str(HERE / "gatehold.yaml"))
-    loaded = LoadedConfig(config=config, path=HERE / "gatehold.yaml", lines=lines)
-    invoker = build_invoker(loaded)
-    server = GatewayHttpServer(GatewayApp(loaded, invoker))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        assert not task.done()
-        await asyncio.sleep(0.01)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=60) as c:
+    async with served(FUNCTIONS, apis) as c:
         yield c
-    server.should_exit = True
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(task, 15)
-    sock.close()
-    await invoker.aclose()
 
 
 @pytest.mark.parametrize(

@@ -11,22 +11,15 @@ asserted by the order in which answers arrive.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 
-from gatehold.config import LoadedConfig, parse_config
-from gatehold.gateway.app import GatewayApp
-from gatehold.gateway.http1 import GatewayHttpServer
-from gatehold.runtime import build_invoker
-from tests.runtime.support import HERE
+from tests.runtime.support import served
 
 
 def _fn(handler: str, **options: Any) -> dict[str, Any]:
@@ -65,25 +58,8 @@ def _apis() -> dict[str, Any]:
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    text = yaml.safe_dump({"functions": FUNCTIONS, "apis": _apis()})  # isolation: the default
-    config, lines = parse_config(text, file=str(HERE / "gatehold.yaml"))
-    loaded = LoadedConfig(config=config, path=HERE / "gatehold.yaml", lines=lines)
-    invoker = build_invoker(loaded)
-    server = GatewayHttpServer(GatewayApp(loaded, invoker))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        assert not task.done()
-        await asyncio.sleep(0.01)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=60) as c:
+    async with served(FUNCTIONS, _apis()) as c:
         yield c
-    server.should_exit = True
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(task, 15)
-    sock.close()
-    await invoker.aclose()
 
 
 @pytest.mark.parametrize(
