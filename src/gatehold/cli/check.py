@@ -11,7 +11,7 @@ import click
 from gatehold.cli.common import config_option, console, err_console, load_or_exit, print_problems, validate
 from gatehold.cli.describe import as_json, describe
 from gatehold.config import ConfigError
-from gatehold.config.models import ApiConfig, ThrottleConfig
+from gatehold.config.models import ApiConfig, TableConfig, ThrottleConfig
 from gatehold.server import StackOptions
 
 _FORMATS = {
@@ -98,6 +98,14 @@ def _api_settings(api: ApiConfig) -> list[str]:
     return lines
 
 
+def _table_keys(table: TableConfig) -> str:
+    """``id S`` / ``customer S, placed N; indexes byStatus (global), byTotal (local)``."""
+    keys = ", ".join(f"{k.name} {k.type}" for k in (table.partition_key, table.sort_key) if k)
+    indexes = [f"{n} (global)" for n in table.global_secondary_indexes]
+    indexes += [f"{n} (local)" for n in table.local_secondary_indexes]
+    return keys + (f"; indexes {', '.join(indexes)}" if indexes else "")
+
+
 def _count(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
@@ -153,6 +161,11 @@ def _print(loaded: object, gateway_url: str, warnings: list[str]) -> None:
         for name, fn in cfg.functions.items():
             code = f"  {_shown_dir(loaded.base_dir, fn.code_path)}" if fn.code_path else ""
             console.print(f"  {name}  {fn.handler}  {fn.runtime}{code}", markup=False)
+    if cfg.tables:
+        console.print()
+        console.print("[bold]Tables[/] (DynamoDB, served by gatehold up: docs/dynamodb.md)")
+        for name, table in cfg.tables.items():
+            console.print(f"  {name}  {_table_keys(table)}", markup=False)
     for title, findings in (("Ignored (no local effect)", loaded.ignored), ("Adapted", loaded.notes)):
         if findings:
             console.print()
