@@ -212,6 +212,7 @@ class Measurement:
     name: str
     runs: list[WrkRun] = field(default_factory=list)
     note: str = ""
+    throttled: int | None = None  # 429s the gateway answered during the runs (None: not known)
 
     @property
     def rps(self) -> float:
@@ -243,6 +244,7 @@ class Measurement:
             "p99_ms_median": round(self.p99_ms, 3),
             "errors": self.errors,
             "cpu_us_per_req_median": round(self.cpu_us, 1) if self.cpu_us else None,
+            "throttled_429": self.throttled,
             "runs": [r.__dict__ for r in self.runs],
             "note": self.note,
         }
@@ -371,6 +373,26 @@ class Load:
     pid: int | None = None
     measurement: Measurement | None = None
     offset: int = 0
+    metrics_url: str | None = None  # a Gatehold admin /metrics: the 429s of each run are counted
+
+
+def throttled_count(metrics_url: str | None) -> int:
+    """429s a Gatehold gateway answered so far (``gatehold_gateway_requests_total{status="429"}``,
+    every API, from its admin ``/metrics``); 0 when it cannot be read."""
+    if metrics_url is None:
+        return 0
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(metrics_url, timeout=10) as resp:
+            text = resp.read().decode()
+    except OSError:
+        return 0
+    total = 0
+    for line in text.splitlines():
+        if line.startswith("gatehold_gateway_requests_total{") and 'status="429"' in line:
+            total += int(float(line.rsplit(" ", 1)[1]))
+    return total
 
 
 def interleave(
@@ -395,10 +417,14 @@ def interleave(
             else:
                 assert load.spec is not None
                 spec = WrkSpec(**{**load.spec.__dict__, "token_offset": load.offset})
+                throttled0 = throttled_count(load.metrics_url)
                 cpu0 = cpu_seconds(load.pid) if load.pid else 0.0
                 r = wrk(spec, duration=duration, connections=connections, cpus=load.cpus)
                 if load.pid and r.requests:
                     r.cpu_us_per_req = round((cpu_seconds(load.pid) - cpu0) * 1e6 / r.requests, 1)
+                if load.metrics_url is not None:
+                    throttled = throttled_count(load.metrics_url) - throttled0
+                    load.measurement.throttled = (load.measurement.throttled or 0) + throttled
                 load.offset += r.requests + connections
                 load.measurement.runs.append(r)
             last = load.measurement.runs[-1]

@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -71,6 +72,7 @@ class Harness:
         self.results: dict[str, Measurement] = {}
         self.extra: dict[str, Any] = {}
         self.problems: list[str] = []
+        self.skipped: list[str] = []  # targets that could not start, and why
         self.issuer = Issuer()
         self.gatehold_proc: Proc | None = None
 
@@ -113,26 +115,47 @@ class Harness:
 
     # -- scenarios: each starts its servers on ``stack`` and returns its loads ----------------------
 
+    def start(self, stack: contextlib.ExitStack, label: str, starter: Callable[[], Any]) -> Any:
+        """Start one target; when it cannot start (not installed, bench/setup.sh not run), say what
+        was skipped and why, and go on with the others (None)."""
+        try:
+            return stack.enter_context(starter())
+        except Exception as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            self.skipped.append(f"{label}: {reason}")
+            log(f"SKIPPED {label}: {reason}")
+            return None
+
     def s1(self, stack: contextlib.ExitStack) -> list[Load]:
         env = {"PYTHONPATH": str(ROOT)}
         loads = []
         # an ASGI hello-world on the server Gatehold runs its ASGI apps on (gatehold.server: uvicorn,
         # httptools, uvloop), then the candidates, then the floor: the same httptools + uvloop pieces
-        # the gateway's own HTTP/1.1 server (gatehold.gateway.http1) is made of, with no app at all
-        url, proc = stack.enter_context(targets.gatehold_hello())
-        if self.check("S1 gatehold-server hello", url, 200):
-            loads.append(Load(S1, WrkSpec(url), pid=proc.pid))
-        url, proc = stack.enter_context(targets.gatehold_hello(kind="http1"))
-        if self.check("S1 gatehold http1 + ASGI bridge hello", url, 200):
-            loads.append(Load(S1_BRIDGE, WrkSpec(url), pid=proc.pid))
-        url, proc = stack.enter_context(targets.raw_hello())
-        if self.check("S1 raw protocol hello", url, 200):
-            loads.append(Load(S1_RAW, WrkSpec(url), pid=proc.pid))
+        # the gateway's own HTTP/1.1 server (gatehold.gateway.http1) is made of, with no app at all;
+        # each target on its own, so that one missing (nginx, granian) drops only its own row
+        started = self.start(stack, S1, targets.gatehold_hello)
+        if started and self.check("S1 gatehold-server hello", started[0], 200):
+            loads.append(Load(S1, WrkSpec(started[0]), pid=started[1].pid))
+        started = self.start(stack, S1_BRIDGE, lambda: targets.gatehold_hello(kind="http1"))
+        if started and self.check("S1 gatehold http1 + ASGI bridge hello", started[0], 200):
+            loads.append(Load(S1_BRIDGE, WrkSpec(started[0]), pid=started[1].pid))
+        started = self.start(stack, S1_RAW, targets.raw_hello)
+        if started and self.check("S1 raw protocol hello", started[0], 200):
+            loads.append(Load(S1_RAW, WrkSpec(started[0]), pid=started[1].pid))
         for server in ("uvicorn", "granian"):
-            base, proc = stack.enter_context(targets.asgi_app(server, "bench.apps.hello:app", env=env))
-            loads.append(Load(f"S1 hello ({server})", WrkSpec(base + "/"), pid=proc.pid))
-        url, proc = stack.enter_context(targets.nginx())
-        loads.append(Load("S1 nginx static", WrkSpec(url), pid=proc.pid))
+            name = f"S1 hello ({server})"
+            started = self.start(
+                stack, name, lambda server=server: targets.asgi_app(server, "bench.apps.hello:app", env=env)
+            )
+            if started:
+                loads.append(Load(name, WrkSpec(started[0] + "/"), pid=started[1].pid))
+        if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
+            self.skipped.append("S1 nginx static: nginx is not installed (bench/setup.sh installs it)")
+            log("SKIPPED S1 nginx static: nginx is not installed")
+        else:
+            started = self.start(stack, "S1 nginx static", targets.nginx)
+            if started:
+                loads.append(Load("S1 nginx static", WrkSpec(started[0]), pid=started[1].pid))
         return loads
 
     def gatehold_scenarios(self, stack: contextlib.ExitStack) -> list[Load]:
@@ -144,13 +167,14 @@ class Harness:
         gh = stack.enter_context(targets.gatehold(self.issuer))
         self.gatehold_proc = gh.proc
         pid = gh.proc.pid
+        metrics = gh.metrics
         self.extra["gatehold_command"] = "gatehold " + gh.how
         gw = gh.gateway
         bearer = {"Authorization": f"Bearer {token}"}
         if self.want("S2"):
             url = gw + "/open/unicorn?name=x"
             if self.check("S2", url, 200):
-                loads.append(Load("S2 open route", WrkSpec(url), pid=pid))
+                loads.append(Load("S2 open route", WrkSpec(url), pid=pid, metrics_url=metrics))
         if self.want("S3", "S4", "P1"):
             url = gw + "/unicorns/unicorn?name=x"
             ok = self.check("S3 no token -> 401", url, 401)
@@ -159,11 +183,17 @@ class Harness:
             )
             ok &= self.check("S3 valid token", url, 200, bearer, proc=gh.proc)
             if ok and self.want("S3", "P1"):
-                loads.append(Load("S3 JWT, same token", WrkSpec(url, headers=bearer), pid=pid))
+                loads.append(
+                    Load("S3 JWT, same token", WrkSpec(url, headers=bearer), pid=pid, metrics_url=metrics)
+                )
             if ok and pool is not None:
                 loads.append(
                     Load(
-                        "S4 JWT, fresh token", WrkSpec(url, tokens_file=pool), tokens=self.args.pool, pid=pid
+                        "S4 JWT, fresh token",
+                        WrkSpec(url, tokens_file=pool),
+                        tokens=self.args.pool,
+                        pid=pid,
+                        metrics_url=metrics,
                     )
                 )
         allow = {"Authorization": "Bearer allow-bench"}
@@ -171,11 +201,25 @@ class Harness:
             url = gw + "/cached/bench/unicorn?name=x"
             deny_ok = self.check("S5 deny -> 403", url, 403, {"Authorization": "Bearer deny"})
             if self.check("S5 allow", url, 200, allow) and deny_ok:
-                loads.append(Load("S5 TOKEN authorizer, cached", WrkSpec(url, headers=allow), pid=pid))
+                loads.append(
+                    Load(
+                        "S5 TOKEN authorizer, cached",
+                        WrkSpec(url, headers=allow),
+                        pid=pid,
+                        metrics_url=metrics,
+                    )
+                )
         if self.want("S6"):
             url = gw + "/uncached/bench/unicorn?name=x"
             if self.check("S6 allow", url, 200, allow):
-                loads.append(Load("S6 TOKEN authorizer, TTL 0", WrkSpec(url, headers=allow), pid=pid))
+                loads.append(
+                    Load(
+                        "S6 TOKEN authorizer, TTL 0",
+                        WrkSpec(url, headers=allow),
+                        pid=pid,
+                        metrics_url=metrics,
+                    )
+                )
         if self.want("S7"):
             url = gh.idp + "/oauth/token"
             body = urllib.parse.urlencode(
@@ -202,7 +246,10 @@ class Harness:
             return []
 
         loads = [Load("S7 raw RS256 sign (cryptography, 1 process)", func=raw_sign)]
-        url, proc = stack.enter_context(targets.oauth2_mock_server())
+        started = self.start(stack, "S7 oauth2-mock-server 8.2.3", targets.oauth2_mock_server)
+        if started is None:
+            return loads
+        url, proc = started
         form = {
             "Content-Type": "application/x-www-form-urlencoded",
             "Authorization": "Basic " + base64.b64encode(f"{M2M_ID}:{M2M_SECRET}".encode()).decode(),
@@ -229,12 +276,10 @@ class Harness:
             ("P1 serverless-offline", lambda: targets.serverless_offline(self.issuer)),
         ]
         for name, start in peers:
-            try:
-                url, proc = stack.enter_context(start())
-            except Exception as exc:
-                self.problems.append(f"{name}: {exc}")
-                log(f"{name} did not start: {exc}")
+            started = self.start(stack, name, start)
+            if started is None:
                 continue
+            url, proc = started
             ok = self.check(f"{name} no token -> 401", url, 401)
             ok &= self.check(f"{name} valid token", url, 200, bearer)
             if not self.check(
@@ -263,7 +308,14 @@ class Harness:
             "BENCH_ISSUER": self.issuer.issuer,
         }
         for server in ("uvicorn", "uvicorn-asyncio", "granian"):
-            base, proc = stack.enter_context(targets.asgi_app(server, "bench.apps.gateway:app", env=env))
+            started = self.start(
+                stack,
+                f"S3 gateway app under {server}",
+                lambda server=server: targets.asgi_app(server, "bench.apps.gateway:app", env=env),
+            )
+            if started is None:
+                continue
+            base, proc = started
             url = base + "/unicorns/unicorn?name=x"
             if self.check(f"servers {server}", url, 200, bearer):
                 loads.append(
@@ -288,6 +340,7 @@ class Harness:
                             WrkSpec(url, headers=bearer),
                             cpus=None,
                             pid=gh.proc.pid,
+                            metrics_url=gh.metrics,
                         )
                     )
             self.interleave(loads)
@@ -511,12 +564,17 @@ class Harness:
     def report(self) -> dict[str, Any]:
         rows = self.ratios()
         print()
-        head = ("scenario", "req/s", "p50 ms", "p99 ms", "CPU µs/req", "err")
-        print(f"{head[0]:46} {head[1]:>9} {head[2]:>8} {head[3]:>8} {head[4]:>10} {head[5]:>4}  runs (req/s)")
+        head = ("scenario", "req/s", "p50 ms", "p99 ms", "CPU µs/req", "err", "429")
+        print(
+            f"{head[0]:46} {head[1]:>9} {head[2]:>8} {head[3]:>8} {head[4]:>10} {head[5]:>4} {head[6]:>5}"
+            "  runs (req/s)"
+        )
         for name, m in self.results.items():
             runs = ", ".join(f"{r.rps:,.0f}" for r in m.runs)
             cpu = f"{m.cpu_us:,.0f}" if m.cpu_us else "-"
-            line = f"{name:46} {m.rps:>9,.0f} {m.p50_ms:>8.2f} {m.p99_ms:>8.2f} {cpu:>10} {m.errors:>4}"
+            throttled = "-" if m.throttled is None else str(m.throttled)
+            line = f"{name:46} {m.rps:>9,.0f} {m.p50_ms:>8.2f} {m.p99_ms:>8.2f} {cpu:>10}"
+            line += f" {m.errors:>4} {throttled:>5}"
             print(f"{line}  [{runs}]")
         print()
         print(f"{'target / ratio':56} {'req/s':>7} {'CPU':>7} {'goal':>5}  met (req/s, CPU)")
@@ -528,6 +586,12 @@ class Harness:
             print(f"{r['target']:56} {v:>7} {c:>7} {g:>5}  {yes[r['met']]}, {yes[r['met_cpu']]}")
         for p in self.problems:
             print(f"problem: {p}")
+        for sk in self.skipped:
+            print(f"skipped: {sk}")
+        print(
+            "429: answers the Gatehold gateway throttled during the timed runs (from its /metrics; '-' for"
+            " targets that are not Gatehold, whose non-2xx answers are in 'err')"
+        )
         for f in self.extra.get("peer_findings", []):
             print(f"finding: {f}")
         print(f"load average before/after: {self.extra.get('loadavg_before')} / {_loadavg()}")
@@ -547,6 +611,7 @@ class Harness:
             "ratios": rows,
             "extra": self.extra,
             "problems": self.problems,
+            "skipped": self.skipped,
             "loadavg": {"before": self.extra.get("loadavg_before"), "after": _loadavg()},
         }
 
@@ -649,8 +714,8 @@ def markdown(data: dict[str, Any]) -> str:
         f"load average before/after {la['before']} / {la['after']}.",
         "",
         "| scenario | req/s (median) | p50 ms | p99 ms | server CPU µs/req | server cores busy | errors "
-        "| runs (req/s) |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| 429 | runs (req/s) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, m in data["scenarios"].items():
         cpu = f"{m['cpu_us_per_req_median']:,.0f}" if m.get("cpu_us_per_req_median") else "-"
@@ -662,9 +727,13 @@ def markdown(data: dict[str, Any]) -> str:
             if m.get("cpu_us_per_req_median")
             else "-"
         )
+        throttled = "-" if m.get("throttled_429") is None else str(m["throttled_429"])
         out.append(
-            f"| {name} | {m['rps_median']:,.0f} | {p50} | {p} | {cpu} | {busy} | {m['errors']} | {runs} |"
+            f"| {name} | {m['rps_median']:,.0f} | {p50} | {p} | {cpu} | {busy} | {m['errors']} | {throttled} "
+            f"| {runs} |"
         )
+    if data.get("skipped"):
+        out += ["", "Not measured in this run: " + "; ".join(data["skipped"]) + "."]
     out += ["", "| target / ratio | by req/s | by CPU µs/req | goal | met |", "|---|---:|---:|---:|---|"]
     yes = {True: "**yes**", False: "**no**", None: "-"}
     for r in data["ratios"]:

@@ -137,6 +137,7 @@ class GateholdUrls:
     idp: str
     proc: Proc
     how: str
+    metrics: str  # the admin /metrics (429s are counted from it)
 
 
 @contextlib.contextmanager
@@ -144,7 +145,7 @@ def gatehold(
     issuer: Issuer, *, workers: int = 1, cpus: str | None = SERVER_CPU, config: Path = BENCH_CONFIG
 ) -> Iterator[GateholdUrls]:
     """``gatehold up -c bench/config/bench.yaml`` on free ports with a fresh data directory."""
-    gw, idp = free_port(), free_port()
+    gw, idp, admin = free_port(), free_port(), free_port()
     data = Path(tempfile.mkdtemp(prefix="gatehold-bench-data-"))
     argv = [
         str(GATEHOLD),
@@ -159,7 +160,7 @@ def gatehold(
         str(data),
         "--no-spa",
         "--admin-port",
-        "0",
+        str(admin),
         "--log-level",
         "warning",
         "--public-url",
@@ -174,7 +175,14 @@ def gatehold(
             from bench.common import wait_port
 
             wait_port(idp, 60, proc.popen)
-            yield GateholdUrls(f"http://127.0.0.1:{gw}", f"http://127.0.0.1:{idp}", proc, " ".join(argv[1:]))
+            wait_port(admin, 60, proc.popen)
+            yield GateholdUrls(
+                f"http://127.0.0.1:{gw}",
+                f"http://127.0.0.1:{idp}",
+                proc,
+                " ".join(argv[1:]),
+                f"http://127.0.0.1:{admin}/metrics",
+            )
     finally:
         shutil.rmtree(data, ignore_errors=True)
 
