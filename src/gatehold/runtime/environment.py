@@ -183,6 +183,7 @@ class Environment:
         self.checked = 0  # calls answered when the pool last looked at a long batch
         self.exit_waiter: asyncio.Future[None] | None = None  # set when it has exited
         self.process: ProcessHandle | None = None
+        self._pidfd_watched = False  # the event loop watches the process's pidfd
 
     @property
     def pid(self) -> int:
@@ -224,9 +225,77 @@ class Environment:
     def rss(self) -> int | None:
         return self.process.rss() if self.process is not None else None
 
+    # -- the process's end, the same for every protocol ------------------------------------------------
+
+    def watch(self, process: Process) -> None:
+        """Watch a spawned process for its exit: its pidfd on the event loop, else a look every 50 ms
+        (no pidfds: not Linux). A forked one is watched by its fork server, which calls
+        :meth:`ended`."""
+        if process.pidfd is not None:
+            self.loop.add_reader(process.pidfd, self._on_pidfd)
+            self._pidfd_watched = True
+        else:
+            self.loop.call_later(0.05, self._poll_exit)
+
+    def _on_pidfd(self) -> None:
+        process = self.process
+        if isinstance(process, Process) and self.state != DEAD:
+            returncode = process.reap()
+            if returncode is not None:
+                self.ended(returncode)
+
+    def _poll_exit(self) -> None:
+        process = self.process
+        if self.state == DEAD or not isinstance(process, Process):
+            return
+        returncode = process.reap()
+        if returncode is None:
+            self.loop.call_later(0.05, self._poll_exit)
+        else:
+            self.ended(returncode)
+
+    def ended(self, returncode: int | None) -> None:
+        """The process is gone: deliver the answers it sent first, then release everything and
+        report ``exited``."""
+        if self.state == DEAD:
+            return
+        self.collect()
+        if self.state == DEAD:
+            return
+        self.ended_in = self.state
+        self.state = DEAD
+        loop = self.loop
+        if not loop.is_closed():
+            self.unwatch()
+            if self._pidfd_watched and self.process is not None and self.process.pidfd is not None:
+                loop.remove_reader(self.process.pidfd)
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+            self.watchdog = None
+        self.close_descriptors()
+        self.events.exited(self, returncode)
+
     def reap_now(self) -> None:
-        """Off the event loop (a closed loop, a shutdown from another one): kill, wait, release."""
-        raise NotImplementedError
+        """Off the event loop (a closed loop, a shutdown from another one): kill, wait, release
+        without touching that loop's selector."""
+        process = self.process
+        if process is not None and process.returncode is None:
+            process.kill()
+            if isinstance(process, Process):
+                process.reap(block=True)
+        if self.state == DEAD:
+            return
+        self.ended_in = self.state
+        self.state = DEAD
+        self.close_descriptors()
+
+    def unwatch(self) -> None:
+        """Stop watching the protocol's descriptors on the event loop (the process has ended)."""
+
+    def close_descriptors(self) -> None:
+        """Close the protocol's descriptors and the process's handle."""
+        if self.process is not None:
+            self.process.close()
 
 
 #: starts one environment of ``spec`` (its ``ready`` or ``exited`` follows)

@@ -85,21 +85,16 @@ class PythonEnvironment(Environment):
         ours, theirs = socket.socketpair()
         bell_r, bell_w = os.pipe()
         claims_r, claims_w = os.pipe()
-        self._pidfd_watched = False
         try:
             if forkserver is not None:
-                self.process = forkserver.spawn(data, env, [theirs.fileno(), bell_w, claims_r], self._ended)
+                self.process = forkserver.spawn(data, env, [theirs.fileno(), bell_w, claims_r], self.ended)
             else:
                 self.process = spawned = Process(
                     worker_argv("gatehold.runtime.worker", orjson.dumps(data).decode()),
                     env,
                     {CHANNEL_FD: theirs.fileno(), BELL_FD: bell_w, CLAIMS_FD: claims_r},
                 )
-                if spawned.pidfd is not None:
-                    loop.add_reader(spawned.pidfd, self._on_pidfd)
-                    self._pidfd_watched = True
-                else:
-                    loop.call_later(0.05, self._poll_exit)
+                self.watch(spawned)
         except BaseException:
             ours.close()
             for fd in (bell_r, claims_r, claims_w):
@@ -258,77 +253,24 @@ class PythonEnvironment(Environment):
         if self._out is None:
             self.loop.remove_writer(self._sock)
 
-    def _on_pidfd(self) -> None:
-        """A spawned worker's pidfd is readable: it has exited."""
-        process = self.process
-        if isinstance(process, Process) and self.state != DEAD:
-            returncode = process.reap()
-            if returncode is not None:
-                self._ended(returncode)
-
-    def _poll_exit(self) -> None:
-        """Without pidfds (not Linux): look for the spawned worker's exit every 50 ms."""
-        process = self.process
-        if self.state == DEAD or not isinstance(process, Process):
-            return
-        returncode = process.reap()
-        if returncode is None:
-            self.loop.call_later(0.05, self._poll_exit)
-        else:
-            self._ended(returncode)
-
-    def _ended(self, returncode: int | None) -> None:
-        """The process is gone: deliver the answers it wrote first, then report it."""
-        if self.state == DEAD:
-            return
-        self.collect()
-        self._release()
-        self.events.exited(self, returncode)
-
     def _shut_channel(self) -> None:
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_WR)
 
-    def _release(self) -> None:
-        """Stop watching and close every descriptor (the process has exited)."""
-        if self.state == DEAD:
-            return
-        self.ended_in = self.state
-        self.state = DEAD
+    def unwatch(self) -> None:
         loop = self.loop
-        if not loop.is_closed():
-            loop.remove_reader(self._bell)
-            if self._reading:
-                loop.remove_reader(self._sock)
-            if self._out is not None:
-                loop.remove_writer(self._sock)
-            if self._pidfd_watched and self.process is not None and self.process.pidfd is not None:
-                loop.remove_reader(self.process.pidfd)
-        if self.watchdog is not None:
-            self.watchdog.cancel()
-            self.watchdog = None
-        self._close_fds()
+        loop.remove_reader(self._bell)
+        if self._reading:
+            loop.remove_reader(self._sock)
+        if self._out is not None:
+            loop.remove_writer(self._sock)
 
-    def _close_fds(self) -> None:
+    def close_descriptors(self) -> None:
         self._sock.close()
         for fd in (self._bell, self._claims_r, self._claims_w):
             with contextlib.suppress(OSError):
                 os.close(fd)
-        if self.process is not None:
-            self.process.close()
-
-    def reap_now(self) -> None:
-        process = self.process
-        if process is not None and process.returncode is None:
-            process.kill()
-            if isinstance(process, Process):
-                process.reap(block=True)
-        if self.state == DEAD:
-            return
-        # not on the loop that watched it: release without touching that loop's selector
-        self.ended_in = self.state
-        self.state = DEAD
-        self._close_fds()
+        super().close_descriptors()
 
 
 def launch(sys_path: list[str], forkserver: ForkServer | None) -> Launcher:

@@ -231,13 +231,18 @@ class _Connection:
     def close(self) -> None:
         if self.sock.fileno() < 0:
             return
-        loop = self.env.loop
-        if not loop.is_closed():
-            loop.remove_reader(self.sock)
-            if self._out is not None:
-                loop.remove_writer(self.sock)
+        if not self.env.loop.is_closed():
+            self.unwatch()
         self.sock.close()
         self.env.connection_closed(self)
+
+    def unwatch(self) -> None:
+        if self.sock.fileno() < 0:
+            return
+        loop = self.env.loop
+        loop.remove_reader(self.sock)
+        if self._out is not None:
+            loop.remove_writer(self.sock)
 
 
 def _dechunk(buf: bytearray) -> bytes | None:
@@ -280,7 +285,6 @@ class RuntimeApiEnvironment(Environment):
         self._handed = 0  # calls of the batch handed out (the running one is batch[answered])
         self._started = 0.0  # loop.time() the running call was handed out
         self._closing = False
-        self._pidfd_watched = False
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         ours, theirs = socket.socketpair()
         try:
@@ -301,11 +305,7 @@ class RuntimeApiEnvironment(Environment):
         self._listener = listener
         loop.add_reader(listener, self._accept)
         self._add_connection(ours)
-        if process.pidfd is not None:
-            loop.add_reader(process.pidfd, self._on_pidfd)
-            self._pidfd_watched = True
-        else:
-            loop.call_later(0.05, self._poll_exit)
+        self.watch(process)
 
     # -- the pool's side ---------------------------------------------------------------------------
 
@@ -460,71 +460,21 @@ class RuntimeApiEnvironment(Environment):
         )
         self.kill("init-error")
 
-    # -- the process -------------------------------------------------------------------------------
+    # -- the process's end (watched by the base class) ------------------------------------------------
 
-    def _on_pidfd(self) -> None:
-        process = self.process
-        if isinstance(process, Process) and self.state != DEAD:
-            returncode = process.reap()
-            if returncode is not None:
-                self._ended(returncode)
+    def unwatch(self) -> None:
+        self.loop.remove_reader(self._listener)
+        for conn in self._conns:
+            conn.unwatch()
 
-    def _poll_exit(self) -> None:
-        process = self.process
-        if self.state == DEAD or not isinstance(process, Process):
-            return
-        returncode = process.reap()
-        if returncode is None:
-            self.loop.call_later(0.05, self._poll_exit)
-        else:
-            self._ended(returncode)
-
-    def _ended(self, returncode: int | None) -> None:
-        """The process is gone: deliver what it sent first, then report it."""
-        if self.state == DEAD:
-            return
-        self.collect()
-        if self.state == DEAD:
-            return
-        self._release()
-        self.events.exited(self, returncode)
-
-    def _release(self) -> None:
-        self.ended_in = self.state
-        self.state = DEAD
-        loop = self.loop
-        if not loop.is_closed():
-            loop.remove_reader(self._listener)
-            if self._pidfd_watched and self.process is not None and self.process.pidfd is not None:
-                loop.remove_reader(self.process.pidfd)
-        if self.watchdog is not None:
-            self.watchdog.cancel()
-            self.watchdog = None
-        self._close_all()
-
-    def _close_all(self) -> None:
-        for conn in list(self._conns):
-            conn.close()
-        self._listener.close()
-        if self.process is not None:
-            self.process.close()
-
-    def reap_now(self) -> None:
-        process = self.process
-        if isinstance(process, Process) and process.returncode is None:
-            process.kill()
-            process.reap(block=True)
-        if self.state == DEAD:
-            return
-        self.ended_in = self.state
-        self.state = DEAD
-        for conn in list(self._conns):
+    def close_descriptors(self) -> None:
+        for conn in self._conns:
             with contextlib.suppress(OSError):
                 conn.sock.close()
         self._conns.clear()
+        self._waiting = None
         self._listener.close()
-        if process is not None:
-            process.close()
+        super().close_descriptors()
 
 
 def _error_payload(body: bytes, headers: dict[str, str]) -> LambdaError:
