@@ -22,6 +22,19 @@ from gatehold.server import listening_sockets
 T = TypeVar("T")
 
 
+def local_boto3(kind: str, endpoint: str) -> Any:
+    """A boto3 ``client`` or ``resource`` of DynamoDB at ``endpoint`` (the credentials gatehold gives
+    functions), as a developer reaches the local endpoint from a shell or a test."""
+    factory = boto3.client if kind == "client" else boto3.resource
+    return factory(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
 @dataclass
 class Engine:
     server: EngineServer
@@ -33,13 +46,7 @@ class Engine:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
 
     def client(self) -> Any:
-        return boto3.client(
-            "dynamodb",
-            endpoint_url=self.url,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        return local_boto3("client", self.url)
 
 
 def start_engine(data_dir: Path, tables: dict[str, TableConfig]) -> Engine:

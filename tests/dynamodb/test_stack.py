@@ -13,10 +13,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import boto3
 import httpx
 import pytest
 
+from tests.dynamodb.conftest import local_boto3
 from tests.stackctl import Stack, new_stack
 
 HERE = Path(__file__).resolve().parent
@@ -71,13 +71,7 @@ def test_the_three_sdks_share_one_table(stack: Stack) -> None:
     for sdk in ("v3", "v2"):
         assert httpx.get(f"{items(stack, sdk)}/{item['id']}", timeout=30).json() == item
     # the test itself reaches the same endpoint with boto3, as a developer would
-    client = boto3.resource(
-        "dynamodb",
-        endpoint_url=stack.dynamodb_url,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    client = local_boto3("resource", stack.dynamodb_url)
     assert client.Table("Items").get_item(Key={"id": item["id"]})["Item"] == item
 
 
@@ -187,3 +181,25 @@ def test_items_survive_a_restart_and_kill_9_of_every_process(own_stack: Callable
     for item in [*written, late]:
         got = httpx.get(f"{items(s, 'boto3')}/{item['id']}", timeout=30)
         assert got.json() == item, s.output()
+
+
+def test_the_endpoint_killed_is_started_again_with_its_items(own_stack: Callable[[], Stack]) -> None:
+    s = own_stack()
+    item = {"id": "before-the-kill"}
+    assert httpx.post(items(s, "boto3"), json=item, timeout=30).status_code == 201
+    assert s.proc is not None
+    (service,) = [
+        pid
+        for pid in descendants(s.proc.pid)
+        if Path(f"/proc/{pid}/comm").read_text().strip() == "gatehold dynamo"
+    ]
+    os.kill(service, signal.SIGKILL)  # its engine sees its pipe close and stops; the supervisor restarts both
+    deadline = time.monotonic() + 60
+    while True:
+        got = httpx.get(f"{items(s, 'v3')}/{item['id']}", timeout=30)
+        if got.status_code == 200:
+            break
+        assert time.monotonic() < deadline, s.output()
+        time.sleep(0.2)
+    assert got.json() == item
+    assert f"DynamoDB endpoint (pid {service}) was killed by SIGKILL; starting it again" in s.output()

@@ -129,12 +129,12 @@ def suspended() -> Iterator[list[int]]:
 
 
 def test_each_service_runs_in_a_process_of_its_own(stack_factory: Callable[..., Stack]) -> None:
-    """The example stack: a gateway, an identity provider and an SPA process under the supervisor,
-    and /metrics merges their numbers."""
+    """The example stack: a gateway, an identity provider, an SPA and a DynamoDB endpoint process
+    (its WishList table) under the supervisor, and /metrics merges their numbers."""
     stack = stack_factory()
     assert stack.proc is not None
     names = sorted(children(stack.proc.pid).values())
-    assert names == ["gatehold gw-1", "gatehold idp", "gatehold spa"]
+    assert names == ["gatehold dynamo", "gatehold gw-1", "gatehold idp", "gatehold spa"]
     assert _get(stack, "/movies/beta/movie").status_code == 401
     assert httpx.get(f"{stack.idp_url}/.well-known/jwks.json", timeout=10).status_code == 200
     assert httpx.get(stack.spa_url, timeout=10).status_code == 200
@@ -142,7 +142,7 @@ def test_each_service_runs_in_a_process_of_its_own(stack_factory: Callable[..., 
     text = httpx.get(f"{stack.admin_url}/metrics", timeout=10).text
     samples = [s for family in text_string_to_metric_families(text) for s in family.samples]
     memory = {s.labels["process"] for s in samples if s.name == "process_resident_memory_bytes"}
-    assert memory == {"supervisor", "gateway-1", "idp", "spa"}
+    assert memory == {"supervisor", "gateway-1", "idp", "spa", "dynamodb"}
     # the gateway process's own counters reach the supervisor's /metrics
     assert any(
         s.name == "gatehold_gateway_requests_total" and s.labels["api"] == "movies" and s.value >= 1

@@ -307,11 +307,9 @@ def _bind(name: str, host: str, port: int, count: int = 1) -> list[socket.socket
 def _dynamodb_service(services: list[ServiceSpec], port: int) -> str:
     """The ``dynamodb`` process on 127.0.0.1:``port`` (loopback only, whatever ``--host`` says), its
     engine installed first; the endpoint's URL. A missing engine is an error that says what to do."""
-    from gatehold.dynamodb.engine import ENGINE_PACKAGE, EngineMissing, ensure_engine
+    from gatehold.dynamodb.engine import EngineMissing, ensure_engine
 
-    if not ENGINE_PACKAGE.is_file():
-        err_console.print("Installing the local DynamoDB engine (dynalite, npm ci) …", highlight=False)
-    try:
+    try:  # installs it when missing (npm's progress on stderr)
         ensure_engine()
     except EngineMissing as exc:
         err_console.print(

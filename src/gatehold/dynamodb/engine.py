@@ -7,8 +7,9 @@ each write in LevelDB's log before it is answered, so an acknowledged write surv
 its validation and error answers are DynamoDB's own, and it starts in 0.2 s; moto's server keeps its
 state in memory only. Amazon's DynamoDB Local is not open source.
 
-The install runs npm with ``--ignore-scripts``: LevelDB's binding (classic-level) ships prebuilt
-for Linux, macOS and Windows and loads it at run time.
+The install is a function's install (:func:`gatehold.runtime.npm.install`: ``npm ci``, again only
+when the lock changes); LevelDB's binding (classic-level) ships prebuilt for Linux, macOS and
+Windows.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+
+from gatehold.runtime import npm
 
 ENGINE_DIR = Path(__file__).resolve().parent / "engine"
 SERVE_SCRIPT = ENGINE_DIR / "serve.cjs"
 ENGINE_PACKAGE = ENGINE_DIR / "node_modules" / "dynalite" / "package.json"
-INSTALL_TIMEOUT_S = 300
 
 HOW_TO_INSTALL = (
     f"Install Node.js 20 or newer and npm (Debian: apt-get install nodejs npm), then run scripts/bootstrap"
@@ -43,33 +44,19 @@ def node_path() -> str:
 
 
 def ensure_engine() -> str:
-    """The path of ``node``, once the engine is installed (installed now if missing);
-    :class:`EngineMissing` when it cannot be. Safe from several processes at once (a file lock)."""
+    """The path of ``node``, once the engine is installed as its lock file says (installed now if
+    not); :class:`EngineMissing` when it cannot be. Safe from several processes at once (a lock)."""
     node = node_path()
-    if ENGINE_PACKAGE.is_file():
+    if not npm.needs_install(ENGINE_DIR):
         return node
-    npm = shutil.which("npm")
-    if npm is None:
-        raise EngineMissing(f"npm is not installed, so dynalite cannot be installed. {HOW_TO_INSTALL}")
-    with _install_lock():
-        if not ENGINE_PACKAGE.is_file():
-            _npm_ci(npm)
-    return node
-
-
-def _npm_ci(npm: str) -> None:
-    argv = [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"]
     try:
-        done = subprocess.run(
-            argv, cwd=ENGINE_DIR, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise EngineMissing(f"`npm ci` in {ENGINE_DIR} took longer than {INSTALL_TIMEOUT_S} s.") from None
-    if done.returncode != 0 or not ENGINE_PACKAGE.is_file():
-        tail = " ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
-        raise EngineMissing(
-            f"`npm ci` in {ENGINE_DIR} failed (exit {done.returncode}): {tail} {HOW_TO_INSTALL}"
-        )
+        with _install_lock():
+            npm.install(ENGINE_DIR, ["the local DynamoDB engine"])
+    except npm.InstallError as exc:
+        raise EngineMissing(f"{exc}. {HOW_TO_INSTALL}") from None
+    if not ENGINE_PACKAGE.is_file():
+        raise EngineMissing(f"npm ci left no dynalite in {ENGINE_DIR / 'node_modules'}. {HOW_TO_INSTALL}")
+    return node
 
 
 @contextlib.contextmanager
