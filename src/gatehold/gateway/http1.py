@@ -327,6 +327,7 @@ class GatewayProtocol(asyncio.Protocol):
         self._write_paused = False
         self._after_drain = False  # the next request waits for the write buffer to drain
         self._writable: asyncio.Event | None = None  # set while the transport accepts writes
+        self._held: bytes | None = None  # a response written at the end of the loop turn (_hold)
         self._refusal: bytes | None = None  # a server-level answer owed after the one in flight
         self._upgraded: _Request | None = None  # an Upgrade request whose body is still to be parsed
         self._client_done = False  # the client half-closed: answer what it sent, then close
@@ -360,6 +361,7 @@ class GatewayProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
         self._closing = True
+        self._held = None
         # what the connection held goes now, not at the next cyclic garbage collection (the
         # parser and this protocol refer to each other)
         self.parser = None
@@ -373,6 +375,8 @@ class GatewayProtocol(asyncio.Protocol):
         """The client shut down its sending side: keep the connection open for the answers owed
         (the one in flight, those queued), then close."""
         if not self._busy:
+            if self._held is not None:
+                self.write_held()  # the last answer goes out before the close
             return None  # nothing owed: the transport closes
         self._client_done = True
         return True
@@ -430,12 +434,31 @@ class GatewayProtocol(asyncio.Protocol):
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self._closing = True
+        self._held = None
         transport.abort()
 
     def close(self) -> None:
         self._closing = True
+        if self._held is not None:
+            self.write_held()
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
+
+    def _hold(self, data: bytes) -> None:
+        """Write ``data`` at the end of this loop turn, with the other responses of the turn back to
+        back (:meth:`GatewayHttpServer.write_held`): the client's side wakes once for them, not once
+        per response with the next request's work in between. At most one response per connection
+        is held (the next request starts in a later turn); any other write writes it first."""
+        if self._held is not None:
+            self.write_held()
+        self._held = data
+        self.server.hold(self)
+
+    def write_held(self) -> None:
+        data, self._held = self._held, None
+        transport = self.transport
+        if data is not None and transport is not None and not transport.is_closing():
+            transport.write(data)
 
     def shutdown(self) -> None:
         """Server shutdown: close now when idle, else after the response to the request in flight
@@ -451,6 +474,8 @@ class GatewayProtocol(asyncio.Protocol):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
+        if self._held is not None:
+            self.write_held()
         if (self._busy or self._in_message) and not self._responding and not self._dispatched:
             transport.write(_SERVICE_UNAVAILABLE)
         self.close()
@@ -502,6 +527,8 @@ class GatewayProtocol(asyncio.Protocol):
         if self._busy:
             self._refusal = answer
             return
+        if self._held is not None:
+            self.write_held()
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(answer)
         self.close()
@@ -554,6 +581,8 @@ class GatewayProtocol(asyncio.Protocol):
             if self._busy:
                 self._continue_owed = True  # not inside the response in flight: after it (_next)
             else:
+                if self._held is not None:
+                    self.write_held()
                 self.transport.write(_CONTINUE)
 
     def on_body(self, body: bytes) -> None:
@@ -659,6 +688,8 @@ class GatewayProtocol(asyncio.Protocol):
             await self._write(answer, request)
         except Exception:
             log.exception("gateway server error")
+            if self._held is not None:
+                self.write_held()
             if self.transport is not None and not self.transport.is_closing():
                 self.transport.write(_plain(500, "Internal Server Error"))
             self._busy = False
@@ -678,6 +709,8 @@ class GatewayProtocol(asyncio.Protocol):
         request.keep_alive = keep_alive
         head_only = request.method == "HEAD"
         self._responding = True
+        if self._held is not None:
+            self.write_held()
         if isinstance(response, StreamedResponse):
             await self._write_streamed(response, connection, head_only)
             return
@@ -689,9 +722,9 @@ class GatewayProtocol(asyncio.Protocol):
         if transport.is_closing():
             return
         if head_only or not body:
-            transport.write(head)
+            self._hold(head)
         elif len(body) < 65536:
-            transport.write(head + body)
+            self._hold(head + body)
         else:
             transport.write(head)
             transport.write(body)
@@ -765,6 +798,8 @@ class GatewayProtocol(asyncio.Protocol):
             return
         if self._continue_owed and self.transport is not None:
             self._continue_owed = False
+            if self._held is not None:
+                self.write_held()
             self.transport.write(_CONTINUE)
         if not self._in_message:  # not idle while the next request is being read
             self.idle_since = self.loop.time()
@@ -795,6 +830,7 @@ class GatewayHttpServer:
         #: bytes read in large reads so far, and that count when memory was last handed back
         self.received_large = 0
         self._trimmed_at = self._swept_large = 0
+        self._held: list[GatewayProtocol] = []  # connections with a response held for this turn
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -808,6 +844,18 @@ class GatewayHttpServer:
         self.app = app
         self.max_body_bytes = app.max_body_bytes
         return set(self.tasks)
+
+    def hold(self, connection: GatewayProtocol) -> None:
+        """``connection`` holds a response: write every held one at the end of the loop turn."""
+        if not self._held:
+            self.loop.call_soon(self.write_held)
+        self._held.append(connection)
+
+    def write_held(self) -> None:
+        held, self._held = self._held, []
+        for connection in held:
+            if connection._held is not None:
+                connection.write_held()
 
     async def start(self, sockets: list[socket.socket]) -> None:
         self._loop = asyncio.get_running_loop()
