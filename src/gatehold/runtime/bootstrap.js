@@ -99,48 +99,73 @@ function withProperties(error) {
 
 // ---- the Runtime API ----------------------------------------------------------------------------
 
-// One keep-alive connection, HTTP/1.1 framed by hand: one request at a time, each written at once
-// and answered with a Content-Length body. Node's http client costs ~4x the CPU per invocation
-// (docs/runtime.md, "Node.js runtime: measured"). The socket is unref'd between requests, so that it
-// never keeps the event loop alive (callbackWaitsForEmptyEventLoop watches the loop empty).
+// One keep-alive connection, HTTP/1.1 framed by hand: requests written at once (several in one
+// write when they go together: an answer and the next GET) and answered in order, each with a
+// Content-Length body. Node's http client costs ~4x the CPU per invocation (docs/runtime.md,
+// "Node.js runtime: measured"). The socket is unref'd while no answer that holds (below) is
+// awaited, so that it never keeps the event loop alive (callbackWaitsForEmptyEventLoop watches the
+// loop empty).
+//
+// On the descriptor Gatehold gives (GATEHOLD_RUNTIME_API_FD: a Unix socket, cheaper than TCP), the
+// client also speaks Gatehold's batch extension: its GET .../next says `Gatehold-Batch: 1` and may
+// get several invocations in one answer, run one at a time, in order, each answered with the usual
+// POST; of several, a claim byte is read from the pipe GATEHOLD_CLAIMS_FD before each, and a call
+// whose byte is gone was taken back by the gateway (it runs elsewhere): the batch ends there.
+const API_FD = Number(process.env.GATEHOLD_RUNTIME_API_FD) || 0;
+const CLAIMS_FD = API_FD ? Number(process.env.GATEHOLD_CLAIMS_FD) || 0 : 0;
+delete process.env.GATEHOLD_RUNTIME_API_FD;
+delete process.env.GATEHOLD_CLAIMS_FD;
+const BATCHES = CLAIMS_FD > 0;
+
 class RuntimeApiClient {
   constructor(host, port) {
     this.host = host;
     this.port = port;
     this.socket = null;
     this.buf = null;
-    this.pending = []; // [{resolve, reject}], in the order the requests were written
+    this.pending = []; // [{resolve, reject, holds}], in the order the requests were written
+    this.holding = 0; // pending requests that keep the process alive (the socket ref'd)
   }
 
   connect() {
-    // the descriptor Gatehold gives (a Unix socket: cheaper), else the TCP address any client uses
-    const fd = Number(process.env.GATEHOLD_RUNTIME_API_FD);
-    delete process.env.GATEHOLD_RUNTIME_API_FD;
-    const socket = fd ? new net.Socket({ fd, readable: true, writable: true }) : net.connect(this.port, this.host);
-    if (!fd) socket.setNoDelay(true);
+    const socket = API_FD ? new net.Socket({ fd: API_FD, readable: true, writable: true }) : net.connect(this.port, this.host);
+    if (!API_FD) socket.setNoDelay(true);
     socket.on('data', (chunk) => this.onData(chunk));
     socket.on('error', (err) => this.fail(err));
     socket.on('close', () => this.fail(new Error('the Runtime API closed the connection')));
     this.socket = socket;
   }
 
-  request(method, urlPath, body, headers) {
-    if (this.socket === null) this.connect();
+  // the bytes of one request
+  frame(method, urlPath, body, headers) {
     let head = `${method} ${urlPath} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\n`;
     for (const name in headers || {}) head += `${name}: ${headers[name]}\r\n`;
-    const payload = body === undefined ? null : Buffer.from(body, 'utf8');
-    if (payload !== null) head += `Content-Type: application/json\r\nContent-Length: ${payload.length}\r\n`;
-    head += '\r\n';
-    return new Promise((resolve, reject) => {
-      this.pending.push({ resolve, reject });
-      this.socket.ref();
-      if (payload === null || payload.length > 65536) {
-        this.socket.write(head);
-        if (payload !== null) this.socket.write(payload);
-      } else {
-        this.socket.write(Buffer.concat([Buffer.from(head, 'latin1'), payload]));
-      }
-    });
+    if (body === undefined) return [Buffer.from(head + '\r\n', 'latin1')];
+    const payload = Buffer.from(body, 'utf8');
+    head += `Content-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n`;
+    if (payload.length > 65536) return [Buffer.from(head, 'latin1'), payload];
+    return [Buffer.concat([Buffer.from(head, 'latin1'), payload])];
+  }
+
+  // write the framed requests (one write when they are small) and a promise of each one's answer;
+  // while one that `holds` is not answered, the socket keeps the process alive (an answer inside a
+  // batch does not: its 202 comes at the batch's end, and a callback handler after it waits for
+  // the event loop to empty)
+  send(frames, holds = true) {
+    if (this.socket === null) this.connect();
+    const answers = frames.map(() => new Promise((resolve, reject) => this.pending.push({ resolve, reject, holds })));
+    if (holds) {
+      if (this.holding === 0) this.socket.ref();
+      this.holding += frames.length;
+    }
+    const parts = frames.flat();
+    if (parts.length === 1 || parts.some((part) => part.length > 65536)) parts.forEach((part) => this.socket.write(part));
+    else this.socket.write(Buffer.concat(parts));
+    return answers;
+  }
+
+  request(method, urlPath, body, headers) {
+    return this.send([this.frame(method, urlPath, body, headers)])[0];
   }
 
   onData(chunk) {
@@ -162,7 +187,7 @@ class RuntimeApiClient {
     const body = this.buf.subarray(end + 4, end + 4 + length);
     this.buf = this.buf.length > end + 4 + length ? this.buf.subarray(end + 4 + length) : null;
     const pending = this.pending.shift();
-    if (this.pending.length === 0) this.socket.unref();
+    if (pending && pending.holds && --this.holding === 0) this.socket.unref();
     if (pending) pending.resolve({ status: Number(lines[0].split(' ')[1]), headers, body });
     return true;
   }
@@ -170,6 +195,7 @@ class RuntimeApiClient {
   fail(err) {
     const pending = this.pending;
     this.pending = [];
+    this.holding = 0;
     if (pending.length) pending.forEach((p) => p.reject(err));
     else fatal(err);
   }
@@ -284,19 +310,21 @@ function nodeJsExit() {
   );
 }
 
-function invoke(handler, isAsync, next) {
-  const headers = next.headers;
-  const id = headers['lambda-runtime-aws-request-id'];
-  const deadline = Number(headers['lambda-runtime-deadline-ms']);
+// call: {id, deadline, arn, trace, clientContext, identity, event}; then() runs once it is answered
+// (with the frame of that answer, for the caller to send: with the next GET, or alone)
+function invoke(handler, isAsync, call, then) {
+  const id = call.id;
+  const deadline = call.deadline;
+  const started = process.hrtime.bigint();
   currentRequestId = id;
-  if (headers['lambda-runtime-trace-id']) process.env._X_AMZN_TRACE_ID = headers['lambda-runtime-trace-id'];
+  if (call.trace) process.env._X_AMZN_TRACE_ID = call.trace;
   else delete process.env._X_AMZN_TRACE_ID;
   const where = `${BASE}/invocation/${encodeURIComponent(id)}`;
   let finished = false; // an answer was posted (or is about to be)
-  // the answer, and (pipelined behind it) the request for the next invocation
   const answerAndNext = (path, body, headers) => {
-    request('POST', path, body, headers).catch(fatal);
-    loop();
+    // how long the call ran here (Gatehold's pool batches the calls of a quick function)
+    const us = String((process.hrtime.bigint() - started) / 1000n);
+    then(client.frame('POST', path, body, Object.assign({ 'Gatehold-Duration-Us': us }, headers)));
   };
   const respond = (result) => {
     if (finished) {
@@ -357,9 +385,9 @@ function invoke(handler, isAsync, next) {
     memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
     logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
     logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
-    clientContext: parseHeader(headers['lambda-runtime-client-context']),
-    identity: parseHeader(headers['lambda-runtime-cognito-identity']),
-    invokedFunctionArn: headers['lambda-runtime-invoked-function-arn'],
+    clientContext: call.clientContext,
+    identity: call.identity,
+    invokedFunctionArn: call.arn,
     awsRequestId: id,
     getRemainingTimeInMillis: () => deadline - Date.now(),
   };
@@ -373,7 +401,7 @@ function invoke(handler, isAsync, next) {
     else respond(null);
   };
   try {
-    const result = handler(JSON.parse(next.body.toString('utf8')), context, callback);
+    const result = handler(call.event, context, callback);
     if (result && typeof result.then === 'function') {
       result.then(context.succeed, context.fail).catch(context.fail);
     }
@@ -389,11 +417,63 @@ function parseHeader(value) {
 
 let userHandler;
 let userIsAsync = false;
-function loop() {
-  request('GET', `${BASE}/invocation/next`).then((next) => {
-    if (next.status !== 200) return fatal(new Error(`invocation/next answered ${next.status}`));
-    invoke(userHandler, userIsAsync, next);
-  }, fatal);
+const NEXT = `${BASE}/invocation/next`;
+const NEXT_HEADERS = BATCHES ? { 'Gatehold-Batch': '1' } : undefined;
+
+// ask for the next invocation(s), sending an answer first in the same write
+function loop(answer) {
+  const next = client.frame('GET', NEXT, undefined, NEXT_HEADERS);
+  const sent = client.send(answer ? [answer, next] : [next]);
+  if (answer) sent[0].catch(fatal);
+  sent[sent.length - 1].then(received, fatal);
+}
+
+function received(next) {
+  if (next.status !== 200) return fatal(new Error(`invocation/next answered ${next.status}`));
+  const headers = next.headers;
+  if (headers['gatehold-batch'] === undefined) {
+    invoke(userHandler, userIsAsync, {
+      id: headers['lambda-runtime-aws-request-id'],
+      deadline: Number(headers['lambda-runtime-deadline-ms']),
+      arn: headers['lambda-runtime-invoked-function-arn'],
+      trace: headers['lambda-runtime-trace-id'],
+      clientContext: parseHeader(headers['lambda-runtime-client-context']),
+      identity: parseHeader(headers['lambda-runtime-cognito-identity']),
+      event: JSON.parse(next.body.toString('utf8')),
+    }, loop);
+    return;
+  }
+  const calls = JSON.parse(next.body.toString('utf8'));
+  runBatch(calls, 0, headers['lambda-runtime-invoked-function-arn'], Number(headers['gatehold-timeout-ms']));
+}
+
+const claim = Buffer.alloc(1);
+function claimed() {
+  try {
+    return fs.readSync(CLAIMS_FD, claim, 0, 1, null) === 1;
+  } catch (err) {
+    if (err.code === 'EAGAIN') return false; // taken back: it runs in another environment
+    throw err;
+  }
+}
+
+// the calls of a batch one at a time, each in a turn of the event loop of its own (as each call of
+// Lambda's runtime comes in its own network answer); each answer is sent as soon as it is known
+function runBatch(calls, index, arn, timeoutMs) {
+  if (index >= calls.length || (calls.length > 1 && !claimed())) {
+    loop();
+    return;
+  }
+  const [id, trace, event] = calls[index];
+  const call = { id, deadline: Date.now() + timeoutMs, arn, trace, clientContext: undefined, identity: undefined, event };
+  invoke(userHandler, userIsAsync, call, (answer) => {
+    if (index + 1 >= calls.length) {
+      loop(answer); // the last answer and the next GET in one write
+      return;
+    }
+    client.send([answer], false)[0].catch(fatal);
+    setImmediate(runBatch, calls, index + 1, arn, timeoutMs);
+  });
 }
 
 async function main() {

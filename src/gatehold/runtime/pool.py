@@ -63,6 +63,8 @@ log = logging.getLogger("gatehold.lambda")
 
 #: a function whose calls took less than this, on average over its last batch, is batched
 QUICK_S: Final = 0.001
+#: an environment that has not started the call due for this long is stuck (see _waits_for_cpu)
+UNSTARTED_S: Final = 0.01
 #: a batch of a quick function holds at most this much work, by its last average
 BATCH_BUDGET_S: Final = 0.002
 BATCH_MAX: Final = 256
@@ -246,8 +248,18 @@ class FunctionPool:
         process's caches) rather than wake another. One that stalls is no such successor."""
         generation, since = self._generation, self._now() - QUICK_S
         return any(
-            env.state == BUSY and env.generation == generation and env.progress > since for env in self._envs
+            env.state == BUSY
+            and env.generation == generation
+            and (env.progress > since or self._waits_for_cpu(env))
+            for env in self._envs
         )
+
+    def _waits_for_cpu(self, env: Environment) -> bool:
+        """Its batch is out but it has not started the call due (a runtime that can tell: the
+        Runtime API's), for less than :data:`UNSTARTED_S`: it waits for a CPU, which another
+        environment would wait for too; that is no slow call. Longer, it is stuck between calls
+        (a timer left by an earlier invocation that holds its event loop)."""
+        return not env.started() and env.progress > self._now() - UNSTARTED_S
 
     def _take_batch(self) -> list[Call]:
         pending = self._pending
@@ -430,7 +442,8 @@ class FunctionPool:
         env.collect()
         if env.state != BUSY:
             return
-        if env.answered > env.checked:  # still making progress: a long batch of quick calls
+        if env.answered > env.checked or self._waits_for_cpu(env):
+            # still making progress (a long batch of quick calls), or not started on it yet
             env.checked = env.answered
             env.steal_timer = self._at(self._now() + QUICK_S, self._steal, env)
             return

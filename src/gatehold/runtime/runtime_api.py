@@ -31,9 +31,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import os
 import socket
+import sys
+import termios
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
@@ -58,6 +61,13 @@ INIT_ERROR: Final = f"{PREFIX}/init/error"
 #: the descriptor of the environment's end of a connected Unix socket (named by ``FD_VARIABLE``)
 RUNTIME_API_FD: Final = 3
 FD_VARIABLE: Final = "GATEHOLD_RUNTIME_API_FD"
+#: the read end of the claims pipe (Gatehold's batch extension), named by ``CLAIMS_VARIABLE``
+CLAIMS_FD: Final = 4
+CLAIMS_VARIABLE: Final = "GATEHOLD_CLAIMS_FD"
+#: a ``GET …/next`` with this header takes every call of the batch in one answer (the extension)
+BATCH_HEADER: Final = "gatehold-batch"
+#: a ``POST …/response`` or ``…/error`` may say how long the call ran in the runtime, in µs
+DURATION_HEADER: Final = "gatehold-duration-us"
 _READ: Final = 1 << 16
 #: a request head larger than this is refused (the clients send a few hundred bytes)
 _MAX_HEAD: Final = 64 * 1024
@@ -99,7 +109,19 @@ class _Connection:
     """One keep-alive connection from the runtime: requests parsed as they arrive, answers sent
     without blocking (the rest when the socket drains)."""
 
-    __slots__ = ("_body_left", "_chunked", "_head", "_held", "_length", "_out", "buf", "env", "sock")
+    __slots__ = (
+        "_body_left",
+        "_chunked",
+        "_due",
+        "_head",
+        "_length",
+        "_out",
+        "_queue",
+        "_reading",
+        "buf",
+        "env",
+        "sock",
+    )
 
     def __init__(self, env: RuntimeApiEnvironment, sock: socket.socket) -> None:
         self.env = env
@@ -110,22 +132,28 @@ class _Connection:
         self._length = 0
         self._chunked = False
         self._body_left = 0  # bytes of an oversize body still to be read and dropped
-        # answers to the requests of one read, sent together once they are all handled (a client
-        # that pipelines its GET …/next behind its POST …/response gets the 202 and the next event
-        # in one write: one wake-up of each side per invocation)
-        self._held: list[bytes] | None = None
+        # answers to the requests not sent yet, in order: those of one read go together once they
+        # are all handled (a client that pipelines its GET …/next behind its POST …/response gets
+        # the 202 and the next event in one write: one wake-up of each side per invocation), and
+        # deferred ones (the 202s to the answers of a batch) with the next that is not
+        self._queue: list[bytes] = []
+        self._reading = False
+        self._due = False  # the queue is to be sent at the end of the read
 
     def on_readable(self) -> None:
         sock = self.sock
+        self._reading = True
         while True:
             try:
                 data = sock.recv(_READ)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:
+                self._reading = False
                 self.close()
                 return
             if not data:
+                self._reading = False
                 self.close()
                 return
             if self._body_left:
@@ -139,13 +167,12 @@ class _Connection:
             self.buf += data
             if len(data) < _READ:
                 break
-        self._held = []
         try:
             self._parse()
         finally:
-            held, self._held = self._held, None
-            if held:
-                self.send(held[0] if len(held) == 1 else b"".join(held))
+            self._reading = False
+            if self._due:
+                self._flush()
 
     def _parse(self) -> None:
         buf = self.buf
@@ -195,8 +222,24 @@ class _Connection:
             self.env.request(self, method, target, headers, body)
 
     def send(self, data: bytes) -> None:
-        if self._held is not None:
-            self._held.append(data)
+        """Answer the runtime: now, or at the end of the read being handled; the deferred answers
+        before it go with it."""
+        self._queue.append(data)
+        if self._reading:
+            self._due = True
+        else:
+            self._flush()
+
+    def defer(self, data: bytes) -> None:
+        """An answer the runtime does not wait for: sent with the next one that is not."""
+        self._queue.append(data)
+
+    def _flush(self) -> None:
+        queue = self._queue
+        data = queue[0] if len(queue) == 1 else b"".join(queue)
+        queue.clear()
+        self._due = False
+        if self.sock.fileno() < 0:
             return
         if self._out is not None:
             self._out = memoryview(bytes(self._out) + data)
@@ -283,10 +326,15 @@ class RuntimeApiEnvironment(Environment):
         self._conns: set[_Connection] = set()
         self._waiting: _Connection | None = None  # a GET …/next waiting for a call
         self._handed = 0  # calls of the batch handed out (the running one is batch[answered])
-        self._started = 0.0  # loop.time() the running call was handed out
+        self._started = 0.0  # loop.time() the running call was handed out (or the previous answered)
+        self._wants_batch = False  # the waiting GET …/next takes a whole batch (the extension)
+        self._batch_conn: _Connection | None = None  # where the batch out was handed (whole)
+        self._claimed = False  # the calls handed out carry claim bytes (a batch of several)
+        self._unclaimed_at_end: int | None = None  # claim bytes left when the pipe was closed
         self._closing = False
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         ours, theirs = socket.socketpair()
+        claims_r, claims_w = os.pipe()
         try:
             listener.bind(("127.0.0.1", 0))
             listener.listen(8)
@@ -295,13 +343,21 @@ class RuntimeApiEnvironment(Environment):
             full = env | spec.lambda_environment(self.log_stream_name)
             full["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{port}"
             full[FD_VARIABLE] = str(RUNTIME_API_FD)
-            self.process = process = Process(argv, full, {RUNTIME_API_FD: theirs.fileno()})
+            full[CLAIMS_VARIABLE] = str(CLAIMS_FD)
+            self.process = process = Process(
+                argv, full, {RUNTIME_API_FD: theirs.fileno(), CLAIMS_FD: claims_r}
+            )
         except BaseException:
             listener.close()
             ours.close()
+            os.close(claims_r)
+            os.close(claims_w)
             raise
         finally:
             theirs.close()
+        # one open file shared with the runtime: its reads of an empty pipe fail (EAGAIN) too
+        os.set_blocking(claims_r, False)
+        self._claims_r, self._claims_w = claims_r, claims_w
         self._listener = listener
         loop.add_reader(listener, self._accept)
         self._add_connection(ours)
@@ -325,15 +381,36 @@ class RuntimeApiEnvironment(Environment):
             conn.on_readable()
 
     def started(self) -> bool:
-        return self._handed > self.answered
+        """Handed out (and, for a batch handed out whole, its claim byte read by the runtime)."""
+        claimed = self._handed - (self._unclaimed() if self._claimed else 0)
+        return claimed > self.answered
 
     def take_back(self) -> list[Call]:
-        """The calls not handed out yet, while one is running (a slow one)."""
-        if self.state != BUSY or self._handed <= self.answered or self._handed >= len(self.batch):
+        """The calls not started yet, while one is running (a slow one): those not handed out, or
+        those of a batch handed out whole whose claim bytes the runtime has not read (read back
+        here: a pipe gives each byte to one reader, so the runtime then skips them)."""
+        if self.state != BUSY or self._handed <= self.answered:
+            return []
+        if self._claimed:
+            try:
+                count = len(os.read(self._claims_r, len(self.batch)))
+            except (BlockingIOError, InterruptedError):
+                return []
+            self._handed -= count
+        if self._handed >= len(self.batch):
             return []
         taken = self.batch[self._handed :]
         self.batch = self.batch[: self._handed]
         return taken
+
+    def _unclaimed(self) -> int:
+        """Claim bytes still in the pipe (FIONREAD), or left when it was closed."""
+        if self._unclaimed_at_end is not None:
+            return self._unclaimed_at_end
+        try:
+            return int.from_bytes(fcntl.ioctl(self._claims_r, termios.FIONREAD, b"\0\0\0\0"), sys.byteorder)
+        except OSError:
+            return 0
 
     def close(self) -> None:
         """A runtime has no way to be told to stop: it is killed once its batch is answered."""
@@ -372,9 +449,12 @@ class RuntimeApiEnvironment(Environment):
             return
         if method == "GET" and target == NEXT:
             self._waiting = conn
+            self._wants_batch = BATCH_HEADER in headers
             if self.state == STARTING:
                 self.state = IDLE
                 self.events.ready(self, None)
+            elif self.state == BUSY and self.answered >= len(self.batch):
+                self._drained()  # a batch taken back whole before the runtime started any of it
             else:
                 self._hand_out()
         elif method == "POST" and target.startswith(INVOCATION):
@@ -385,13 +465,16 @@ class RuntimeApiEnvironment(Environment):
             elif kind == "response":
                 if len(body) > errors.MAX_RESPONSE_BYTES:
                     conn.send(_TOO_LARGE)
-                    self._answer((None, errors.response_too_large_error()))
+                    self._answer((None, errors.response_too_large_error()), headers)
                 else:
-                    conn.send(_OK_ACCEPTED)
-                    self._answer((body, None))
+                    if conn is self._batch_conn and self.answered + 1 < len(self.batch):
+                        conn.defer(_OK_ACCEPTED)  # a batch's, not its last: its runtime goes on
+                    else:
+                        conn.send(_OK_ACCEPTED)
+                    self._answer((body, None), headers)
             elif kind == "error":
-                conn.send(_OK_ACCEPTED)
-                self._answer((None, _error_payload(body, headers)))
+                conn.send(_OK_ACCEPTED)  # an error may be the runtime's last word: it waits for this
+                self._answer((None, _error_payload(body, headers)), headers)
             else:
                 conn.send(_NOT_FOUND)
         elif method == "POST" and target == INIT_ERROR:
@@ -404,7 +487,7 @@ class RuntimeApiEnvironment(Environment):
         """A response body announced past Lambda's limit (its bytes are dropped as they come)."""
         call = self.running
         if call is not None and target == f"{INVOCATION}{call.request_id}/response":
-            self._answer((None, errors.response_too_large_error()))
+            self._answer((None, errors.response_too_large_error()), {})
 
     def _hand_out(self) -> None:
         conn = self._waiting
@@ -416,10 +499,15 @@ class RuntimeApiEnvironment(Environment):
         ):
             return
         self._waiting = None
-        call = self.batch[self._handed]
-        self._handed += 1
         self._started = self.loop.time()
         spec = self.spec
+        if self._wants_batch:
+            self._hand_out_batch(conn)
+            return
+        self._claimed = False
+        self._batch_conn = None
+        call = self.batch[self._handed]
+        self._handed += 1
         deadline_ms = int((time.time() + spec.timeout) * 1000)
         trace = f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};Sampled=0"
         head = (
@@ -430,22 +518,59 @@ class RuntimeApiEnvironment(Environment):
         ).encode()
         conn.send(_response(b"200 OK", orjson.dumps(call.event), head))
 
-    def _answer(self, outcome: tuple[bytes | None, LambdaError | None]) -> None:
+    def _hand_out_batch(self, conn: _Connection) -> None:
+        """Gatehold's extension: every call of the batch in one answer, ``[[request id, trace id,
+        event], …]`` (the ARN and the timeout in headers: the runtime sets each call's deadline when
+        it starts it). The runtime runs them one at a time, in order, answering each with the usual
+        ``POST …/response`` or ``…/error``; of several, it reads a claim byte before each, so that
+        :meth:`take_back` can have those not started back."""
+        calls = self.batch[self._handed :]
+        self._handed = len(self.batch)
+        self._claimed = len(calls) > 1
+        self._batch_conn = conn
+        if self._claimed:
+            os.write(self._claims_w, b"\0" * len(calls))  # at most BATCH_MAX: a pipe holds 64 KB
+        root = f"Root=1-{int(time.time()):08x}-"
+        noise = os.urandom(12 * len(calls)).hex()
+        body = orjson.dumps(
+            [
+                [call.request_id, f"{root}{noise[i * 24 : i * 24 + 24]};Sampled=0", call.event]
+                for i, call in enumerate(calls)
+            ]
+        )
+        head = (
+            f"Lambda-Runtime-Invoked-Function-Arn: {self.spec.function_arn}\r\n"
+            f"Gatehold-Batch: {len(calls)}\r\n"
+            f"Gatehold-Timeout-Ms: {int(self.spec.timeout * 1000)}\r\n"
+        ).encode()
+        conn.send(_response(b"200 OK", body, head))
+
+    def _answer(self, outcome: tuple[bytes | None, LambdaError | None], headers: dict[str, str]) -> None:
         call = self.batch[self.answered]
         self.answered += 1
         now = self.progress = self.loop.time()
-        self.ran_s += now - self._started
+        # the runtime's own measure of the call when it gives one (Gatehold's bootstrap does), else
+        # the time since it was handed out or the previous call answered
+        reported = headers.get(DURATION_HEADER)
+        self.ran_s += int(reported) / 1e6 if reported and reported.isdigit() else now - self._started
+        self._started = now
         self.events.answered(self, call, outcome)
-        if self.answered >= len(self.batch) and self.state == BUSY:
-            # the next batch may come now; it is handed out when the runtime asks for it (one that
-            # exits after its answer never does: the pool runs those calls elsewhere, see started())
-            self.batch = []
-            self.state = IDLE
-            if self._closing:
-                self.kill("closed")
-            self.events.drained(self)
+        if self.answered >= len(self.batch):
+            self._drained()
         else:
             self._hand_out()
+
+    def _drained(self) -> None:
+        """Every call of the batch answered (or taken back): the next batch may come now; it is
+        handed out when the runtime asks for it (one that exits after its answer never does: the
+        pool runs those calls elsewhere, see started())."""
+        if self.state != BUSY:
+            return
+        self.batch = []
+        self.state = IDLE
+        if self._closing:
+            self.kill("closed")
+        self.events.drained(self)
 
     def _init_failed(self, error: LambdaError) -> None:
         """Lambda answers the invocation whose init failed with the init error; the next one gets
@@ -468,6 +593,10 @@ class RuntimeApiEnvironment(Environment):
             conn.unwatch()
 
     def close_descriptors(self) -> None:
+        self._unclaimed_at_end = self._unclaimed()
+        for fd in (self._claims_r, self._claims_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
         for conn in self._conns:
             with contextlib.suppress(OSError):
                 conn.sock.close()
