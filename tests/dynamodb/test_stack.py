@@ -21,7 +21,8 @@ from tests.stackctl import Stack, new_stack
 
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE / "gatehold.yaml"
-SDKS = ("boto3", "v3", "v2")
+#: boto3 in process isolation and in-process (the gateway's own process), the SDK for JavaScript v3, v2
+SDKS = ("boto3", "inproc", "v3", "v2")
 #: what each SDK calls a failed condition
 CONDITION_FAILED = "ConditionalCheckFailedException"
 

@@ -366,7 +366,9 @@ class Stack:
         if name.startswith("gateway") and self.dynamodb_url:
             from gatehold.dynamodb.environment import handler_environment
 
-            spec["environment"] = handler_environment(self.dynamodb_url, os.environ)
+            spec["environment"] = handler_environment(
+                self.dynamodb_url, os.environ, loaded.config.gateway.region
+            )
         elif name == "dynamodb":
             spec |= {
                 "data_dir": str(opts.data_dir.resolve()),

@@ -11,8 +11,10 @@ tables"), so that handlers reach the local endpoint unchanged:
                                sets ``AWS.config.dynamodb.endpoint`` once ``aws-sdk`` loads
 =============================  ======================================================================
 
-``AWS_REGION`` and ``AWS_DEFAULT_REGION`` are Lambda's own variables (the gateway's region). A
-variable a function sets in its own ``environment`` wins over all of these, as over the process's.
+``AWS_REGION`` and ``AWS_DEFAULT_REGION`` are Lambda's own variables (the gateway's region), set here
+too so that code a handler module runs at import in the gateway's process (``in-process``
+isolation) finds them. A variable a function sets in its own ``environment`` wins over all of these,
+as over the process's.
 """
 
 from __future__ import annotations
@@ -35,11 +37,13 @@ def node_options(existing: str | None) -> str:
     return f"{existing} {option}" if existing else option
 
 
-def handler_environment(endpoint: str, process_env: Mapping[str, str]) -> dict[str, str]:
+def handler_environment(endpoint: str, process_env: Mapping[str, str], region: str) -> dict[str, str]:
     """The variables set in the gateway's processes (every function inherits them); ``process_env``
     is the environment they start from (its ``NODE_OPTIONS`` is kept)."""
     return {
         "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
         "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY,
         "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_KEY,
         "NODE_OPTIONS": node_options(process_env.get("NODE_OPTIONS")),

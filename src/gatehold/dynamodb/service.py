@@ -112,6 +112,9 @@ class EngineServer:
                 raise EngineFailed(
                     f"the DynamoDB engine (pid {engine.pid}) exited with status {exited.result()}"
                 )
+        except EngineFailed as exc:  # the reason, in one line, before the process's exit is reported
+            log.error("%s", exc, extra={"event": "dynamodb_failed"})
+            raise
         finally:
             await self._stop(engine, exited)
             await self.client.aclose()
