@@ -39,7 +39,9 @@ class EngineFailed(RuntimeError):
     """The engine exited, or a table cannot be what the configuration says."""
 
 
-async def ensure_tables(client: Client, tables: dict[str, TableConfig]) -> list[str]:
+async def ensure_tables(
+    client: Client, tables: dict[str, TableConfig], data_path: Path | None = None
+) -> list[str]:
     """Create the tables that do not exist; the names created. :class:`EngineFailed` for a table
     whose keys differ from its entry (its indexes differing is logged: they stay as they are)."""
     existing = set(await client.table_names())
@@ -56,8 +58,10 @@ async def ensure_tables(client: Client, tables: dict[str, TableConfig]) -> list[
         if found and found[0].startswith("its key is"):
             raise EngineFailed(
                 f"table {name} exists in the data directory with another key than the configuration's:"
-                f" {found[0]}. A table's key cannot change: delete the table (aws dynamodb delete-table"
-                f" --table-name {name} --endpoint-url …) or use a new data directory, or restore the key"
+                f" {found[0]}. A table's key cannot change: put the key back, delete the table while the"
+                f" stack runs (aws dynamodb delete-table --table-name {name} --endpoint-url"
+                f" {client.http.base_url}) and change it again; or start from an empty"
+                f" {data_path or 'dynamodb directory'} (every table's items are lost)"
             )
         for what in found:
             log.warning(
@@ -96,7 +100,7 @@ class EngineServer:
         exited = asyncio.create_task(engine.wait())
         try:
             await self._start(exited)
-            created = await ensure_tables(self.client, self.tables)
+            created = await ensure_tables(self.client, self.tables, self.data_path)
             log.info(
                 "DynamoDB endpoint %s (dynalite, pid %d): %d tables, created %s",
                 self.endpoint,
