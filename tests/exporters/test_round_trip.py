@@ -127,3 +127,6 @@ def test_templates_round_trip_through_sam(tmp_path: Path, template: str, options
     assert {k: v.model_dump() for k, v in again.config.functions.items()} == {
         k: v.model_dump() for k, v in original.config.functions.items()
     }
+    assert again.config.tables == original.config.tables
+    if "jwt" in template or "cdk" in template:  # their DynamoDB tables (a SimpleTable, a cdk Table)
+        assert len(original.config.tables) == 1

@@ -1,4 +1,4 @@
-"""Export the effective model as a SAM template: functions and APIs, deployable as it is.
+"""Export the effective model as a SAM template: functions, APIs and tables, deployable as it is.
 
 * each function → ``AWS::Serverless::Function`` (``Handler``, ``CodeUri`` relative to the template,
   ``Runtime``, ``Timeout``, ``MemorySize``, ``Environment``; ``FunctionName`` keeps the model's name
@@ -7,6 +7,9 @@
   stage ``Variables``, throttling ``MethodSettings`` / ``DefaultRouteSettings``, ``AccessLogSetting``
   and its OpenAPI ``DefinitionBody`` (:mod:`gatehold.exporters.openapi`) whose Lambda URIs are
   ``Fn::Sub`` of the functions' ``Arn``, as SAM writes them;
+* each table → ``AWS::DynamoDB::Table`` with its ``TableName``, keys, indexes, ``BillingMode`` and
+  ``TimeToLiveSpecification`` (the ``CreateTable`` request :mod:`gatehold.dynamodb.tables` makes:
+  its keys are CloudFormation's);
 * REST JWT authorizers (issuers) and several stages of one API have no SAM form: a
   :class:`ValueError` names them.
 
@@ -23,6 +26,7 @@ from typing import Any
 
 from gatehold.config.loader import LoadedConfig
 from gatehold.config.models import ApiConfig, StageConfig
+from gatehold.dynamodb.tables import create_table_request
 from gatehold.exporters.openapi import export_openapi, lambda_uri
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
@@ -56,6 +60,11 @@ def export_sam(loaded: LoadedConfig, out_dir: Path | None = None) -> dict[str, A
     fn_ids = {name: logical_id(name, taken) for name in config.functions}
     api_ids = {name: logical_id(name, taken) for name in config.apis}
     resources: dict[str, Any] = {}
+    for name, table in config.tables.items():
+        table_props = create_table_request(name, table)
+        if table.time_to_live:
+            table_props["TimeToLiveSpecification"] = {"AttributeName": table.time_to_live, "Enabled": True}
+        resources[logical_id(name, taken)] = {"Type": "AWS::DynamoDB::Table", "Properties": table_props}
     for name, fn in config.functions.items():
         props: dict[str, Any] = {"Handler": fn.handler, "Runtime": _runtime(fn.runtime)}
         code = (loaded.base_dir / fn.code_path).resolve() if fn.code_path else loaded.base_dir
