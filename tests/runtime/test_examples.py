@@ -206,9 +206,8 @@ def wishlist_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     function (docs/dynamodb.md) in this process, which the functions' environments start from."""
     tables = example_config(tmp_path).config.tables
     engine = start_engine(tmp_path / "dynamodb", dict(tables))
-    environ = handler_environment(engine.url, os.environ, "us-east-1")
-    for name in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, environ[name])
+    for name, value in handler_environment(engine.url, os.environ, "us-east-1").items():
+        monkeypatch.setenv(name, value)  # as the gateway's process does
     yield
     stop_engine(engine)
 
