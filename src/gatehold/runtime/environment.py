@@ -181,6 +181,7 @@ class Environment:
         self.watchdog: asyncio.TimerHandle | None = None
         self.steal_timer: asyncio.TimerHandle | None = None
         self.checked = 0  # calls answered when the pool last looked at a long batch
+        self.looked: tuple[float, int] | None = None  # then: loop.time(), the ns it had run
         self.exit_waiter: asyncio.Future[None] | None = None  # set when it has exited
         self.process: ProcessHandle | None = None
         self._pidfd_watched = False  # the event loop watches the process's pidfd
@@ -224,6 +225,11 @@ class Environment:
 
     def rss(self) -> int | None:
         return self.process.rss() if self.process is not None else None
+
+    def scheduling(self) -> tuple[bool, int] | None:
+        """Whether its main thread is runnable (running, or waiting for a CPU) and the ns it has
+        run, or None where there is no ``/proc``."""
+        return scheduling(self.pid) if self.process is not None and self.pid else None
 
     # -- the process's end, the same for every protocol ------------------------------------------------
 
@@ -296,6 +302,19 @@ class Environment:
         """Close the protocol's descriptors and the process's handle."""
         if self.process is not None:
             self.process.close()
+
+
+def scheduling(pid: int) -> tuple[bool, int] | None:
+    """Whether the process's main thread is runnable (state ``R`` in ``/proc/<pid>/stat``) and the
+    ns it has run (``/proc/<pid>/schedstat``); None where there is no ``/proc``."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            state = stat.read().rpartition(b")")[2][1:2]
+        with open(f"/proc/{pid}/schedstat", "rb") as schedstat:
+            ran = int(schedstat.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return state == b"R", ran
 
 
 #: starts one environment of ``spec`` (its ``ready`` or ``exited`` follows)

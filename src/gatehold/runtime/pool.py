@@ -232,7 +232,7 @@ class FunctionPool:
                 idle.append(env)
                 break
             env.submit(batch)
-            if len(batch) > 1:
+            if self.quick or len(batch) > 1:  # a quick function's batch is watched for slowness
                 env.checked = 0
                 env.steal_timer = self._at(env.submitted + QUICK_S, self._steal, env)
             if env.watchdog is None:
@@ -250,7 +250,7 @@ class FunctionPool:
         return any(
             env.state == BUSY
             and env.generation == generation
-            and (env.progress > since or self._waits_for_cpu(env))
+            and (env.progress > since or env.steal_timer is not None or self._waits_for_cpu(env))
             for env in self._envs
         )
 
@@ -442,16 +442,33 @@ class FunctionPool:
         env.collect()
         if env.state != BUSY:
             return
-        if env.answered > env.checked or self._waits_for_cpu(env):
-            # still making progress (a long batch of quick calls), or not started on it yet
+        if env.answered > env.checked or self._waits_for_cpu(env) or not self._slow(env):
+            # still making progress (a long batch of quick calls), or not started on it yet, or
+            # waiting for a CPU
             env.checked = env.answered
             env.steal_timer = self._at(self._now() + QUICK_S, self._steal, env)
             return
+        self.quick = False
         taken = env.take_back()
         if taken:
-            self.quick = False
             self._pending.extendleft(reversed(taken))
             self._dispatch()
+
+    def _slow(self, env: Environment) -> bool:
+        """No answer since the last look: is the call running long (it ran :data:`QUICK_S` since
+        then) or waiting on IO (not runnable)? Not when it is runnable and has hardly run: on a
+        loaded machine a quick call often waits for a CPU, which another environment would wait
+        for too. The first look at a call only notes where it stands (so a slow call is taken
+        back after two looks or three); without ``/proc``, every look says slow."""
+        sched = env.scheduling()
+        if sched is None:
+            return True
+        runnable, ran = sched
+        now = self._now()
+        looked, env.looked = env.looked, (now, ran)
+        if looked is None or looked[0] < env.progress:
+            return False  # the first look at this call
+        return not runnable or (ran - looked[1]) / 1e9 >= QUICK_S
 
     def _init_watchdog(self, env: Environment) -> None:
         env.watchdog = None
