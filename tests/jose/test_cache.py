@@ -16,7 +16,7 @@ def claims(i: int) -> dict[str, object]:
     return {"sub": f"client-{i}@clients", "scope": "read:unicorn", "exp": 2_000_000_000, "n": [i, {"x": 1.5}]}
 
 
-def test_a_token_past_the_entries_comes_back_from_the_compact_tier() -> None:
+def test_a_token_past_the_entries_is_answered_from_the_compact_tier() -> None:
     cache = VerifiedTokenCache(max_entries=3)
     for i in range(10):
         cache.put(digest(i), 100.0, claims(i), 0)
@@ -27,8 +27,21 @@ def test_a_token_past_the_entries_comes_back_from_the_compact_tier() -> None:
     assert entry.claims == claims(0)
     assert entry.expires_at == 100.0
     assert entry.derived is None  # per-token data is computed again
-    assert len(cache) == 3  # it is an entry again, and the oldest entry made room
-    assert cache.entry(digest(0), 50.0, 0) is entry
+    assert cache.entry(digest(0), 50.0, 0) is not entry  # once: not an entry again yet
+    again = cache.entry(digest(0), 50.0, 0)  # used again soon: an entry again
+    assert again is not None
+    assert cache.entry(digest(0), 50.0, 0) is again
+    assert len(cache) == 3  # the oldest entry made room
+
+
+def test_tokens_walked_through_once_each_do_not_turn_the_entries_over() -> None:
+    cache = VerifiedTokenCache(max_entries=3)
+    for i in range(10):
+        cache.put(digest(i), 100.0, claims(i), 0)
+    entries = set(cache._entries)
+    for i in range(7):  # the ones no longer entries, once each
+        assert cache.entry(digest(i), 50.0, 0) is not None
+    assert set(cache._entries) == entries
 
 
 def test_the_compact_tier_keeps_to_its_byte_budget_oldest_first() -> None:
