@@ -13,13 +13,18 @@ import asyncio
 import re
 from typing import Any
 
+import orjson
 import pytest
 
-from gatehold.runtime import LambdaInvoker
+from gatehold.runtime import LambdaInvoker, nodejs
+from gatehold.runtime.context import FunctionSpec
+from gatehold.runtime.environment import PoolEvents
+from gatehold.runtime.invoker import function_specs
 from gatehold.runtime.nodejs import find_node
 from gatehold.runtime.pool import FunctionPool
+from gatehold.runtime.runtime_api import FD_VARIABLE, RuntimeApiEnvironment
 from tests.runtime.conftest import MakeInvoker
-from tests.runtime.support import HERE, error_type
+from tests.runtime.support import HERE, error_type, load
 
 pytestmark = pytest.mark.skipif(find_node() is None, reason="Node.js is not installed")
 
@@ -175,6 +180,58 @@ async def test_reserved_concurrency_bounds_environments_and_throttles_past_it(
     assert 1 <= len(pool(invoker, "slow").environments) <= 3
     more = await asyncio.gather(*(invoke(invoker, "slow", request_id=f"d{i}") for i in range(3)))
     assert [r.payload for r in more] == [{"via": "promise"}] * 3
+
+
+async def test_calls_batched_to_one_environment_each_get_their_own_context(
+    make_invoker: MakeInvoker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A quick function's concurrent calls go out in batches (Gatehold's extension of the Runtime
+    API); each still runs alone, with its own request id, trace id and deadline."""
+    sizes: list[int] = []
+    submit = RuntimeApiEnvironment.submit
+
+    def recording(self: RuntimeApiEnvironment, calls: list[Any]) -> None:
+        sizes.append(len(calls))
+        submit(self, calls)
+
+    monkeypatch.setattr(RuntimeApiEnvironment, "submit", recording)
+    invoker = make_invoker({"fn": cjs("context", timeout=30)})
+    await invoke(invoker, "fn", request_id="warm")  # a call that answered quickly makes it quick
+    for _ in range(20):
+        results = await asyncio.gather(*(invoke(invoker, "fn", request_id=f"b{i}") for i in range(40)))
+        if max(sizes) > 1:
+            break
+    assert max(sizes) > 1
+    assert [r.payload["awsRequestId"] for r in results] == [f"b{i}" for i in range(40)]
+    assert len({r.payload["traceId"] for r in results}) == 40
+    assert all(0 < r.payload["remaining"] <= 30_000 for r in results)
+
+
+async def test_gateholds_bootstrap_speaks_the_plain_runtime_api_over_tcp_too() -> None:
+    """Without the descriptor Gatehold passes, the bootstrap is a plain runtime interface client on
+    AWS_LAMBDA_RUNTIME_API (TCP), one invocation per GET …/next."""
+    node = find_node()
+    assert node is not None
+    spec = function_specs(load({"fn": cjs("context")}, isolation="process"))["fn"]
+    launched: list[RuntimeApiEnvironment] = []
+
+    def start(
+        spec: FunctionSpec, events: PoolEvents, loop: asyncio.AbstractEventLoop, generation: int
+    ) -> Any:
+        argv = ["/usr/bin/env", "-u", FD_VARIABLE, *nodejs.node_argv(node, spec.memory_size)]
+        env = RuntimeApiEnvironment(spec, events, loop, generation, argv, nodejs.node_environment(spec))
+        launched.append(env)
+        return env
+
+    pool = FunctionPool(spec, start)
+    try:
+        outcomes = await asyncio.gather(*(pool.invoke({}, f"t{i}", None) for i in range(10)))
+        ids = [orjson.loads(outcome[0])["awsRequestId"] for outcome in outcomes if outcome and outcome[0]]
+        assert ids == [f"t{i}" for i in range(10)]
+        # each spoke over an accepted TCP connection besides the Unix socket it was given
+        assert {len(env._conns) for env in launched if env.state in ("idle", "busy")} == {2}
+    finally:
+        await pool.aclose()
 
 
 @pytest.mark.parametrize(

@@ -7,14 +7,14 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
 import pytest
 
 from gatehold.runtime.context import FunctionSpec
-from gatehold.runtime.environment import Environment, PoolEvents
+from gatehold.runtime.environment import Call, Environment, PoolEvents
 from gatehold.runtime.pool import FunctionPool
 from gatehold.runtime.runtime_api import RuntimeApiEnvironment
 
@@ -193,3 +193,171 @@ async def test_many_calls_at_once_each_get_their_own_answer(pools: Callable[...,
     await _invoke(pool, {"warm": True})
     results = await asyncio.gather(*(_invoke(pool, {"n": i}, f"b{i}") for i in range(20)))
     assert [payload["echo"] for payload, _ in results] == [{"n": i} for i in range(20)]
+
+
+# -- Gatehold's batch extension, driven by a client of its own on the inherited descriptors --------
+
+_BATCH_CLIENT = r"""
+import json, os, socket, sys, time
+api = socket.socket(fileno=int(os.environ["GATEHOLD_RUNTIME_API_FD"]))
+claims = int(os.environ["GATEHOLD_CLAIMS_FD"])
+base = "/2018-06-01/runtime"
+buf = b""
+
+def response():
+    global buf
+    while b"\r\n\r\n" not in buf:
+        buf += api.recv(65536)
+    head, _, buf = buf.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    length = int(headers.get("content-length", 0))
+    while len(buf) < length:
+        buf += api.recv(65536)
+    body, buf = buf[:length], buf[length:]
+    return int(lines[0].split()[1]), headers, body
+
+def request(method, path, body=b"", headers=""):
+    head = f"{method} {base}{path} HTTP/1.1\r\n{headers}Content-Length: {len(body)}\r\n\r\n"
+    api.sendall(head.encode() + body)
+
+def claimed():
+    try:
+        return len(os.read(claims, 1)) == 1
+    except BlockingIOError:
+        return False
+
+replies = 0  # 202s seen while the batch ran (they are deferred to its end)
+request("GET", "/invocation/next", headers="Gatehold-Batch: 1\r\n")
+while True:
+    status, headers, body = response()
+    calls = json.loads(body)
+    answered = 0
+    if os.environ.get("MODE") == "slow-claim":
+        time.sleep(0.5)
+    for request_id, trace, event in calls:
+        if len(calls) > 1 and not claimed():
+            break  # taken back: it runs elsewhere
+        if event.get("action") == "sleep-first":
+            time.sleep(event["seconds"])
+        payload = {"event": event, "batch": len(calls), "trace": trace, "replies_so_far": replies,
+                   "arn": headers["lambda-runtime-invoked-function-arn"],
+                   "timeout_ms": headers["gatehold-timeout-ms"]}
+        body = json.dumps(payload).encode()
+        request("POST", f"/invocation/{request_id}/response", body, "Gatehold-Duration-Us: 7\r\n")
+        answered += 1
+        time.sleep(0.02)
+        api.setblocking(False)
+        try:
+            buf += api.recv(65536)
+        except BlockingIOError:
+            pass
+        api.setblocking(True)
+        replies = buf.count(b"202 Accepted")
+    while buf.count(b"202 Accepted") < answered:
+        buf += api.recv(65536)
+    for _ in range(answered):
+        assert response()[0] == 202
+    replies = 0
+    request("GET", "/invocation/next", headers="Gatehold-Batch: 1\r\n")
+"""
+
+
+class _Recorder:
+    """PoolEvents that records what an environment reports (no pool: the batches are the test's)."""
+
+    def __init__(self) -> None:
+        self.is_ready = asyncio.Event()
+        self.is_drained = asyncio.Event()
+        self.answers: list[tuple[str, Any]] = []
+
+    def ready(self, env: Environment, init_error: Any) -> None:
+        self.is_ready.set()
+
+    def answered(self, env: Environment, call: Call, outcome: Any) -> None:
+        self.answers.append((call.request_id, orjson.loads(outcome[0])))
+        call.future.set_result(outcome)
+
+    def drained(self, env: Environment) -> None:
+        self.is_drained.set()
+
+    def exited(self, env: Environment, returncode: int | None) -> None:
+        pass
+
+
+BatchEnv = Callable[..., Awaitable[tuple[RuntimeApiEnvironment, _Recorder]]]
+
+
+@pytest.fixture
+async def batch_env() -> AsyncIterator[BatchEnv]:
+    made: list[RuntimeApiEnvironment] = []
+
+    async def start(mode: str = "") -> tuple[RuntimeApiEnvironment, _Recorder]:
+        events = _Recorder()
+        argv = [sys.executable, "-c", _BATCH_CLIENT]
+        env = RuntimeApiEnvironment(
+            _spec(), events, asyncio.get_running_loop(), 0, argv, dict(os.environ) | {"MODE": mode}
+        )
+        made.append(env)
+        await asyncio.wait_for(events.is_ready.wait(), 30)
+        return env, events
+
+    yield start
+    for env in made:
+        env.kill("closed")
+        env.reap_now()
+
+
+def _calls(*events: Any) -> list[Call]:
+    loop = asyncio.get_running_loop()
+    return [Call(f"c{i}", event, loop.create_future()) for i, event in enumerate(events)]
+
+
+async def test_a_batch_goes_out_in_one_answer_and_each_call_is_answered_in_order(batch_env: BatchEnv) -> None:
+    env, events = await batch_env()
+    env.submit(_calls({"n": 0}, {"n": 1}, {"n": 2}))
+    await asyncio.wait_for(events.is_drained.wait(), 30)
+    assert [rid for rid, _ in events.answers] == ["c0", "c1", "c2"]
+    payloads = [payload for _, payload in events.answers]
+    assert [p["event"] for p in payloads] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert {p["batch"] for p in payloads} == {3}  # one GET …/next took all three
+    assert {p["arn"] for p in payloads} == {"arn:aws:lambda:us-east-1:123456789012:function:foreign"}
+    assert {p["timeout_ms"] for p in payloads} == {"10000"}
+    assert len({p["trace"] for p in payloads}) == 3
+    assert all(p["trace"].startswith("Root=1-") and p["trace"].endswith(";Sampled=0") for p in payloads)
+    # the 202s to the answers before the last wait for the batch's end
+    assert [p["replies_so_far"] for p in payloads] == [0, 0, 0]
+    assert env.ran_s == pytest.approx(3 * 7e-6)  # the runtime's own measure (Gatehold-Duration-Us)
+
+
+async def test_calls_not_claimed_are_taken_back_and_the_running_one_is_started(batch_env: BatchEnv) -> None:
+    env, events = await batch_env()
+    env.submit(_calls({"action": "sleep-first", "seconds": 1.0}, {"n": 1}, {"n": 2}))
+    for _ in range(500):  # until the client has claimed the first call
+        if env.started():
+            break
+        await asyncio.sleep(0.01)
+    assert env.started()
+    taken = env.take_back()
+    assert [call.request_id for call in taken] == ["c1", "c2"]
+    await asyncio.wait_for(events.is_drained.wait(), 30)
+    assert [rid for rid, _ in events.answers] == ["c0"]  # the client skipped what was taken back
+    events.is_drained.clear()
+    env.submit(_calls({"n": 3}))  # and the next batch runs as usual
+    await asyncio.wait_for(events.is_drained.wait(), 30)
+    assert events.answers[-1][1]["event"] == {"n": 3}
+
+
+async def test_a_batch_taken_back_whole_before_it_started_ends_when_the_runtime_asks_again(
+    batch_env: BatchEnv,
+) -> None:
+    env, events = await batch_env("slow-claim")  # the client waits 0.5 s before its first claim
+    env.submit(_calls({"n": 0}, {"n": 1}))
+    assert not env.started()
+    assert [call.request_id for call in env.take_back()] == ["c0", "c1"]
+    await asyncio.wait_for(events.is_drained.wait(), 30)
+    assert events.answers == []
+    events.is_drained.clear()
+    env.submit(_calls({"n": 2}))
+    await asyncio.wait_for(events.is_drained.wait(), 30)
+    assert [rid for rid, _ in events.answers] == ["c0"]  # (the new batch's own numbering)
