@@ -26,11 +26,14 @@ gateway, the identity provider or another function. The pool answers for it as L
 event-loop turn go to one environment as one batch, run back to back, and while that batch runs the
 next calls wait to be its successor rather than wake another environment, so that under load the
 gateway and one worker wake once per batch, not once per call (docs/runtime.md, "Execution
-environments", has the numbers). When a batch shows no progress for :data:`QUICK_S` (the call
-running has turned slow), the calls behind it that have not started are taken back (worker.py,
-"claims") and run in other environments, and the function stops being batched: a function that is
-not quick gets one call per environment, as Lambda does. When every environment is busy with a
-batch for longer than :data:`QUICK_S`, another is started.
+environments", has the numbers). When a batch shows no progress for :data:`QUICK_S` and the call
+running has turned slow — it ran :data:`QUICK_S` more of its own CPU, or it is blocked (IO); an
+environment that is runnable and hardly ran waits for a CPU, which another would wait for too
+(``/proc``: :meth:`FunctionPool._slow`) — the calls behind it that have not started are taken back
+(worker.py, "claims"; the Runtime API's batch extension has the same) and run in other
+environments, and the function stops being batched: a function that is not quick gets one call per
+environment, as Lambda does. When every environment is busy with a batch for longer than
+:data:`QUICK_S`, another is started.
 
 Timers are lazy: one per busy environment, re-armed only when it fires (every ``timeout``), one for
 the callers' deadlines, one for memory sampling while environments are busy; nothing per call.
