@@ -111,6 +111,35 @@ def test_credentials_exchange_hook(hooked: IdpServer) -> None:
     assert denied.json() == {"error": "access_denied", "error_description": "denied by hook"}
 
 
+def log_in(idp: IdpServer, email: str, scope: str) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    """The SPA's login (authorization code + PKCE) for https://api.example: the redirect's query, and
+    the token response (empty when the redirect carried no code)."""
+    verifier, challenge = pkce_pair()
+    with httpx.Client() as browser:
+        query = authorize_code(
+            browser,
+            idp.url,
+            client_id="spa",
+            redirect_uri="http://localhost:3000/cb",
+            username=email,
+            password=PASSWORD,
+            audience="https://api.example",
+            scope=scope,
+            code_challenge=challenge,
+        )
+    if "code" not in query:
+        return query, {}
+    exchange = {
+        "grant_type": "authorization_code",
+        "client_id": "spa",
+        "code": query["code"][0],
+        "code_verifier": verifier,
+        "redirect_uri": "http://localhost:3000/cb",
+    }
+    tokens: dict[str, Any] = httpx.post(idp.url + "/oauth/token", data=exchange).json()
+    return query, tokens
+
+
 @pytest.mark.parametrize(
     ("email", "outcome"),
     [
@@ -119,33 +148,11 @@ def test_credentials_exchange_hook(hooked: IdpServer) -> None:
     ],
 )
 def test_post_login_hook(hooked: IdpServer, email: str, outcome: str) -> None:
-    verifier, challenge = pkce_pair()
-    with httpx.Client() as browser:
-        query = authorize_code(
-            browser,
-            hooked.url,
-            client_id="spa",
-            redirect_uri="http://localhost:3000/cb",
-            username=email,
-            password=PASSWORD,
-            audience="https://api.example",
-            scope="openid read:x",
-            code_challenge=challenge,
-        )
+    query, tokens = log_in(hooked, email, "openid read:x")
     if outcome == "access_denied":
         assert query["error"] == ["access_denied"]
         assert query["error_description"] == ["you shall not pass"]
         return
-    tokens = httpx.post(
-        hooked.url + "/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "client_id": "spa",
-            "code": query["code"][0],
-            "code_verifier": verifier,
-            "redirect_uri": "http://localhost:3000/cb",
-        },
-    ).json()
     access = jwt.decode(tokens["access_token"], options={"verify_signature": False})
     assert access["https://example.com/connection"] == "Username-Password-Authentication"
     id_claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
@@ -181,29 +188,7 @@ def test_a_hook_sets_the_access_tokens_scopes_and_the_id_and_refresh_tokens_stil
         .replace("my_hooks.post_login", "one_scope.post_login")
     )
     idp = idp_factory(config_text=tenant)
-    verifier, challenge = pkce_pair()
-    with httpx.Client() as browser:
-        query = authorize_code(
-            browser,
-            idp.url,
-            client_id="spa",
-            redirect_uri="http://localhost:3000/cb",
-            username="ok@example.com",
-            password=PASSWORD,
-            audience="https://api.example",
-            scope="openid profile email offline_access read:x",
-            code_challenge=challenge,
-        )
-    first = httpx.post(
-        idp.url + "/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "client_id": "spa",
-            "code": query["code"][0],
-            "code_verifier": verifier,
-            "redirect_uri": "http://localhost:3000/cb",
-        },
-    ).json()
+    _query, first = log_in(idp, "ok@example.com", "openid profile email offline_access read:x")
     refreshed = httpx.post(
         idp.url + "/oauth/token",
         data={"grant_type": "refresh_token", "client_id": "spa", "refresh_token": first["refresh_token"]},
