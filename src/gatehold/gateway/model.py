@@ -141,6 +141,9 @@ class AuthorizerOutcome:
     claims_json: bool = False
 
 
+_SCALARS = (str, int, float, bool)
+
+
 @dataclass(slots=True)
 class TraceStep:
     step: str
@@ -164,10 +167,10 @@ class DecisionTrace:
         """One line for a response header: ``step=outcome;step=outcome(detail=…)``."""
         parts = []
         for s in self.steps:
-            extra = ",".join(
-                f"{k}={v}" for k, v in s.detail.items() if isinstance(v, str | int | float | bool)
-            )
-            parts.append(f"{s.step}={s.outcome}" + (f"({extra})" if extra else ""))
+            # a list and a tuple of types: on every request's log line, cheaper than a generator
+            # and a ``str | int`` union
+            extra = ",".join([f"{k}={v}" for k, v in s.detail.items() if isinstance(v, _SCALARS)])
+            parts.append(f"{s.step}={s.outcome}({extra})" if extra else f"{s.step}={s.outcome}")
         return "; ".join(parts)
 
 
