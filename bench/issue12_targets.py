@@ -44,8 +44,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,16 +55,13 @@ from bench.common import (
     BENCH,
     LOADGEN_CPU,
     ROOT,
-    SERVER_CPU,
     WrkRun,
     WrkSpec,
     cpu_seconds,
-    free_port,
     http_get,
     log,
     rss_kb,
-    running,
-    wait_port,
+    throttled_count,
     wrk,
 )
 from bench.keys import Issuer
@@ -93,22 +88,6 @@ class Load:
     def median(self, attr: str) -> float:
         values = [getattr(r, attr) for r in self.runs if getattr(r, attr)]
         return statistics.median(values) if values else 0.0
-
-
-def throttled_count(metrics_url: str | None) -> int:
-    """429s the gateway answered so far (``gatehold_gateway_requests_total{status="429"}``)."""
-    if metrics_url is None:
-        return 0
-    try:
-        with urllib.request.urlopen(metrics_url, timeout=10) as resp:
-            text = resp.read().decode()
-    except OSError:
-        return 0
-    total = 0
-    for line in text.splitlines():
-        if line.startswith("gatehold_gateway_requests_total{") and 'status="429"' in line:
-            total += int(float(line.rsplit(" ", 1)[1]))
-    return total
 
 
 def run_once(load: Load, duration: float) -> WrkRun:
@@ -146,68 +125,6 @@ def interleaved(loads: list[Load], rounds: int, duration: float, warmup: float) 
 
 
 # -- the servers -------------------------------------------------------------------------------------
-
-
-@dataclass
-class Stack:
-    gateway: str
-    admin: str
-    proc: Any
-    data: Path
-    config: Path
-    idp: str
-
-
-@contextlib.contextmanager
-def gatehold_up(
-    config: Path,
-    *,
-    workers: int = 1,
-    cpus: str | None = SERVER_CPU,
-    log_level: str | None = None,
-    env: dict[str, str] | None = None,
-) -> Iterator[Stack]:
-    """``gatehold up -c config`` on free ports, a fresh data directory, its log in a file."""
-    gw, idp, spa, admin, dynamodb = free_port(), free_port(), free_port(), free_port(), free_port()
-    data = Path(tempfile.mkdtemp(prefix="gatehold-i12-data-"))
-    argv = [
-        str(targets.GATEHOLD),
-        "up",
-        "-c",
-        str(config),
-        "--gateway-port",
-        str(gw),
-        "--idp-port",
-        str(idp),
-        "--spa-port",
-        str(spa),
-        "--admin-port",
-        str(admin),
-        "--dynamodb-port",  # the example stack's tables (the wish list)
-        str(dynamodb),
-        "--data-dir",
-        str(data),
-        "--public-url",
-        f"http://127.0.0.1:{idp}",
-    ]
-    if workers != 1:
-        argv += ["--workers", str(workers)]
-    if log_level:
-        argv += ["--log-level", log_level]
-    try:
-        with running("gatehold", argv, gw, cpus=cpus, env=env, cwd=ROOT, timeout=300) as proc:
-            wait_port(idp, 120, proc.popen)
-            wait_port(admin, 120, proc.popen)
-            yield Stack(
-                f"http://127.0.0.1:{gw}",
-                f"http://127.0.0.1:{admin}/metrics",
-                proc,
-                data,
-                config,
-                f"http://127.0.0.1:{idp}",
-            )
-    finally:
-        shutil.rmtree(data, ignore_errors=True)
 
 
 def example_config(tmp: Path, name: str = "example") -> Path:
@@ -253,7 +170,7 @@ def mapping_config(tmp: Path, apis: int) -> Path:
     return path
 
 
-def m2m_token(stack: Stack) -> str:
+def m2m_token(stack: targets.GateholdUrls) -> str:
     """An M2M access token for the Unicorns API from the stack's identity provider (client
     credentials, the example tenant's documented demo client)."""
     expect("the identity provider's keys", stack.idp + "/.well-known/jwks.json", 200)
@@ -280,7 +197,7 @@ def m2m_token(stack: Stack) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def gateway_pids(stack: Stack) -> list[int]:
+def gateway_pids(stack: targets.GateholdUrls) -> list[int]:
     """The gateway processes (children of the supervisor named ``gatehold gw-N``)."""
     pids = []
     children = Path(f"/proc/{stack.proc.pid}/task/{stack.proc.pid}/children").read_text().split()
@@ -338,6 +255,11 @@ def cost_ratio(a: Load, b: Load) -> float | None:
     return round(ca / cb, 3) if ca and cb else None
 
 
+def p99_ratio(a: Load, b: Load) -> float | None:
+    pa, pb = a.median("p99_ms"), b.median("p99_ms")
+    return round(pa / pb, 2) if pa and pb else None
+
+
 def rps_ratio(a: Load, b: Load) -> float | None:
     ra, rb = a.median("rps"), b.median("rps")
     return round(ra / rb, 3) if ra and rb else None
@@ -371,7 +293,9 @@ def main() -> None:
                 hello, hello_proc = stack.enter_context(
                     targets.asgi_app("uvicorn", "bench.apps.hello:app", env=env)
                 )
-                example = stack.enter_context(gatehold_up(example_config(tmp)))
+                example = stack.enter_context(
+                    targets.gatehold(None, config=example_config(tmp), log_level=None, spa=True)
+                )
                 token = m2m_token(example)
                 route = example.gateway + "/unicorns/unicorns"
                 expect("T1 without a token", route, 401)
@@ -387,16 +311,12 @@ def main() -> None:
                             WrkSpec(route, headers=bearer),
                             example.proc.pid,
                             c,
-                            metrics_url=example.admin,
+                            metrics_url=example.metrics,
                         )
                     )
             if "T3" in only:
                 pool = issuer.token_pool(n_tokens)
-                bench_stack = stack.enter_context(
-                    gatehold_up(
-                        targets.BENCH_CONFIG, log_level="warning", env={"BENCH_ISSUER": issuer.issuer}
-                    )
-                )
+                bench_stack = stack.enter_context(targets.gatehold(issuer))
                 url = bench_stack.gateway + "/unicorns/unicorn?name=x"
                 reused = issuer.mint(jti="reused")
                 expect("T3 token", url, 200, headers={"Authorization": f"Bearer {reused}"})
@@ -408,7 +328,7 @@ def main() -> None:
                     f"{n_tokens:,} distinct tokens rotating",
                     WrkSpec(url, tokens_file=pool),
                     bench_stack.proc.pid,
-                    metrics_url=bench_stack.admin,
+                    metrics_url=bench_stack.metrics,
                     tokens=n_tokens,
                 )
                 while rotating.offset < n_tokens:
@@ -429,15 +349,17 @@ def main() -> None:
                         "one reused token",
                         WrkSpec(url, headers={"Authorization": f"Bearer {reused}"}),
                         bench_stack.proc.pid,
-                        metrics_url=bench_stack.admin,
+                        metrics_url=bench_stack.metrics,
                     )
                 )
                 pinned.append(rotating)
             if only & {"T4", "T5"}:
-                one = stack.enter_context(gatehold_up(mapping_config(tmp, 1), log_level="warning"))
+                one = stack.enter_context(targets.gatehold(None, config=mapping_config(tmp, 1)))
             if "T4" in only:
                 log(f"T4: starting a stack with {args.apis:,} APIs")
-                many = stack.enter_context(gatehold_up(mapping_config(tmp, args.apis), log_level="warning"))
+                many = stack.enter_context(
+                    targets.gatehold(None, config=mapping_config(tmp, args.apis), timeout=300)
+                )
                 last = f"/v1/api-{args.apis - 1:05d}/ping"
                 expect("T4 one API", one.gateway + "/v1/api-00000/ping", 200)
                 expect("T4 the last of many", many.gateway + last, 200, wait=180)
@@ -446,7 +368,7 @@ def main() -> None:
                         "mapping: 1 API",
                         WrkSpec(one.gateway + "/v1/api-00000/ping"),
                         one.proc.pid,
-                        metrics_url=one.admin,
+                        metrics_url=one.metrics,
                     )
                 )
                 pinned.append(
@@ -454,7 +376,7 @@ def main() -> None:
                         f"mapping: {args.apis:,} APIs",
                         WrkSpec(many.gateway + last),
                         many.proc.pid,
-                        metrics_url=many.admin,
+                        metrics_url=many.metrics,
                     )
                 )
             if "T5" in only:
@@ -478,7 +400,7 @@ def main() -> None:
                         WrkSpec(one.gateway + "/echo/body", text, "POST", body),
                         one.proc.pid,
                         8,
-                        metrics_url=one.admin,
+                        metrics_url=one.metrics,
                     )
                 )
             log("pinned loads: " + ", ".join(ld.name for ld in pinned))
@@ -493,7 +415,14 @@ def main() -> None:
                 unpinned = []
                 for n in (1, 2):
                     s = stack.enter_context(
-                        gatehold_up(example_config(tmp, f"workers-{n}"), workers=n, cpus=None)
+                        targets.gatehold(
+                            None,
+                            config=example_config(tmp, f"workers-{n}"),
+                            workers=n,
+                            cpus=None,
+                            log_level=None,
+                            spa=True,
+                        )
                     )
                     token = m2m_token(s)
                     route = s.gateway + "/unicorns/unicorns"
@@ -505,7 +434,7 @@ def main() -> None:
                             s.proc.pid,
                             64,
                             cpus=None,
-                            metrics_url=s.admin,
+                            metrics_url=s.metrics,
                         )
                     )
                 interleaved(unpinned, args.rounds, duration, args.warmup)
@@ -515,75 +444,37 @@ def main() -> None:
         issuer.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
-    def get(name: str) -> Load | None:
-        return loads.get(name)
-
     results: list[Target] = []
-    h32, e32 = get("hello (uvicorn) -c32"), get("example stack GET /unicorns/unicorns -c32")
-    if h32 and e32:
-        results.append(
-            Target(
-                "T1",
-                "authorized JWT route >= 0.7 x hello-world (CPU/req)",
-                0.7,
-                True,
-                capacity_ratio(e32, h32),
-                rps_ratio(e32, h32),
-            )
+    hello_c, example_c = "hello (uvicorn) -c{}", "example stack GET /unicorns/unicorns -c{}"
+    # (id, text, goal, higher, the measured load, its baseline, the ratio)
+    pairs: list[tuple[str, str, float, bool, str, str, Any]] = [
+        ("T1", "authorized JWT route >= 0.7 x hello-world (CPU/req)", 0.7, True,
+         example_c.format(32), hello_c.format(32), capacity_ratio),
+        ("T2", "p99 at -c64 <= 2 x hello-world's p99", 2.0, False,
+         example_c.format(64), hello_c.format(64), p99_ratio),
+        ("T3", f"{n_tokens:,} live tokens rotating <= 1.3 x one reused token (CPU/req)", 1.3, False,
+         f"{n_tokens:,} distinct tokens rotating", "one reused token", cost_ratio),
+        ("T4", f"{args.apis:,} base paths <= 1.1 x one (CPU/req)", 1.1, False,
+         f"mapping: {args.apis:,} APIs", "mapping: 1 API", cost_ratio),
+        ("T5", "1 MB request body <= 1.2 x uvicorn echo (CPU/req)", 1.2, False,
+         "1 MB body: gatehold Lambda echo", "1 MB body: uvicorn echo", cost_ratio),
+        ("T6", "--workers 2 >= 1.8 x one worker (req/s)", 1.8, True,
+         "example stack --workers 2 (unpinned)", "example stack --workers 1 (unpinned)", rps_ratio),
+    ]  # fmt: skip
+    for tid, label, goal, higher, name, base, ratio in pairs:
+        measured, baseline = loads.get(name), loads.get(base)
+        if measured is None or baseline is None:
+            continue
+        detail = (
+            f"p99 {measured.median('p99_ms'):.1f} ms vs {baseline.median('p99_ms'):.1f} ms"
+            if tid == "T2"
+            else ""
         )
-    h64, e64 = get("hello (uvicorn) -c64"), get("example stack GET /unicorns/unicorns -c64")
-    if h64 and e64:
-        p_e, p_h = e64.median("p99_ms"), h64.median("p99_ms")
-        results.append(
-            Target(
-                "T2",
-                "p99 at -c64 <= 2 x hello-world's p99",
-                2.0,
-                False,
-                round(p_e / p_h, 2) if p_h else None,
-                None,
-                f"p99 {p_e:.1f} ms vs {p_h:.1f} ms",
-            )
+        # the req/s ratio read the same way as the CPU one (cost: baseline's req/s over the load's)
+        rps = {capacity_ratio: rps_ratio(measured, baseline), cost_ratio: rps_ratio(baseline, measured)}.get(
+            ratio
         )
-    same, rot = get("one reused token"), get(f"{n_tokens:,} distinct tokens rotating")
-    if same and rot:
-        results.append(
-            Target(
-                "T3",
-                f"{n_tokens:,} live tokens rotating <= 1.3 x one reused token (CPU/req)",
-                1.3,
-                False,
-                cost_ratio(rot, same),
-                rps_ratio(same, rot),
-            )
-        )
-    m1, mn = get("mapping: 1 API"), get(f"mapping: {args.apis:,} APIs")
-    if m1 and mn:
-        results.append(
-            Target(
-                "T4",
-                f"{args.apis:,} base paths <= 1.1 x one (CPU/req)",
-                1.1,
-                False,
-                cost_ratio(mn, m1),
-                rps_ratio(m1, mn),
-            )
-        )
-    eu, eg = get("1 MB body: uvicorn echo"), get("1 MB body: gatehold Lambda echo")
-    if eu and eg:
-        results.append(
-            Target(
-                "T5",
-                "1 MB request body <= 1.2 x uvicorn echo (CPU/req)",
-                1.2,
-                False,
-                cost_ratio(eg, eu),
-                rps_ratio(eu, eg),
-            )
-        )
-    w1, w2 = get("example stack --workers 1 (unpinned)"), get("example stack --workers 2 (unpinned)")
-    if w1 and w2:
-        results.append(Target("T6", "--workers 2 >= 1.8 x one worker (req/s)", 1.8, True, rps_ratio(w2, w1)))
+        results.append(Target(tid, label, goal, higher, ratio(measured, baseline), rps, detail))
 
     print()
     print(

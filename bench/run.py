@@ -133,15 +133,15 @@ class Harness:
         # httptools, uvloop), then the candidates, then the floor: the same httptools + uvloop pieces
         # the gateway's own HTTP/1.1 server (gatehold.gateway.http1) is made of, with no app at all;
         # each target on its own, so that one missing (nginx, granian) drops only its own row
-        started = self.start(stack, S1, targets.gatehold_hello)
-        if started and self.check("S1 gatehold-server hello", started[0], 200):
-            loads.append(Load(S1, WrkSpec(started[0]), pid=started[1].pid))
-        started = self.start(stack, S1_BRIDGE, lambda: targets.gatehold_hello(kind="http1"))
-        if started and self.check("S1 gatehold http1 + ASGI bridge hello", started[0], 200):
-            loads.append(Load(S1_BRIDGE, WrkSpec(started[0]), pid=started[1].pid))
-        started = self.start(stack, S1_RAW, targets.raw_hello)
-        if started and self.check("S1 raw protocol hello", started[0], 200):
-            loads.append(Load(S1_RAW, WrkSpec(started[0]), pid=started[1].pid))
+        ours: list[tuple[str, Callable[[], Any]]] = [
+            (S1, targets.gatehold_hello),
+            (S1_BRIDGE, lambda: targets.gatehold_hello(kind="http1")),
+            (S1_RAW, targets.raw_hello),
+        ]
+        for name, starter in ours:
+            started = self.start(stack, name, starter)
+            if started and self.check(name, started[0], 200):
+                loads.append(Load(name, WrkSpec(started[0]), pid=started[1].pid))
         for server in ("uvicorn", "granian"):
             name = f"S1 hello ({server})"
             started = self.start(

@@ -138,14 +138,25 @@ class GateholdUrls:
     proc: Proc
     how: str
     metrics: str  # the admin /metrics (429s are counted from it)
+    data: Path  # the data directory (keys: ``gatehold token`` reads them)
+    config: Path
 
 
 @contextlib.contextmanager
 def gatehold(
-    issuer: Issuer, *, workers: int = 1, cpus: str | None = SERVER_CPU, config: Path = BENCH_CONFIG
+    issuer: Issuer | None,
+    *,
+    workers: int = 1,
+    cpus: str | None = SERVER_CPU,
+    config: Path = BENCH_CONFIG,
+    log_level: str | None = "warning",
+    spa: bool = False,
+    timeout: float = 90,
 ) -> Iterator[GateholdUrls]:
-    """``gatehold up -c bench/config/bench.yaml`` on free ports with a fresh data directory."""
-    gw, idp, admin = free_port(), free_port(), free_port()
+    """``gatehold up -c config`` (bench/config/bench.yaml, trusting ``issuer``) on free ports with a
+    fresh data directory; ``log_level`` None: the default (``info``: a log line per request), ``spa``:
+    serve the SPA when the configuration has one, as ``gatehold up`` does."""
+    gw, idp, admin, spa_port, dynamodb = (free_port() for _ in range(5))
     data = Path(tempfile.mkdtemp(prefix="gatehold-bench-data-"))
     argv = [
         str(GATEHOLD),
@@ -158,30 +169,34 @@ def gatehold(
         str(idp),
         "--data-dir",
         str(data),
-        "--no-spa",
         "--admin-port",
         str(admin),
-        "--log-level",
-        "warning",
+        "--dynamodb-port",  # used when the configuration has tables (the example stack's wish list)
+        str(dynamodb),
         "--public-url",
         f"http://127.0.0.1:{idp}",
     ]
+    argv += ["--spa-port", str(spa_port)] if spa else ["--no-spa"]
+    if log_level is not None:
+        argv += ["--log-level", log_level]
     if workers != 1:
         argv += ["--workers", str(workers)]
-    env = {"BENCH_ISSUER": issuer.issuer}
+    env = {"BENCH_ISSUER": issuer.issuer} if issuer is not None else {}
     try:
-        with running("gatehold", argv, gw, cpus=cpus, env=env, cwd=ROOT, timeout=90) as proc:
-            # the identity provider listens on its own port; wait for it too
+        with running("gatehold", argv, gw, cpus=cpus, env=env, cwd=ROOT, timeout=timeout) as proc:
+            # the identity provider and the admin endpoints listen on their own ports; wait for them
             from bench.common import wait_port
 
-            wait_port(idp, 60, proc.popen)
-            wait_port(admin, 60, proc.popen)
+            wait_port(idp, timeout, proc.popen)
+            wait_port(admin, timeout, proc.popen)
             yield GateholdUrls(
                 f"http://127.0.0.1:{gw}",
                 f"http://127.0.0.1:{idp}",
                 proc,
                 " ".join(argv[1:]),
                 f"http://127.0.0.1:{admin}/metrics",
+                data,
+                config,
             )
     finally:
         shutil.rmtree(data, ignore_errors=True)
