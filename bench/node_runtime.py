@@ -54,7 +54,9 @@ apis:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=2.0)
@@ -104,10 +106,15 @@ def main() -> None:
                 run = wrk(spec, duration=args.seconds, connections=args.connections, cpus=wrk_cpus)
                 cpu = cpu_seconds(proc.popen.pid) - before
                 if run.errors_non2xx or run.errors_socket:
-                    raise SystemExit(f"{name}: {run.errors_non2xx} non-2xx, {run.errors_socket} socket errors")
+                    raise SystemExit(
+                        f"{name}: {run.errors_non2xx} non-2xx, {run.errors_socket} socket errors"
+                    )
                 us = cpu * 1e6 / run.requests
                 results[name].append((run.rps, run.p50_ms, run.p99_ms, us))
-                log(f"round {round_ + 1} {name}: {run.rps:,.0f} req/s, p99 {run.p99_ms:.2f} ms, {us:.0f} µs CPU/req")
+                log(
+                    f"round {round_ + 1} {name}: {run.rps:,.0f} req/s,"
+                    f" p99 {run.p99_ms:.2f} ms, {us:.0f} µs CPU/req"
+                )
     medians = {
         name: [statistics.median(r[i] for r in rows) for i in range(4)] for name, rows in results.items()
     }
