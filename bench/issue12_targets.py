@@ -244,25 +244,27 @@ class Target:
         return self.value >= self.goal if self.higher else self.value <= self.goal
 
 
+def _ratio(attr: str, a: Load, b: Load, digits: int = 3) -> float | None:
+    """The median of ``attr`` over ``a``'s runs divided by ``b``'s."""
+    va, vb = a.median(attr), b.median(attr)
+    return round(va / vb, digits) if va and vb else None
+
+
 def capacity_ratio(a: Load, b: Load) -> float | None:
     """How cheap ``a`` is next to ``b``: CPU per request of b / of a."""
-    ca, cb = a.median("cpu_us_per_req"), b.median("cpu_us_per_req")
-    return round(cb / ca, 3) if ca and cb else None
+    return _ratio("cpu_us_per_req", b, a)
 
 
 def cost_ratio(a: Load, b: Load) -> float | None:
-    ca, cb = a.median("cpu_us_per_req"), b.median("cpu_us_per_req")
-    return round(ca / cb, 3) if ca and cb else None
+    return _ratio("cpu_us_per_req", a, b)
 
 
 def p99_ratio(a: Load, b: Load) -> float | None:
-    pa, pb = a.median("p99_ms"), b.median("p99_ms")
-    return round(pa / pb, 2) if pa and pb else None
+    return _ratio("p99_ms", a, b, 2)
 
 
 def rps_ratio(a: Load, b: Load) -> float | None:
-    ra, rb = a.median("rps"), b.median("rps")
-    return round(ra / rb, 3) if ra and rb else None
+    return _ratio("rps", a, b)
 
 
 def main() -> None:

@@ -168,13 +168,18 @@ class Harness:
         self.gatehold_proc = gh.proc
         pid = gh.proc.pid
         metrics = gh.metrics
+
+        def load(name: str, spec: WrkSpec, **kw: Any) -> Load:
+            """A load on this gatehold: its process tree's CPU and its 429s counted."""
+            return Load(name, spec, pid=pid, metrics_url=metrics, **kw)
+
         self.extra["gatehold_command"] = "gatehold " + gh.how
         gw = gh.gateway
         bearer = {"Authorization": f"Bearer {token}"}
         if self.want("S2"):
             url = gw + "/open/unicorn?name=x"
             if self.check("S2", url, 200):
-                loads.append(Load("S2 open route", WrkSpec(url), pid=pid, metrics_url=metrics))
+                loads.append(load("S2 open route", WrkSpec(url)))
         if self.want("S3", "S4", "P1"):
             url = gw + "/unicorns/unicorn?name=x"
             ok = self.check("S3 no token -> 401", url, 401)
@@ -183,43 +188,21 @@ class Harness:
             )
             ok &= self.check("S3 valid token", url, 200, bearer, proc=gh.proc)
             if ok and self.want("S3", "P1"):
-                loads.append(
-                    Load("S3 JWT, same token", WrkSpec(url, headers=bearer), pid=pid, metrics_url=metrics)
-                )
+                loads.append(load("S3 JWT, same token", WrkSpec(url, headers=bearer)))
             if ok and pool is not None:
                 loads.append(
-                    Load(
-                        "S4 JWT, fresh token",
-                        WrkSpec(url, tokens_file=pool),
-                        tokens=self.args.pool,
-                        pid=pid,
-                        metrics_url=metrics,
-                    )
+                    load("S4 JWT, fresh token", WrkSpec(url, tokens_file=pool), tokens=self.args.pool)
                 )
         allow = {"Authorization": "Bearer allow-bench"}
         if self.want("S5"):
             url = gw + "/cached/bench/unicorn?name=x"
             deny_ok = self.check("S5 deny -> 403", url, 403, {"Authorization": "Bearer deny"})
             if self.check("S5 allow", url, 200, allow) and deny_ok:
-                loads.append(
-                    Load(
-                        "S5 TOKEN authorizer, cached",
-                        WrkSpec(url, headers=allow),
-                        pid=pid,
-                        metrics_url=metrics,
-                    )
-                )
+                loads.append(load("S5 TOKEN authorizer, cached", WrkSpec(url, headers=allow)))
         if self.want("S6"):
             url = gw + "/uncached/bench/unicorn?name=x"
             if self.check("S6 allow", url, 200, allow):
-                loads.append(
-                    Load(
-                        "S6 TOKEN authorizer, TTL 0",
-                        WrkSpec(url, headers=allow),
-                        pid=pid,
-                        metrics_url=metrics,
-                    )
-                )
+                loads.append(load("S6 TOKEN authorizer, TTL 0", WrkSpec(url, headers=allow)))
         if self.want("S7"):
             url = gh.idp + "/oauth/token"
             body = urllib.parse.urlencode(
