@@ -35,6 +35,8 @@ JS_HANDLER = """\
 exports.handler = async () => ({ statusCode: 200, headers: { 'content-type': 'text/plain' }, body: 'hello' });
 """
 CONFIG = """\
+gateway:
+  throttling: {rate_limit: 1000000, burst_limit: 1000000}  # past AWS's 10,000 rps account default
 functions:
   py:
     handler: app.handler
