@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 
 from tests.oauth_flow import client_credentials, login
@@ -238,3 +240,30 @@ def test_wishlist_and_keys_survive_restart(stack_factory: Callable[..., Stack], 
     # the identity provider kept its signing keys: a token issued before the restart still verifies
     again = httpx.post(url, json=item, headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert again.status_code == 201, again.text
+
+
+def test_bad_signatures_are_refused(stack: Stack) -> None:
+    """Seed 000's HS256 authorizer denies a token signed with another secret (its verification error
+    path: an explicit Deny, 403); seed 001/003's RS256 authorizer answers a tampered signature with
+    "Unauthorized" (401)."""
+    now = int(time.time())
+    forged = jwt.encode(
+        {
+            "iss": stack.issuer,
+            "sub": "amazon|forger",
+            "aud": STREAMING[0],
+            "scope": "read:Movies",
+            "iat": now,
+            "exp": now + 600,
+        },
+        "not-the-streaming-signing-secret-0123456789",
+        algorithm="HS256",
+    )
+    movie = get(stack, "/movies/beta/movie", forged)
+    assert (movie.status_code, movie.content) == (403, EXPLICIT_DENY)
+
+    token = client_credentials(stack.idp_url, *M2M, "https://your-api-gateway")
+    head, payload, signature = token.split(".")
+    tampered = f"{head}.{payload}.{signature[:-4]}{'AAAA' if not signature.endswith('AAAA') else 'BBBB'}"
+    pets = get(stack, "/petstore/test/pets", tampered)
+    assert (pets.status_code, pets.content) == (401, UNAUTHORIZED)
