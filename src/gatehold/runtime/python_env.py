@@ -20,7 +20,7 @@ import logging
 import os
 import socket
 import struct
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
@@ -38,7 +38,7 @@ from gatehold.runtime.environment import (
     Process,
     worker_argv,
 )
-from gatehold.runtime.worker import BELL_FD, CHANNEL_FD, CLAIMS_FD
+from gatehold.runtime.worker import BELL_FD, CHANNEL_FD, CLAIMS_FD, RAW_BODY_MIN
 
 if TYPE_CHECKING:
     from gatehold.runtime.context import FunctionSpec
@@ -49,6 +49,7 @@ log = logging.getLogger("gatehold.lambda")
 _LEN: Final = struct.Struct(">I")
 _MICROS: Final = struct.Struct(">I")
 _READ: Final = 1 << 16
+_SOCKET_BUFFER: Final = 2 << 20
 
 
 class PythonEnvironment(Environment):
@@ -66,7 +67,7 @@ class PythonEnvironment(Environment):
         super().__init__(spec, events, loop, generation)
         self.log_stream_name = new_log_stream_name()
         self._buf = bytearray()  # a frame not whole yet
-        self._out: memoryview | None = None  # the rest of a batch frame the socket did not take
+        self._out: list[memoryview] | None = None  # what the socket did not take of a batch frame
         self._reading = False  # the channel is watched (a frame is half read)
         self._closing = False
         env = environ.process_environ() | spec.lambda_environment(self.log_stream_name)
@@ -83,6 +84,9 @@ class PythonEnvironment(Environment):
             "parent": os.getpid(),
         }
         ours, theirs = socket.socketpair()
+        for end in (ours, theirs):  # a large event or answer in one write, not a wake-up per 200 KB
+            with contextlib.suppress(OSError):
+                end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SOCKET_BUFFER)
         bell_r, bell_w = os.pipe()
         claims_r, claims_w = os.pipe()
         try:
@@ -115,26 +119,38 @@ class PythonEnvironment(Environment):
     # -- the pool's side ---------------------------------------------------------------------------
 
     def submit(self, calls: list[Call]) -> None:
-        body = orjson.dumps([[call.request_id, call.event] for call in calls])
+        items: list[list[Any]] = []
+        raw: list[bytes] = []  # large text bodies, beside the JSON (worker.py: "bodies")
+        for call in calls:
+            event = call.event
+            body = event.get("body") if type(event) is dict else None
+            if type(body) is str and len(body) >= RAW_BODY_MIN:
+                try:
+                    data = body.encode()
+                except UnicodeEncodeError:  # a lone surrogate: the JSON carries it as before
+                    items.append([call.request_id, event])
+                    continue
+                items.append([call.request_id, {**event, "body": ""}, len(data)])
+                raw.append(data)
+            else:
+                items.append([call.request_id, event])
+        body_json = orjson.dumps(items)
         self.batch = calls
         self.batch_size = len(calls)
         self.ran_s = 0.0
         self.answered = 0
         self.state = BUSY
         self.submitted = self.progress = self.loop.time()
+        tag = b"C" if len(calls) > 1 else b"N"
         if len(calls) > 1:
             os.write(self._claims_w, b"\0" * len(calls))
-            frame = _LEN.pack(len(body) + 1) + b"C" + body
+        if raw:
+            size = 5 + len(body_json) + sum(len(r) for r in raw)
+            parts = [_LEN.pack(size) + tag.lower() + _LEN.pack(len(body_json)), body_json, *raw]
         else:
-            frame = _LEN.pack(len(body) + 1) + b"N" + body
-        try:
-            sent = self._sock.send(frame)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError:  # the worker is gone: its exit reports it
-            return
-        if sent < len(frame):
-            self._out = memoryview(frame)[sent:]
+            parts = [_LEN.pack(len(body_json) + 1) + tag, body_json]
+        self._out = [memoryview(part) for part in parts]
+        if not self._write():
             self.loop.add_writer(self._sock, self._on_writable)
 
     def collect(self) -> None:
@@ -238,19 +254,29 @@ class PythonEnvironment(Environment):
             return
         self.collect()
 
-    def _on_writable(self) -> None:
+    def _write(self) -> bool:
+        """Write what is left of the batch frame, its parts gathered (no copy of a large event);
+        True when nothing is left."""
         out = self._out
         if out is None:
-            self.loop.remove_writer(self._sock)
-            return
+            return True
         try:
-            sent = self._sock.send(out)
+            sent = self._sock.sendmsg(out)
         except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            sent = len(out)
-        self._out = out[sent:] if sent < len(out) else None
-        if self._out is None:
+            return False
+        except OSError:  # the worker is gone: its exit reports it
+            self._out = None
+            return True
+        while out and sent >= len(out[0]):
+            sent -= len(out.pop(0))
+        if out:
+            out[0] = out[0][sent:]
+            return False
+        self._out = None
+        return True
+
+    def _on_writable(self) -> None:
+        if self._write():
             self.loop.remove_writer(self._sock)
 
     def _shut_channel(self) -> None:

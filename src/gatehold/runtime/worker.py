@@ -12,7 +12,11 @@ environment does. Frames (both directions) are a 4-byte big-endian length, then 
 
 * worker → parent, once after init: ``R`` (ready) or ``E`` + the init error's JSON;
 * parent → worker, a *batch*: ``N`` or ``C``, then orjson ``[[request_id, event], …]``, the calls of
-  one loop turn;
+  one loop turn; or, when an event's ``body`` is a string of :data:`RAW_BODY_MIN` characters or more,
+  ``n`` or ``c``, the JSON's length (4 bytes), the JSON, then those bodies' UTF-8, one after another:
+  such a call is ``[request_id, event, n]``, its event's ``body`` ``""`` in the JSON and the next
+  ``n`` bytes in fact (put back in the event where it was: the handler sees the same event; only a
+  megabyte string is not parsed as JSON);
 * worker → parent, one frame per call, in order: ``0`` (success) or ``1`` (Lambda's error), the
   call's duration in microseconds (4 bytes), then the payload's or the error's JSON; and ``S`` when
   it stopped short of the batch's end (its calls were taken back).
@@ -58,6 +62,8 @@ CLAIMS_FD = 5
 BELL_AFTER_S = 0.001
 _LEN = struct.Struct(">I")
 _ANSWER = struct.Struct(">IcI")  # length, tag, the call's duration in microseconds
+#: an event's ``body`` this long (characters) goes beside the batch's JSON, as UTF-8
+RAW_BODY_MIN = 1 << 16
 
 
 class Channel:
@@ -80,17 +86,27 @@ class Channel:
     def write(self, tag: bytes, body: bytes, micros: int | None = None) -> None:
         """One frame, written now; if it would block (the parent is not reading: it waits for the
         bell), ring first, then finish it."""
-        if micros is None:
-            frame = _LEN.pack(len(body) + 1) + tag + body
-        else:
-            frame = _ANSWER.pack(len(body) + 5, tag, micros) + body
-        try:
-            sent = self.sock.send(frame, socket.MSG_DONTWAIT)
-        except BlockingIOError:
-            sent = 0
-        if sent < len(frame):
-            self.ring()
-            self.sock.sendall(memoryview(frame)[sent:])
+        head = _LEN.pack(len(body) + 1) + tag if micros is None else _ANSWER.pack(len(body) + 5, tag, micros)
+        if len(body) < 1 << 16:
+            frame = head + body
+            try:
+                sent = self.sock.send(frame, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                sent = 0
+            if sent < len(frame):
+                self.ring()
+                self.sock.sendall(memoryview(frame)[sent:])
+        else:  # a large answer: gathered, not copied after its head
+            try:
+                sent = self.sock.sendmsg([head, body], [], socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                sent = 0
+            if sent < len(head) + len(body):
+                self.ring()
+                if sent < len(head):
+                    self.sock.sendall(head[sent:])
+                    sent = len(head)
+                self.sock.sendall(memoryview(body)[sent - len(head) :])
         self.waiting += 1
 
     def ring(self) -> None:
@@ -153,6 +169,22 @@ def _claim(claims_fd: int) -> bool:
         return False  # the gateway took the rest of the batch back
 
 
+def _batch(tag: bytes, body: bytes) -> list[Any]:
+    """The calls of a batch frame, ``[request_id, event]`` each, large bodies put back."""
+    view = memoryview(body)
+    if tag == b"N" or tag == b"C":
+        return orjson.loads(view[1:])  # type: ignore[no-any-return]
+    (size,) = _LEN.unpack_from(body, 1)
+    pos = 5 + size
+    calls = orjson.loads(view[5:pos])
+    for call in calls:
+        if len(call) == 3:
+            end = pos + call.pop()
+            call[1]["body"] = str(view[pos:end], "utf-8")
+            pos = end
+    return calls  # type: ignore[no-any-return]
+
+
 def serve(channel: Channel, runtime: Runtime, claims_fd: int) -> None:
     channel.write(*runtime.init())
     channel.ring()
@@ -161,9 +193,10 @@ def serve(channel: Channel, runtime: Runtime, claims_fd: int) -> None:
         body = channel.read()
         if body is None:
             return  # the gateway closed the channel
-        claimed = body[:1] == b"C"
+        tag = body[:1]
+        claimed = tag == b"C" or tag == b"c"
         rang = clock()
-        for request_id, event in orjson.loads(memoryview(body)[1:]):
+        for request_id, event in _batch(tag, body):
             if channel.waiting and clock() - rang > BELL_AFTER_S:
                 channel.ring()
                 rang = clock()
