@@ -45,7 +45,17 @@ Outcome = tuple[bytes | str | None, LambdaError | None]
 THROTTLED: Final[Outcome] = (None, {"errorType": "TooManyRequestsException"})
 
 _PAGE: Final = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-_HAS_PIDFD: Final = hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
+HAS_PIDFD: Final = hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
+
+
+def resident_bytes(pid: int) -> int | None:
+    """A process's resident memory in bytes (``/proc/<pid>/statm``), or None where there is no
+    ``/proc`` (or no such process)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 class Call:
@@ -104,7 +114,7 @@ class Process:
                 os.close(fd)
         self.returncode: int | None = None
         self.pidfd: int | None = None
-        if _HAS_PIDFD:
+        if HAS_PIDFD:
             with contextlib.suppress(OSError):
                 self.pidfd = os.pidfd_open(self.pid)
 
@@ -132,12 +142,7 @@ class Process:
         return self.returncode
 
     def rss(self) -> int | None:
-        """Resident memory in bytes (``/proc/<pid>/statm``), or None where there is no ``/proc``."""
-        try:
-            with open(f"/proc/{self.pid}/statm", "rb") as statm:
-                return int(statm.read().split()[1]) * _PAGE
-        except (OSError, ValueError, IndexError):
-            return None
+        return resident_bytes(self.pid)
 
     def close(self) -> None:
         if self.pidfd is not None:

@@ -39,12 +39,12 @@ from typing import Any, Final
 
 import orjson
 
+from gatehold.runtime.environment import HAS_PIDFD, resident_bytes
+
 log = logging.getLogger("gatehold.lambda")
 
 CONTROL_FD: Final = 3
 _MAX_MESSAGE: Final = 1 << 20
-_HAS_PIDFD: Final = hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
-_PAGE: Final = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 def available() -> bool:
@@ -52,7 +52,7 @@ def available() -> bool:
     ``GATEHOLD_FORKSERVER=0`` asks for a new interpreter per environment."""
     if os.environ.get("GATEHOLD_FORKSERVER", "1") == "0":
         return False
-    return _HAS_PIDFD and sys.platform.startswith("linux") and hasattr(socket, "SOCK_SEQPACKET")
+    return HAS_PIDFD and sys.platform.startswith("linux") and hasattr(socket, "SOCK_SEQPACKET")
 
 
 # -- the server process ---------------------------------------------------------------------------------
@@ -215,13 +215,7 @@ class ForkedProcess:
         self.on_exit(self.returncode)
 
     def rss(self) -> int | None:
-        if not self.pid:
-            return None
-        try:
-            with open(f"/proc/{self.pid}/statm", "rb") as statm:
-                return int(statm.read().split()[1]) * _PAGE
-        except (OSError, ValueError, IndexError):
-            return None
+        return resident_bytes(self.pid) if self.pid else None
 
     def close(self) -> None:
         if self.pidfd is not None:
