@@ -299,6 +299,41 @@ class RestJwtIssuer(Model):
     jwks_uri: str | None = Field(default=None, description="skip discovery and use this JWKS URL")
 
 
+class AuthorizerExpectations(Model):
+    """What a Lambda authorizer's own code requires of a bearer token, declared by the user (the
+    gateway never reads it): ``gatehold token --route`` and :mod:`gatehold.testing.tokens` mint from
+    it a token that passes and one per failure mode, with the response each one gets.
+
+    ``invalid_token`` and ``missing_scope`` say how the function refuses: ``401`` when it raises
+    ``Unauthorized`` (API Gateway answers 401), ``403`` when it returns a ``Deny`` policy (an
+    explicit deny; HTTP APIs: ``isAuthorized: false`` or a deny, 403 ``Forbidden``).
+    """
+
+    issuer: str | None = Field(default=None, description="the iss it requires (omitted: not checked)")
+    audience: str = Field(description="the aud it requires")
+    scopes: list[str] = Field(
+        default_factory=list, description="the scopes it requires (the passing token has exactly these)"
+    )
+    algorithm: Literal["RS256", "HS256", "HS384", "HS512"] = Field(
+        default="RS256", description="RS256: the issuer's JWKS, by kid; HS*: a shared secret"
+    )
+    secret_env: str | None = Field(
+        default=None, description="HS*: the variable of the function's environment holding the secret"
+    )
+    invalid_token: Literal[401, 403] = 401
+    missing_scope: Literal[401, 403] = 403
+
+    @model_validator(mode="after")
+    def _secret(self) -> AuthorizerExpectations:
+        if self.algorithm.startswith("HS") and not self.secret_env:
+            raise ValueError(
+                f"algorithm {self.algorithm} needs secret_env (where the function reads the secret)"
+            )
+        if self.algorithm == "RS256" and self.secret_env:
+            raise ValueError("secret_env applies to HS256/HS384/HS512 only")
+        return self
+
+
 class AuthorizerConfig(Model):
     """One authorizer.
 
@@ -325,6 +360,9 @@ class AuthorizerConfig(Model):
     allowed_algorithms: list[str] | None = None
     required_claims: dict[str, Any] | list[str] | None = None
     jwks_uri: str | None = Field(default=None, description="HTTP JWT: skip OIDC discovery")
+    expects: AuthorizerExpectations | None = Field(
+        default=None, description="TOKEN/REQUEST: what the function requires of a token (for gatehold token)"
+    )
 
     @field_validator("identity_source", mode="before")
     @classmethod
@@ -350,6 +388,8 @@ class AuthorizerConfig(Model):
             raise ValueError("a TOKEN authorizer has exactly one identity source (a header)")
         if self.type == "JWT" and not (self.jwt_configuration or self.issuers):
             raise ValueError("a JWT authorizer needs 'jwt_configuration' (HTTP API) or 'issuers' (REST API)")
+        if self.type == "JWT" and self.expects is not None:
+            raise ValueError("expects applies to Lambda authorizers (a JWT authorizer's checks are its own)")
         if self.enable_simple_responses and self.payload_format_version != "2.0":
             raise ValueError("enable_simple_responses needs payload_format_version '2.0'")
         return self
@@ -494,6 +534,13 @@ class GatewaySettings(Model):
     usage_plans: dict[str, UsagePlanConfig] = Field(default_factory=dict)
     jwks_cache_ttl: int = Field(default=3600, ge=0, le=7200)
     jwks_min_refetch_interval: float = Field(default=10.0, ge=0)
+    jwks_refetch: Literal["on-unknown-kid", "ttl-only"] = Field(
+        default="on-unknown-kid",
+        description="on-unknown-kid (AWS's REST JWT authorizer page: a token signed with a key not seen"
+        " yet fetches the key set again, at most once per jwks_min_refetch_interval) or ttl-only (the key"
+        " set is fetched again only once jwks_cache_ttl has passed: a rotated-in key is refused until"
+        " then, as users report of HTTP APIs)",
+    )
     clock_skew: int = Field(default=0, ge=0, le=300, description="JWT leeway in seconds (AWS: none)")
     upstreams: dict[str, str] = Field(
         default_factory=dict,
