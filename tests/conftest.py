@@ -3,7 +3,9 @@
 `stack` is the example stack (`gatehold up` with no config) running as a real subprocess on free
 loopback ports for the whole session; `example_stack` is it and, as a second parameter, the same
 stack with the seeds' own Node.js code (examples/seeds-node); `stack_factory` starts more (custom
-config, restarts).
+config, restarts). The session's stacks are the pytest plugin's (`gatehold_stacks`, from
+gatehold.testing.pytest_plugin), as a user's tests get them: `gatehold_stack` in a test here is
+`stack`.
 """
 
 from __future__ import annotations
@@ -14,18 +16,15 @@ from pathlib import Path
 
 import pytest
 
+from gatehold.testing.pytest_plugin import GateholdStacks
 from tests.stackctl import Stack, new_stack
 
 SEEDS_NODE = Path(__file__).resolve().parents[1] / "examples" / "seeds-node" / "gatehold.yaml"
 
 
 @pytest.fixture(scope="session")
-def python_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = new_stack(tmp_path_factory.mktemp("stack")).start()
-    try:
-        yield s
-    finally:
-        s.stop()
+def python_stack(gatehold_stacks: GateholdStacks) -> Stack:
+    return gatehold_stacks.shared()  # stopped at the session's end
 
 
 @pytest.fixture(scope="session")
@@ -34,16 +33,12 @@ def stack(python_stack: Stack) -> Stack:
 
 
 @pytest.fixture(scope="session")
-def seeds_node_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def seeds_node_stack(gatehold_stacks: GateholdStacks) -> Stack:
     """The example stack with the seeds' own JavaScript (examples/seeds-node): the same APIs, tenant
     and single-page app; its first start installs the functions' npm dependencies."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("node and npm are needed for examples/seeds-node (apt-get install nodejs npm)")
-    s = new_stack(tmp_path_factory.mktemp("seeds-node"), SEEDS_NODE).start(timeout=300)
-    try:
-        yield s
-    finally:
-        s.stop()
+    return gatehold_stacks.shared(SEEDS_NODE, timeout=300)
 
 
 @pytest.fixture(scope="session", params=["python", "seeds-node"])
