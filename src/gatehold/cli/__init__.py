@@ -8,6 +8,7 @@
     gatehold token …                 mint a token like Auth0's API "Test" tab
     gatehold users / roles / keys …  administer the identity provider's store
     gatehold authorizer test …       run an authorizer on an event file
+    gatehold run -- COMMAND          run COMMAND (tests in any language) with a stack up
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ COMMANDS = {
     "roles": ("gatehold.cli.idp", "roles"),
     "keys": ("gatehold.cli.idp", "keys"),
     "authorizer": ("gatehold.cli.authorizer", "authorizer"),
+    "run": ("gatehold.cli.run", "run"),
+    "test-env": ("gatehold.cli.run", "run"),
 }
 
 
