@@ -5,7 +5,14 @@
   (default ``{"status":"starting"}``): load balancers stop sending traffic during start-up, while a
   process is started again, and during shutdown;
 * ``GET /metrics`` → the text exposition of ``metrics()``, by default of
-  :data:`gatehold.metrics.REGISTRY`.
+  :data:`gatehold.metrics.REGISTRY`;
+* ``GET /explain/<requestId>`` (``explain`` given) → a recent request's decision trace, explained
+  (:mod:`gatehold.gateway.explain`, ``gatehold explain``); 404 when no gateway process keeps it;
+* with ``gatehold up --test-clock`` (``clock`` given), the stack's shared clock
+  (:mod:`gatehold.clock`): ``GET /clock`` → ``{"now": epoch, "frozen": bool, "offset": s}``,
+  ``POST /clock/freeze`` (optional ``{"at": epoch}``), ``POST /clock/advance`` ``{"seconds": N}``
+  (N > 0), ``POST /clock/resume``, each answering the clock's state; without it those paths answer
+  404 with a message naming the flag.
 
 ``gatehold up`` serves it from the supervisor (:mod:`gatehold.supervisor`), which asks every process
 for its numbers on each scrape and merges them (:func:`merged_metrics`).
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -22,6 +30,7 @@ from prometheus_client.core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from gatehold.clock import SharedClock
 from gatehold.metrics import REGISTRY
 
 Scope = MutableMapping[str, Any]
@@ -61,9 +70,12 @@ def create_admin_app(
     ready: Callable[[], bool],
     unready: Callable[[], Mapping[str, Any]] | None = None,
     metrics: Callable[[], Awaitable[bytes]] = _own_metrics,
+    clock: SharedClock | None = None,
+    explain: Callable[[str], Awaitable[Mapping[str, Any] | None]] | None = None,
 ) -> ASGIApp:
     """An ASGI app for the admin port; ``ready`` (and ``unready`` for the 503's body) is polled on
-    each ``/readyz``, ``metrics`` awaited on each ``/metrics``."""
+    each ``/readyz``, ``metrics`` awaited on each ``/metrics``; ``clock``: the stack's test clock,
+    served on ``/clock`` (None: those paths answer 404)."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -78,12 +90,24 @@ def create_admin_app(
             return
         method = scope["method"]
         head = method == "HEAD"
+        if scope["path"] == "/clock" or scope["path"].startswith("/clock/"):
+            status, answer = await _clock_endpoint(clock, method, scope["path"], receive)
+            await _respond(send, status, _JSON, orjson.dumps(answer), head)
+            return
         if method not in ("GET", "HEAD"):
             await _respond(send, 405, _JSON, b'{"message":"Method Not Allowed"}', head)
             return
         path = scope["path"]
         if path == "/metrics":
             await _respond(send, 200, CONTENT_TYPE_LATEST.encode(), await metrics(), head)
+        elif path.startswith("/explain/") and explain is not None:
+            request_id = unquote(path.removeprefix("/explain/"))
+            found = await explain(request_id) if request_id else None
+            if found is None:
+                message = f"No recent request {request_id!r}: unknown, or no longer kept (gatehold explain)"
+                await _respond(send, 404, _JSON, orjson.dumps({"message": message}), head)
+            else:
+                await _respond(send, 200, _JSON, orjson.dumps(found), head)
         elif path == "/healthz":
             await _respond(send, 200, _JSON, b'{"status":"ok"}', head)
         elif path == "/readyz":
@@ -96,6 +120,68 @@ def create_admin_app(
             await _respond(send, 404, _JSON, b'{"message":"Not Found"}', head)
 
     return app
+
+
+# --------------------------------------------------------------------------------------------------
+# the test clock
+# --------------------------------------------------------------------------------------------------
+
+_CLOCK_ACTIONS = ("freeze", "advance", "resume")
+
+
+async def _read_body(receive: Receive) -> bytes:
+    body = b""
+    while True:
+        message = await receive()
+        body += bytes(message.get("body", b""))
+        if not message.get("more_body"):
+            return body
+
+
+def _number(document: dict[str, Any], name: str) -> float | None:
+    value = document.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:  # NaN
+        return None
+    return float(value)
+
+
+async def _clock_endpoint(
+    clock: SharedClock | None, method: str, path: str, receive: Receive
+) -> tuple[int, dict[str, Any]]:
+    """``/clock`` and ``/clock/{freeze,advance,resume}``: (status, JSON body)."""
+    if clock is None:
+        return 404, {"message": "The test clock is off: start the stack with `gatehold up --test-clock`."}
+    action = path.removeprefix("/clock").removeprefix("/")
+    if action and action not in _CLOCK_ACTIONS:
+        return 404, {"message": "Not Found"}
+    if not action:
+        if method not in ("GET", "HEAD"):
+            return 405, {"message": "Method Not Allowed: GET /clock"}
+        return 200, clock.state().as_dict()
+    if method != "POST":
+        return 405, {"message": f"Method Not Allowed: POST /clock/{action}"}
+    raw = await _read_body(receive)
+    try:
+        document = orjson.loads(raw) if raw.strip() else {}
+    except orjson.JSONDecodeError:
+        return 400, {"message": "The body must be a JSON object."}
+    if not isinstance(document, dict):
+        return 400, {"message": "The body must be a JSON object."}
+    if action == "freeze":
+        at = _number(document, "at")
+        if "at" in document and (at is None or at < 0):
+            return 400, {"message": "'at' must be a number of seconds since the epoch (>= 0)."}
+        clock.freeze(at)
+    elif action == "advance":
+        seconds = _number(document, "seconds")
+        if seconds is None or not 0 < seconds < float("inf"):
+            return 400, {
+                "message": "'seconds' must be a number greater than 0 (the clock only moves forward)."
+            }
+        clock.advance(seconds)
+    else:
+        clock.resume()
+    return 200, clock.state().as_dict()
 
 
 # --------------------------------------------------------------------------------------------------

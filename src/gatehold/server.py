@@ -337,8 +337,10 @@ class Channel:
 
     Supervisor → process: ``{"spec": {...}}`` first; then ``{"reload": {"functions": [...],
     "config": LoadedConfig}}`` (gateway), ``{"tenant": TenantConfig}`` (identity provider),
-    ``{"graceful_timeout": s}``, ``{"metrics": n}``, ``{"force": True}`` (skip the grace).
-    Process → supervisor: ``{"ready": True}``, ``{"metrics": n, "text": "..."}``.
+    ``{"graceful_timeout": s}``, ``{"metrics": n}``, ``{"explain": n, "request_id": id}`` (gateway),
+    ``{"force": True}`` (skip the grace).
+    Process → supervisor: ``{"ready": True}``, ``{"metrics": n, "text": "..."}``,
+    ``{"explain": n, "trace": dict | None}``.
     """
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -422,6 +424,10 @@ class _Gateway:
             self.server.graceful_timeout = float(message["graceful_timeout"])
         if "reload" in message:
             await self.reloader.follow(message["reload"])
+
+    def explain(self, request_id: str) -> dict[str, Any] | None:
+        """A recent request of this process, explained (:meth:`GatewayApp.explain`)."""
+        return self.reloader.app.explain(request_id)
 
     async def aclose(self) -> None:
         await self.reloader.aclose()
@@ -541,6 +547,10 @@ async def _process_main(name: str, control_fd: int) -> None:
 
     configure_logging(spec.get("log_level", "warning"), fields={"service": name})  # who wrote each line
     sockets = [socket.socket(fileno=fd) for fd in spec["listen_fds"]]
+    if spec.get("clock_file"):  # gatehold up --test-clock: before the service builds what reads it
+        from gatehold import clock
+
+        clock.install(clock.SharedClock.open(spec["clock_file"]))
     service = _SERVICES[role_of(name)](spec)
     server = service.server
     loop = asyncio.get_running_loop()
@@ -574,6 +584,10 @@ async def _process_main(name: str, control_fd: int) -> None:
                 from gatehold.metrics import REGISTRY
 
                 channel.send({"metrics": message["metrics"], "text": generate_latest(REGISTRY).decode()})
+            elif "explain" in message:  # gatehold explain: a recent request's trace, or None
+                explain = getattr(service, "explain", None)
+                found = explain(str(message.get("request_id", ""))) if explain is not None else None
+                channel.send({"explain": message["explain"], "trace": found})
             else:
                 try:
                     await service.handle(message)

@@ -50,6 +50,7 @@ from gatehold.server import (
 from gatehold.supervisor import ServiceSpec, StartFailed, Supervisor
 
 if TYPE_CHECKING:
+    from gatehold.clock import SharedClock
     from gatehold.reload import Reload, Reloader, Snapshot
 
 DEMO_PASSWORD = "Gatehold-demo-1"
@@ -189,6 +190,13 @@ def _token_hint(opts: StackOptions, audience: str) -> str:
     "invocation, a changed configuration is validated and swapped in (the previous one keeps serving "
     "if it is invalid).",
 )
+@click.option(
+    "--test-clock",
+    is_flag=True,
+    help="For tests: every process reads one shared clock (<data-dir>/clock) that the admin port's "
+    "/clock endpoints freeze and advance (token expiry, authorizer and JWKS caches, refresh-token "
+    "lifetimes, throttling, quotas, event times). Off by default: the system clock.",
+)
 def up(
     config_path: Path | None,
     host: str,
@@ -205,6 +213,7 @@ def up(
     workers: int,
     graceful_timeout: float | None,
     reload: bool,
+    test_clock: bool = False,
 ) -> None:
     """Run the gateway, the identity provider and the single-page app.
 
@@ -229,6 +238,7 @@ def up(
         graceful_timeout=graceful_timeout,
     )
     opts.data_dir.mkdir(parents=True, exist_ok=True)
+    shared_clock = _test_clock(opts.data_dir, test_clock)
     try:
         # the ports first: a taken one is one clear error, before anything starts
         admin = _bind("admin", opts.host, opts.admin_port)[0] if opts.admin_port else None
@@ -256,6 +266,8 @@ def up(
                 idp_url=opts.idp_url,
                 database_url=database_url,
                 pid=os.getpid(),
+                gateway_url=opts.gateway_url,
+                admin_url=f"http://localhost:{opts.admin_port}" if opts.admin_port else None,
             ),
         )
         spa = not no_spa and loaded.config.spa is not None
@@ -288,12 +300,33 @@ def up(
             spa_problem=spa_problem,
             config_path=config_path,
             dynamodb_url=dynamodb_url,
+            clock=shared_clock,
         )
         code = run(stack.run(admin, reload=snapshot))
         if code:
             sys.exit(code)
     except KeyboardInterrupt:  # Ctrl+C before the stack ran (its processes stop with this one)
         sys.exit(130)
+    finally:
+        if shared_clock is not None:
+            shared_clock.path.unlink(missing_ok=True)  # stack_clock(data_dir): the system clock again
+
+
+def _test_clock(data_dir: Path, on: bool) -> SharedClock | None:
+    """With ``--test-clock``, a fresh shared clock in the data directory, this process's clock and,
+    through :data:`~gatehold.clock.CLOCK_ENV`, every process's and function's; without it, no clock
+    file (one a previous run left behind would mislead ``stack_clock``)."""
+    from gatehold import clock
+
+    path = data_dir / clock.CLOCK_FILE
+    if not on:
+        path.unlink(missing_ok=True)
+        os.environ.pop(clock.CLOCK_ENV, None)
+        return None
+    shared = clock.SharedClock.create(path)
+    clock.install(shared)
+    os.environ[clock.CLOCK_ENV] = str(path.resolve())
+    return shared
 
 
 def _bind(name: str, host: str, port: int, count: int = 1) -> list[socket.socket]:
@@ -337,8 +370,10 @@ class Stack:
         spa_problem: str | None,
         config_path: Path | None,
         dynamodb_url: str | None = None,
+        clock: SharedClock | None = None,
     ) -> None:
         self.supervisor = supervisor
+        self.clock = clock
         self.loaded = loaded
         self.opts = opts
         self.log_level = log_level
@@ -363,6 +398,8 @@ class Stack:
             "graceful_timeout": self.graceful_timeout(loaded),
             "config": loaded,
         }
+        if self.clock is not None:
+            spec["clock_file"] = str(self.clock.path.resolve())
         if name.startswith("gateway") and self.dynamodb_url:
             from gatehold.dynamodb.environment import handler_environment
 
@@ -473,7 +510,13 @@ class Stack:
         async def metrics() -> bytes:
             return merged_metrics(await supervisor.metrics())
 
-        app = create_admin_app(ready=supervisor.ready, unready=supervisor.readiness, metrics=metrics)
+        app = create_admin_app(
+            ready=supervisor.ready,
+            unready=supervisor.readiness,
+            metrics=metrics,
+            clock=self.clock,
+            explain=supervisor.explain,
+        )
         return uvicorn_server(
             app, host=self.opts.host, port=self.opts.admin_port or 0, lifespan="off", graceful_timeout=1.0
         )

@@ -7,10 +7,10 @@ Every pipeline step takes and returns these; none of them does IO itself.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from gatehold import clock as shared_clock
 from gatehold.config.models import ApiConfig, RouteConfig, StageConfig
 
 ApiType = Literal["REST", "HTTP"]
@@ -33,7 +33,8 @@ class GatewayRequest:
     source_ip: str
     protocol: str = "HTTP/1.1"
     request_id: str = ""
-    time_epoch_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+    # the stack's clock (gatehold.clock.wall: time.time itself unless --test-clock)
+    time_epoch_ms: int = field(default_factory=lambda: int(shared_clock.wall() * 1000))
     host: str = "localhost"
     scheme: str = "http"
     server_port: int = 80
@@ -153,12 +154,25 @@ class TraceStep:
 
 @dataclass(slots=True)
 class DecisionTrace:
-    """Why the gateway decided what it did: logged as JSON, optionally sent as a header."""
+    """Why the gateway decided what it did: logged as JSON, optionally sent as a header.
+
+    ``evidence`` holds what a step had in hand that ``gatehold explain`` shows and the log line does
+    not (the cached entry, the function's result, the identity values, the time checked against),
+    as references, never copied or rendered on the request path (:mod:`gatehold.gateway.explain`).
+    """
 
     steps: list[TraceStep] = field(default_factory=list)
+    evidence: dict[str, Any] | None = None
 
     def add(self, step: str, outcome: str, **detail: Any) -> None:
         self.steps.append(TraceStep(step, outcome, detail))
+
+    def note(self, **evidence: Any) -> None:
+        """Keep ``evidence`` for ``gatehold explain`` (not logged, not in :meth:`summary`)."""
+        if self.evidence is None:
+            self.evidence = evidence
+        else:
+            self.evidence.update(evidence)
 
     def as_list(self) -> list[dict[str, Any]]:
         return [{"step": s.step, "outcome": s.outcome, **s.detail} for s in self.steps]

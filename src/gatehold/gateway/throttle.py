@@ -20,11 +20,11 @@ store is :class:`InMemoryBuckets`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from gatehold import clock as shared_clock
 from gatehold import metrics
 from gatehold.config.models import GatewaySettings, ThrottleConfig
 from gatehold.errors import GatewayError, GatewayResponseType
@@ -86,10 +86,10 @@ class Throttler:
         settings: GatewaySettings,
         *,
         store: BucketStore | None = None,
-        clock: Clock = time.monotonic,
+        clock: Clock | None = None,
     ) -> None:
         self.store: BucketStore = store if store is not None else InMemoryBuckets()
-        self.clock = clock
+        self.clock = clock if clock is not None else shared_clock.mono  # the stack's (gatehold.clock)
         self._account = Bucket("account", settings.throttling, "account")
         self._route_buckets: dict[tuple[str, str, str], tuple[Bucket, ...]] = {}
 

@@ -20,12 +20,12 @@ AWS. Counters live behind :class:`QuotaStore` and :class:`~gatehold.gateway.thro
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from gatehold import clock as shared_clock
 from gatehold import metrics
 from gatehold.config.models import GatewaySettings, QuotaConfig, UsagePlanConfig
 from gatehold.errors import GatewayError, GatewayResponseType
@@ -103,13 +103,14 @@ class UsagePlans:
         *,
         buckets: BucketStore | None = None,
         quotas: QuotaStore | None = None,
-        clock: Clock = time.monotonic,
-        wall_clock: Clock = time.time,
+        clock: Clock | None = None,
+        wall_clock: Clock | None = None,
     ) -> None:
         self.buckets: BucketStore = buckets if buckets is not None else InMemoryBuckets()
         self.quotas: QuotaStore = quotas if quotas is not None else InMemoryQuotas()
-        self.clock = clock
-        self.wall_clock = wall_clock
+        # by default the stack's clock (gatehold.clock): windows and quota periods follow --test-clock
+        self.clock = clock if clock is not None else shared_clock.mono
+        self.wall_clock = wall_clock if wall_clock is not None else shared_clock.wall
         self._plans: dict[str, UsagePlanConfig] = dict(settings.usage_plans)
         self._plans_by_stage: dict[str, list[tuple[str, frozenset[str]]]] = {}
         for name, plan in settings.usage_plans.items():

@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gatehold import clock as shared_clock
 from gatehold.config import LoadedConfig
 from gatehold.idp.cors import IdpCors
 from gatehold.idp.login import login_page
@@ -76,7 +76,7 @@ async def startup(app: Starlette) -> None:
     if getattr(app.state, "started", False):
         return
     await run_in_threadpool(idp.startup)
-    await run_in_threadpool(idp.store.purge_expired, int(time.time()))
+    await run_in_threadpool(idp.store.purge_expired, int(shared_clock.wall()))
     app.state.purge_task = asyncio.create_task(_purge_periodically(idp))
     app.state.started = True
     log.info("identity provider ready: issuer %s", idp.issuer)
@@ -87,7 +87,7 @@ async def _purge_periodically(idp: IdentityProvider, interval: float = PURGE_INT
     while True:
         await asyncio.sleep(interval)
         try:
-            await run_in_threadpool(idp.store.purge_expired, int(time.time()))
+            await run_in_threadpool(idp.store.purge_expired, int(shared_clock.wall()))
         except Exception:  # a database hiccup must not kill the server; try again later
             log.exception("purging expired identity-provider rows failed")
 

@@ -28,6 +28,7 @@ import pybase64
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from gatehold import clock as shared_clock
 from gatehold.idp.store import KeyRow, Store
 
 KEY_SIZE = 2048
@@ -124,7 +125,7 @@ class KeyRing:
         """Create the first keys if the store has none, then (re)build the cache."""
         rows = self.store.signing_keys()
         if not any(r.state == "current" for r in rows):
-            now = int(time.time())
+            now = int(shared_clock.wall())
             new = [new_key_row("current", now)]
             if not any(r.state == "next" for r in rows):
                 new.append(new_key_row("next", now))
@@ -185,7 +186,7 @@ class KeyRing:
     def rotate(self) -> SigningKey:
         """next → current, current → previous, previous dropped, a fresh next published."""
         rows = self.store.signing_keys()
-        now = int(time.time())
+        now = int(shared_clock.wall())
         states: dict[str, str] = {}
         new: list[KeyRow] = []
         nxt = [r for r in rows if r.state == "next"]

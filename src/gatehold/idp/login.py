@@ -15,7 +15,6 @@ from __future__ import annotations
 import hmac
 import html
 import logging
-import time
 from importlib import resources
 from string import Template
 from urllib.parse import urlencode
@@ -24,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from gatehold import clock as shared_clock
 from gatehold.idp.errors import error_page
 from gatehold.idp.rfc6749_authorize import (
     LOGIN_PATH,
@@ -89,7 +89,7 @@ def _transaction(idp: IdentityProvider, tx: str | None, cookie: str | None) -> T
     if not tx or not cookie or not hmac.compare_digest(tx.encode(), cookie.encode()):
         return None
     row = idp.store.transaction(digest(tx))
-    if row is None or row.expires_at <= int(time.time()):
+    if row is None or row.expires_at <= int(shared_clock.wall()):
         return None
     return row
 
@@ -126,7 +126,7 @@ def _post(idp: IdentityProvider, form: dict[str, str], cookie: str | None, addre
     if connection not in allowed or (req.connection is not None and connection != req.connection):
         return render_login(idp, tx, row, error="Choose a connection.", username=username, status=400)
     key = idp.attempts.key(connection, username, address)
-    now_f = time.time()
+    now_f = shared_clock.wall()
     if idp.attempts.blocked(key, now_f):
         log.warning("login blocked after repeated failures (connection %s)", connection)
         return render_login(
@@ -138,7 +138,7 @@ def _post(idp: IdentityProvider, form: dict[str, str], cookie: str | None, addre
         return render_login(idp, tx, row, error="Wrong email or password.", username=username, status=401)
     idp.attempts.succeeded(key)
     idp.store.delete_transaction(row.tx_hash)
-    now = int(time.time())
+    now = int(shared_clock.wall())
     session_id = idp.new_session(user, now)
     response = complete(idp, req, user, session_id, now)
     secure = idp.issuer.startswith("https://")

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import time
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from gatehold import clock as shared_clock
 from gatehold.idp.errors import NO_STORE, InvalidRequest, InvalidToken, OAuthError
 from gatehold.idp.service import IdentityProvider
 
@@ -40,7 +39,7 @@ async def userinfo_endpoint(request: Request) -> Response:
             return Response(
                 status_code=401, headers={**NO_STORE, "WWW-Authenticate": 'Bearer realm="gatehold"'}
             )
-        claims = await run_in_threadpool(idp.verify_access_token, token, now=int(time.time()))
+        claims = await run_in_threadpool(idp.verify_access_token, token, now=int(shared_clock.wall()))
         info = await run_in_threadpool(idp.userinfo, claims)
         return JSONResponse(info, headers=NO_STORE)
     except InvalidToken as err:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import time
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from string import Template
@@ -33,6 +32,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from gatehold import clock as shared_clock
 from gatehold.idp.errors import (
     AuthorizeError,
     InvalidRequest,
@@ -272,7 +272,7 @@ def complete(
     idp: IdentityProvider, req: AuthorizeRequest, user: UserRow, session_id: str, auth_time: int
 ) -> Response:
     """Issue the code for an authenticated user (runs the post-login hooks) and respond."""
-    now = int(time.time())
+    now = int(shared_clock.wall())
     try:
         grant = idp.user_grant(
             user,
@@ -363,7 +363,7 @@ def _authorize(idp: IdentityProvider, params: QueryParams, session_cookie: str |
         return respond_error(
             idp, None, err, client_id=client.client_id, redirect_uri=redirect_uri, mode=mode, state=state
         )
-    now = int(time.time())
+    now = int(shared_clock.wall())
     session = idp.session(session_cookie, now)
     user = idp.store.user(session.user_id) if session else None
     if not _needs_login(idp, req, user, session.auth_time if session else 0, now):

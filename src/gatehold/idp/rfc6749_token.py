@@ -24,7 +24,6 @@ import binascii
 import functools
 import json
 import logging
-import time
 from collections.abc import Callable, Mapping
 from urllib.parse import unquote_plus
 
@@ -33,6 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
+from gatehold import clock as shared_clock
 from gatehold import metrics
 from gatehold.idp.cors import credentialed_headers
 from gatehold.idp.errors import (
@@ -271,7 +271,7 @@ class TokenEndpoint:
             if grant_type not in GRANT_TYPES:
                 raise UnsupportedGrantType(f"grant type {grant_type!r} is not supported")
             client = self.idp.authenticate_client(client_auth(authorization, params))
-            now = int(time.time())
+            now = int(shared_clock.wall())
             if grant_type == "client_credentials":
                 # in memory only (compiled client grants, cached key): no thread hop, no await
                 response = self.idp.client_credentials(

@@ -7,12 +7,11 @@ reveals nothing about which tokens exist.
 
 from __future__ import annotations
 
-import time
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gatehold import clock as shared_clock
 from gatehold.idp.errors import NO_STORE, InvalidRequest, OAuthError, json_error
 from gatehold.idp.rfc6749_token import client_auth, read_params
 from gatehold.idp.service import IdentityProvider
@@ -26,7 +25,7 @@ async def revocation_endpoint(request: Request) -> Response:
         token = params.get("token")
         if not token:
             raise InvalidRequest("missing token")
-        await run_in_threadpool(idp.revoke, client.client_id, token, now=int(time.time()))
+        await run_in_threadpool(idp.revoke, client.client_id, token, now=int(shared_clock.wall()))
         return Response(status_code=200, headers=NO_STORE)
     except OAuthError as err:
         return json_error(err)

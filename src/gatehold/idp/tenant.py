@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +27,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 
+from gatehold import clock as shared_clock
 from gatehold.config.models import PermissionConfig, TenantConfig
 from gatehold.idp.scopes import ApiPolicy
 from gatehold.idp.store import (
@@ -103,7 +103,7 @@ def _permission_values(items: list[PermissionConfig | str]) -> list[str]:
 
 def apply_tenant(store: Store, tenant: TenantConfig, *, now: int | None = None) -> None:
     """Make the store's tenant model match ``tenant`` (see module docstring)."""
-    now = int(time.time()) if now is None else now
+    now = int(shared_clock.wall()) if now is None else now
     with store.tx() as s:
         # APIs
         keep = {a.identifier for a in tenant.apis}

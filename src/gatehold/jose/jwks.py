@@ -6,7 +6,9 @@ As API Gateway does (docs/aws-reference.md §3.1, §3.4):
   document's ``issuer`` must equal the configured one (OIDC Discovery §4.3);
 * limits: 1500 ms per request (whole exchange), responses over 150000 bytes refused, no redirects;
 * the key set is cached for ``ttl`` seconds; a token whose ``kid`` is unknown triggers a refetch, at
-  most once per ``min_refetch_interval`` (so a flood of random ``kid`` values cannot hammer the IdP);
+  most once per ``min_refetch_interval`` (so a flood of random ``kid`` values cannot hammer the IdP),
+  unless ``refetch_on_unknown_kid`` is off (``gateway.jwks_refetch: ttl-only``): then a key rotated
+  in is unknown until the cached set is ``ttl`` old, as users report of HTTP APIs;
 * a malformed key is skipped (logged), the others stay usable;
 * an unreachable or broken endpoint keeps the previously fetched keys working; with no key, the
   token is refused (401), never a 500.
@@ -80,6 +82,7 @@ class JwksKeySource:
         jwks_uri: str | None = None,
         ttl: float = 3600.0,
         min_refetch_interval: float = 10.0,
+        refetch_on_unknown_kid: bool = True,
         clock: Callable[[], float] = time.monotonic,
         timeout: float = FETCH_TIMEOUT_S,
         max_bytes: int = MAX_RESPONSE_BYTES,
@@ -91,6 +94,7 @@ class JwksKeySource:
         self.jwks_uri = jwks_uri
         self.ttl = ttl
         self.min_refetch_interval = min_refetch_interval
+        self.refetch_on_unknown_kid = refetch_on_unknown_kid
         self.clock = clock
         self.timeout = timeout
         self.max_bytes = max_bytes
@@ -117,7 +121,7 @@ class JwksKeySource:
         if (self._fetched_at is None or now - self._fetched_at >= self.ttl) and self._may_attempt(now):
             await self.refresh()
         key = self._keys.get(kid)
-        if key is None and self._may_attempt(self.clock()):
+        if key is None and self.refetch_on_unknown_kid and self._may_attempt(self.clock()):
             await self.refresh()  # unknown kid: the issuer may have rotated its keys
             key = self._keys.get(kid)
         if key is None:

@@ -22,12 +22,12 @@ JWT               REST (``issuers``)           :mod:`.jwt_rest`
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from typing import Any, Protocol, cast
 
 import httpx
 
+from gatehold import clock as shared_clock
 from gatehold.config.loader import ConfigError, ConfigProblem, LoadedConfig
 from gatehold.config.models import ApiConfig, AuthorizerConfig, GatewaySettings
 from gatehold.gateway.authorizers.identity import IdentitySource, parse_identity_source
@@ -101,6 +101,7 @@ class _Builder:
                 allowed_algorithms=algorithms,
                 ttl=self.settings.jwks_cache_ttl,
                 min_refetch_interval=self.settings.jwks_min_refetch_interval,
+                refetch_on_unknown_kid=self.settings.jwks_refetch == "on-unknown-kid",
                 clock=self.clock,
             )
         return self.jwks[key]
@@ -195,15 +196,22 @@ def build_authorizers(
     invoker: Invoker,
     http_client: httpx.AsyncClient,
     *,
-    clock: Callable[[], float] = time.monotonic,
-    wall_clock: Callable[[], float] = time.time,
+    clock: Callable[[], float] | None = None,
+    wall_clock: Callable[[], float] | None = None,
 ) -> AuthorizerSet:
     """Compile every authorizer of every API; :class:`ConfigError` lists all that cannot be honoured.
 
-    ``clock`` drives cache TTLs and JWKS refetch intervals, ``wall_clock`` the token time claims.
+    ``clock`` drives cache TTLs and JWKS refetch intervals, ``wall_clock`` the token time claims; by
+    default this process's (:mod:`gatehold.clock`: the system's, or the stack's ``--test-clock``).
     """
     config = loaded.config
-    builder = _Builder(config.gateway, invoker, http_client, clock, wall_clock)
+    builder = _Builder(
+        config.gateway,
+        invoker,
+        http_client,
+        clock if clock is not None else shared_clock.mono,
+        wall_clock if wall_clock is not None else shared_clock.wall,
+    )
     authorizers: dict[tuple[str, str], Authorizer] = {}
     problems: list[ConfigProblem] = []
     for api_name, api in config.apis.items():
