@@ -5,14 +5,17 @@
     gatehold token --client demo-m2m --audience https://unicorns-api [--scope "read:unicorn"]
     gatehold token --user rider@example.com --client demo-spa --audience https://unicorns-api \\
                    --scope "read:unicorn list:unicorns"
+    gatehold token --route "GET /unicorns" [--api unicorns] [--fail MODE | --fail list | --all-failures]
     gatehold users add EMAIL [--connection C] [--name N] [--role R ...]   (password prompted)
     gatehold users list
     gatehold roles list | assign EMAIL ROLE | unassign EMAIL ROLE
     gatehold keys list | rotate
 
 ``token`` mints like Auth0's API "Test" tab: client credentials for an application and audience,
-or for a user through the same scope rules and post-login hooks as a real login. A running server
-picks up user, role and key changes (keys within a few seconds).
+or for a user through the same scope rules and post-login hooks as a real login. ``--route`` reads
+the route's authorizer instead and mints a token that passes it, or fails it in one named way
+(:mod:`gatehold.cli.token_route`). A running server picks up user, role and key changes (keys
+within a few seconds).
 """
 
 from __future__ import annotations
@@ -105,25 +108,76 @@ def _find_user(idp: IdentityProvider, email: str, connection: str | None) -> Use
 
 @click.command()
 @store_options
-@click.option("--client", "client_id", required=True, help="Application (client_id).")
+@click.option("--client", "client_id", default=None, help="Application (client_id); not with --route.")
 @click.option("--audience", default=None, help="API identifier.")
 @click.option("--scope", default=None, help="Space-separated scopes (default: all the grant allows).")
 @click.option("--user", "user_email", default=None, help="Mint for this user (authorization-code rules).")
 @click.option("--connection", default=None, help="The user's connection, when the email is in several.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole token response as JSON.")
+@click.option(
+    "--route",
+    default=None,
+    metavar="'METHOD /path'",
+    help="A token that passes this route's authorizer (its issuer, audience, scopes; a Lambda "
+    "authorizer's 'expects'), and what the gateway answers it.",
+)
+@click.option("--api", "api_name", default=None, help="With --route: the API, when several have the route.")
+@click.option(
+    "--fail",
+    "fail_mode",
+    default=None,
+    metavar="MODE",
+    help="With --route: a token that fails in one way (expired, not-yet-valid, wrong-audience, "
+    "wrong-issuer, unknown-kid, missing-scope, wrong-algorithm, bad-signature, alg-none); "
+    "'list' prints the modes, each with its expected response and command.",
+)
+@click.option(
+    "--all-failures", is_flag=True, help="With --route: every mode's token and expected response, as JSON."
+)
 def token(
     config_path: Path | None,
     data_dir: Path,
     database_url: str | None,
     public_url: str | None,
-    client_id: str,
+    client_id: str | None,
     audience: str | None,
     scope: str | None,
     user_email: str | None,
     connection: str | None,
     as_json: bool,
+    route: str | None = None,
+    api_name: str | None = None,
+    fail_mode: str | None = None,
+    all_failures: bool = False,
 ) -> None:
-    """Mint a token like Auth0's API "Test" tab and print it."""
+    """Mint a token like Auth0's API "Test" tab and print it, or (--route) one for a route."""
+    if route is not None:
+        from gatehold.cli.token_route import mint_for_route
+
+        if client_id or audience or connection or database_url or public_url:
+            _fail(
+                "--route reads the route's authorizer: not with --client, --audience, --connection, "
+                "--database-url or --public-url (the stack in --data-dir gives them)"
+            )
+        mint_for_route(
+            config_path=config_path,
+            data_dir=data_dir,
+            options=current_import_options(),
+            route=route,
+            api=api_name,
+            user=user_email,
+            scope=scope,
+            fail=fail_mode,
+            all_failures=all_failures,
+            as_json=as_json,
+        )
+        return
+    if client_id is None or api_name or fail_mode or all_failures:
+        _fail(
+            "--client is required (or --route 'METHOD /path' for a route's token; --api, --fail and "
+            "--all-failures go with --route)"
+        )
+        return
     idp = open_provider(config_path, data_dir, database_url, public_url)
     if client_id not in idp.t.clients:
         _fail(f"unknown application {client_id!r}")

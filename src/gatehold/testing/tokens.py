@@ -57,6 +57,7 @@ from gatehold.idp.tokens import access_token_claims
 
 if TYPE_CHECKING:
     from gatehold.idp.service import IdentityProvider
+    from gatehold.importers import ImportOptions
 
 __all__ = [
     "FAILURE_MODES",
@@ -524,16 +525,19 @@ class Tokens:
         self.clock = clock
 
     @classmethod
-    def for_stack(cls, data_dir: Path, config: Path | None = None) -> Tokens:
+    def for_stack(
+        cls, data_dir: Path, config: Path | None = None, *, options: ImportOptions | None = None
+    ) -> Tokens:
         """For the stack ``gatehold up --data-dir DATA_DIR`` runs (its ``stack.json``: configuration,
-        import options, issuer), or, without one, for ``config`` (default: the example stack)."""
+        import options, issuer), or, without one, for ``config`` (default: the example stack).
+        ``options``: import options that replace the stack's (``--issuer-alias`` …)."""
         from gatehold.cli.common import example_config_path, read_stack_state
         from gatehold.idp.service import IdentityProvider
         from gatehold.idp.store import Store
         from gatehold.importers import ImportOptions
         from gatehold.server import StackOptions
 
-        data_dir = Path(data_dir)
+        given, data_dir = options, Path(data_dir)
         state = read_stack_state(data_dir)
         options = ImportOptions()
         public_url = database_url = None
@@ -544,6 +548,8 @@ class Tokens:
                 options = state.options()
             elif state.config_path and Path(state.config_path).resolve() == Path(config).resolve():
                 options = state.options()
+        if given is not None and given != ImportOptions():
+            options = given  # the import options on the command line win, as in `gatehold token`
         opts = StackOptions(data_dir=data_dir, public_url=public_url, database_url=database_url)
         loaded = load_config(config or example_config_path(), variables=opts.variables(), options=options)
         store = Store.open(data_dir, database_url)
