@@ -10,6 +10,7 @@ absolute lifetimes: `invalid_grant`); events and handlers see the stack's time. 
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,31 @@ def handler(event, context):
     return {"statusCode": 200, "body": json.dumps(body)}
 """
 
+ECHO_NODE = """\
+exports.handler = async (event, context) => ({
+  statusCode: 200,
+  body: JSON.stringify({
+    timeEpoch: event.requestContext.timeEpoch,
+    time: Date.now() / 1000,
+    now: new Date().getTime() / 1000,
+    remaining: context.getRemainingTimeInMillis(),
+  }),
+});
+"""
+
+NODE_FUNCTION = """\
+  echo-node:
+    runtime: nodejs20.x
+    handler: index.handler
+    code_path: fn-node
+"""
+
+NODE_ROUTE = """\
+      GET /node:
+        integration: {type: lambda, function: echo-node, payload_format_version: "2.0"}
+        authorizer: auth0
+"""
+
 GATE = """\
 import os
 
@@ -65,7 +91,7 @@ functions:
     handler: gate.handler
     code_path: fn
     environment: {{COUNTER: "{counter}"}}
-apis:
+{node_function}apis:
   clocked:
     type: HTTP
     authorizers:
@@ -89,7 +115,7 @@ apis:
       GET /gated:
         integration: {{type: lambda, function: echo, payload_format_version: "2.0"}}
         authorizer: gate
-tenant:
+{node_route}tenant:
   apis:
     - identifier: https://clock-api
       name: Clock API
@@ -124,6 +150,9 @@ def write_project(root: Path) -> Path:
     (root / "fn").mkdir(parents=True, exist_ok=True)
     (root / "fn" / "echo.py").write_text(ECHO)
     (root / "fn" / "gate.py").write_text(GATE)
+    (root / "fn-node").mkdir(exist_ok=True)
+    (root / "fn-node" / "index.js").write_text(ECHO_NODE)
+    node = shutil.which("node") is not None
     config = root / "gatehold.yaml"
     config.write_text(
         CONFIG.format(
@@ -137,6 +166,8 @@ def write_project(root: Path) -> Path:
             idle=REFRESH_IDLE,
             m2m=M2M[0],
             secret=M2M[1],
+            node_function=NODE_FUNCTION if node else "",
+            node_route=NODE_ROUTE if node else "",
         )
     )
     return config
@@ -317,11 +348,19 @@ def test_a_refresh_token_past_its_absolute_lifetime_is_refused(clocked: Stack, c
     assert refused.json()["error"] == "invalid_grant"
 
 
-def test_events_and_handlers_see_the_stack_time(clocked: Stack, clock: StackClock) -> None:
+@pytest.mark.parametrize("runtime", ["python", "nodejs"])
+def test_events_and_handlers_see_the_stack_time(clocked: Stack, clock: StackClock, runtime: str) -> None:
+    if runtime == "nodejs" and shutil.which("node") is None:
+        pytest.skip("node is needed for a Node.js function")
     at = clock.freeze(at=1_950_000_000.25).now
     token = m2m_token(clocked)
-    seen = get(clocked, "/jwt", Authorization=f"Bearer {token}").json()
+    answer = get(clocked, "/jwt" if runtime == "python" else "/node", Authorization=f"Bearer {token}")
+    assert answer.status_code == 200, answer.text
+    seen = answer.json()
     assert seen["timeEpoch"] == int(at * 1000)
-    assert seen["time"] == at
-    assert seen["now"] == at
+    assert seen["time"] == pytest.approx(at, abs=0.001)  # Node.js: milliseconds
+    assert seen["now"] == pytest.approx(at, abs=0.001)
     assert seen["remaining"] > 0
+    clock.advance(60)
+    later = get(clocked, "/jwt" if runtime == "python" else "/node", Authorization=f"Bearer {token}").json()
+    assert later["time"] == pytest.approx(at + 60, abs=0.001)

@@ -314,6 +314,7 @@ function nodeJsExit() {
 // (with the frame of that answer, for the caller to send: with the next GET, or alone)
 function invoke(handler, isAsync, call, then) {
   const id = call.id;
+  syncClock(); // the stack's time for this invocation (gatehold up --test-clock)
   const deadline = call.deadline;
   const started = process.hrtime.bigint();
   currentRequestId = id;
@@ -417,6 +418,43 @@ function parseHeader(value) {
 
 let userHandler;
 let userIsAsync = false;
+// gatehold up --test-clock: Date follows the stack's shared clock. Its file (gatehold/clock.py: seq,
+// frozen, wall instant, monotonic instant, wall offset, monotonic offset; u64 u64 f64 f64 f64 f64,
+// little-endian, seq odd while written) is read once per invocation, and Date.now() / new Date()
+// answer from that reading: the frozen instant, or the real time plus the offset. The timeout that
+// ends a hanging handler stays real time. Without the flag Date is untouched.
+let syncClock = () => {};
+if (process.env.GATEHOLD_CLOCK_FILE) {
+  const clockFd = fs.openSync(process.env.GATEHOLD_CLOCK_FILE, 'r');
+  const state = Buffer.alloc(48);
+  const seq = Buffer.alloc(8);
+  const RealDate = Date;
+  const realNow = RealDate.now;
+  let frozenAt = null; // ms, while frozen
+  let offset = 0; // ms, while running
+  syncClock = () => {
+    for (;;) {
+      fs.readSync(clockFd, state, 0, 48, 0);
+      const before = state.readBigUInt64LE(0);
+      fs.readSync(clockFd, seq, 0, 8, 0);
+      if ((before & 1n) === 0n && seq.readBigUInt64LE(0) === before) break;
+    }
+    frozenAt = state.readBigUInt64LE(8) !== 0n ? Math.floor(state.readDoubleLE(16) * 1000) : null;
+    offset = Math.round(state.readDoubleLE(32) * 1000);
+  };
+  const now = () => (frozenAt !== null ? frozenAt : realNow() + offset);
+  function StackDate(...args) {
+    if (!new.target) return new RealDate(now()).toString();
+    return args.length === 0 ? new RealDate(now()) : new RealDate(...args);
+  }
+  StackDate.prototype = RealDate.prototype;
+  StackDate.now = now;
+  StackDate.parse = RealDate.parse;
+  StackDate.UTC = RealDate.UTC;
+  globalThis.Date = StackDate;
+  syncClock();
+}
+
 const NEXT = `${BASE}/invocation/next`;
 const NEXT_HEADERS = BATCHES ? { 'Gatehold-Batch': '1' } : undefined;
 
@@ -465,6 +503,7 @@ function runBatch(calls, index, arn, timeoutMs) {
     return;
   }
   const [id, trace, event] = calls[index];
+  syncClock();
   const call = { id, deadline: Date.now() + timeoutMs, arn, trace, clientContext: undefined, identity: undefined, event };
   invoke(userHandler, userIsAsync, call, (answer) => {
     if (index + 1 >= calls.length) {

@@ -44,6 +44,7 @@ from urllib.parse import unquote
 
 import orjson
 
+from gatehold import clock as shared_clock
 from gatehold.runtime import errors
 from gatehold.runtime.context import new_log_stream_name
 from gatehold.runtime.environment import BUSY, DEAD, IDLE, STARTING, Call, Environment, PoolEvents, Process
@@ -508,8 +509,9 @@ class RuntimeApiEnvironment(Environment):
         self._batch_conn = None
         call = self.batch[self._handed]
         self._handed += 1
-        deadline_ms = int((time.time() + spec.timeout) * 1000)
-        trace = f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};Sampled=0"
+        now = shared_clock.wall()  # the stack's (gatehold.clock); the timeout itself is real time
+        deadline_ms = int((now + spec.timeout) * 1000)
+        trace = f"Root=1-{int(now):08x}-{os.urandom(12).hex()};Sampled=0"
         head = (
             f"Lambda-Runtime-Aws-Request-Id: {call.request_id}\r\n"
             f"Lambda-Runtime-Deadline-Ms: {deadline_ms}\r\n"

@@ -228,6 +228,9 @@ def run(data: dict[str, Any]) -> None:
     for entry in data.get("sys_path", []):
         if entry not in sys.path:
             sys.path.append(entry)
+    from gatehold.runtime.stack_time import follow_stack_clock
+
+    follow_stack_clock(os.environ)  # gatehold up --test-clock: before the handler is imported
     code_path = data.get("code_path")
     add_code_path(Path(code_path) if code_path else None)
     sock = socket.socket(fileno=CHANNEL_FD)
