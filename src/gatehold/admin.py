@@ -104,8 +104,8 @@ def create_admin_app(
             request_id = unquote(path.removeprefix("/explain/"))
             found = await explain(request_id) if request_id else None
             if found is None:
-                message = f"No recent request {request_id!r}: unknown, or no longer kept (gatehold explain)"
-                await _respond(send, 404, _JSON, orjson.dumps({"message": message}), head)
+                unknown = f"No recent request {request_id!r}: unknown, or no longer kept (gatehold explain)"
+                await _respond(send, 404, _JSON, orjson.dumps({"message": unknown}), head)
             else:
                 await _respond(send, 200, _JSON, orjson.dumps(found), head)
         elif path == "/healthz":

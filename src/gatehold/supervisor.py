@@ -157,6 +157,7 @@ class Child:
         #: a restart asked for (a changed spa: section): its exit is no failure
         self.replacing = False
         self._replies: dict[int, asyncio.Future[str]] = {}
+        self._explained: dict[int, asyncio.Future[dict[str, Any] | None]] = {}
         self._follower: asyncio.Task[None] | None = None
 
     @property
@@ -245,6 +246,20 @@ class Child:
         finally:
             self._replies.pop(number, None)
 
+    async def explain(self, number: int, request_id: str) -> dict[str, Any] | None:
+        """A recent request of this (gateway) process, explained; None when it does not know it or
+        does not answer in time."""
+        if self.channel is None or not self.ready:
+            return None
+        reply = self._explained[number] = asyncio.get_running_loop().create_future()
+        self.channel.send({"explain": number, "request_id": request_id})
+        try:
+            return await asyncio.wait_for(reply, METRICS_TIMEOUT_S)
+        except TimeoutError:
+            return None
+        finally:
+            self._explained.pop(number, None)
+
     @property
     def responsive(self) -> bool:
         """The process answered the heartbeats sent more than :data:`UNRESPONSIVE_S` ago."""
@@ -267,6 +282,10 @@ class Child:
                 reply = self._replies.get(message["metrics"])
                 if reply is not None and not reply.done():
                     reply.set_result(str(message.get("text", "")))
+            elif "explain" in message:
+                explained = self._explained.get(message["explain"])
+                if explained is not None and not explained.done():
+                    explained.set_result(message.get("trace"))
 
     def _exited(self, proc: Process, channel: Channel, returncode: int) -> None:
         served = time.monotonic() - self.ready_since if self.ready else 0.0
@@ -277,6 +296,9 @@ class Child:
         for reply in self._replies.values():
             if not reply.done():
                 reply.set_result("")
+        for explained in self._explained.values():
+            if not explained.done():
+                explained.set_result(None)
         self.supervisor.exited(self, proc.pid, returncode, served)
 
     def signal(self, sig: int) -> None:
@@ -525,6 +547,13 @@ class Supervisor:
         number = next(self._numbers)
         texts = await asyncio.gather(*(c.metrics(number) for c in self.children))
         return {c.name: text for c, text in zip(self.children, texts, strict=True) if text}
+
+    async def explain(self, request_id: str) -> dict[str, Any] | None:
+        """A recent request explained by the gateway process that answered it (``gatehold explain``;
+        each gateway process keeps its own), or None when none knows it."""
+        number = next(self._numbers)
+        found = await asyncio.gather(*(c.explain(number, request_id) for c in self.of_role("gateway")))
+        return next((f for f in found if f is not None), None)
 
     # -- stop ---------------------------------------------------------------------------------------
 

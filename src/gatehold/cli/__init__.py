@@ -8,6 +8,7 @@
     gatehold token …                 mint a token like Auth0's API "Test" tab
     gatehold users / roles / keys …  administer the identity provider's store
     gatehold authorizer test …       run an authorizer on an event file
+    gatehold explain GET /path …     why the running stack answered a request so (or --request-id)
     gatehold run -- COMMAND          run COMMAND (tests in any language) with a stack up
 """
 
@@ -29,6 +30,7 @@ COMMANDS = {
     "roles": ("gatehold.cli.idp", "roles"),
     "keys": ("gatehold.cli.idp", "keys"),
     "authorizer": ("gatehold.cli.authorizer", "authorizer"),
+    "explain": ("gatehold.cli.explain", "explain"),
     "run": ("gatehold.cli.run", "run"),
     "test-env": ("gatehold.cli.run", "run"),
 }

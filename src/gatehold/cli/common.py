@@ -329,6 +329,10 @@ class StackState:
     idp_url: str
     database_url: str | None
     pid: int
+    #: where ``gatehold explain`` sends requests and asks for their traces (None: an older stack.json,
+    #: or ``--admin-port 0``)
+    gateway_url: str | None = None
+    admin_url: str | None = None
 
     def options(self) -> ImportOptions:
         return ImportOptions.from_dict(self.import_options)
@@ -351,6 +355,8 @@ def read_stack_state(data_dir: Path) -> StackState | None:
             idp_url=str(raw["idp_url"]),
             database_url=raw.get("database_url"),
             pid=int(raw.get("pid", 0)),
+            gateway_url=raw.get("gateway_url"),
+            admin_url=raw.get("admin_url"),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -34,6 +34,7 @@ from gatehold.gateway.events import (
     http_api_request_id,
     rest_request_id,
 )
+from gatehold.gateway.explain import RECENT, RecentTraces, explain
 from gatehold.gateway.gateway_responses import render
 from gatehold.gateway.integrations import IntegrationConfig, build_integration
 from gatehold.gateway.integrations.base import Integration, StreamedResponse
@@ -85,9 +86,16 @@ class GatewayApp:
     max_body_bytes = MAX_PAYLOAD_BYTES
 
     def __init__(
-        self, loaded: LoadedConfig, invoker: Invoker, *, http_client: httpx.AsyncClient | None = None
+        self,
+        loaded: LoadedConfig,
+        invoker: Invoker,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        traces: RecentTraces | None = None,
     ) -> None:
         self.loaded = loaded
+        #: the last requests, for :meth:`explain` (default: this process's, kept across hot reloads)
+        self.traces = traces if traces is not None else RECENT
         self.invoker = invoker
         self.settings = loaded.config.gateway
         self._owns_client = http_client is None
@@ -320,6 +328,14 @@ class GatewayApp:
             out.append(("x-gatehold-trace", trace.summary()))
         return Answer(self, response, state, record, trace, full_path, started)
 
+    def explain(self, request_id: str) -> dict[str, Any] | None:
+        """Why a recent request was answered as it was (:mod:`gatehold.gateway.explain`), or None
+        when it is not kept (unknown, or dropped as newer requests came in)."""
+        kept = self.traces.get(request_id)
+        if kept is None:
+            return None
+        return explain(kept, region=self.settings.region, account_id=self.settings.account_id)
+
     def invalid_response(self, answer: Answer) -> GatewayResponse:
         """A response the server cannot write (a header name or value with CR, LF or NUL, which a
         Lambda function may return) becomes the API's integration failure; the original is logged."""
@@ -428,6 +444,8 @@ class Answer:
                     "authorizer": trace.summary() if trace.steps else None,
                 },
             )
+        body = response.body if isinstance(response, GatewayResponse) else None
+        app.traces.keep(record, self._trace, response.headers, body, self._full_path)
 
 
 def _add_request_id_headers(out: list[tuple[str, str]], is_rest: bool, request_id: str) -> None:

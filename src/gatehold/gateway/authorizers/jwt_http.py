@@ -154,6 +154,7 @@ class HttpJwtAuthorizer:
                     check=exc.check,
                     error=exc.description,
                 )
+                trace.note(now=now)  # the time the claims were checked against, for gatehold explain
                 raise unauthorized(exc.description, invalid_token_header(exc.description)) from None
         grant = entry.derived
         if not isinstance(grant, TokenGrant):

@@ -103,6 +103,8 @@ class RestJwtAuthorizer:
             check_required_claims(claims, self.required_claims)
         except JoseError as exc:
             trace.add("authorizer", "unauthorized", **base, check=exc.check, error=exc.description)
+            # the time the claims were checked against, for gatehold explain
+            trace.note(now=next(iter(self.verifiers.values())).clock() if self.verifiers else None)
             raise unauthorized(exc.description, invalid_token_header(exc.description)) from None
         base["cache"] = "hit" if hit else "miss"
         scopes = check_scopes(claims, match.route.config.authorization_scopes, base, trace)

@@ -168,6 +168,7 @@ class LambdaAuthorizer:
             account_id=settings.account_id,
             join_repeats=self.api_type == "HTTP",
         )
+        trace.note(identity=values, method_arn=arn)  # for gatehold explain
         if missing is not None:
             trace.add("authorizer", "unauthorized", **base, check="identity", missing=missing)
             raise unauthorized(f"identity source {missing} is missing or empty")
@@ -181,6 +182,7 @@ class LambdaAuthorizer:
             metrics.authorizer_cache(self.api_name, self.name, hit=cached is not None)
         if cached is not None:
             result, latency, cache_state = cached.result, 0, "hit"
+            trace.note(cached=cached, ttl_left=cached.expires_at - self.cache.clock())
         else:
             result, latency = await self._invoke(request, match, arn, values, base, trace)
             cache_state = "miss" if self.cache.enabled else "off"
@@ -226,6 +228,7 @@ class LambdaAuthorizer:
             trace.add("authorizer", "error", **base, cache="miss", check="timeout", function=self.function)
             raise configuration_error(f"authorizer function {self.function} timed out")
         if res.error is not None:
+            trace.note(function_error=res.error)
             message = res.error.get("errorMessage")
             if message == "Unauthorized":
                 trace.add("authorizer", "unauthorized", **base, check="function", function=self.function)
@@ -246,11 +249,13 @@ class LambdaAuthorizer:
             if result.policy_document is not None:
                 evaluate(result.policy_document, arn)  # a malformed policy is an error, never cached
         except (AuthorizerOutputError, PolicyError) as exc:
+            trace.note(output=res.payload)
             failure = configuration_error(
                 f"authorizer function {self.function} returned an invalid result: {exc}"
             )
             trace.add("authorizer", "error", **base, check="output", function=self.function, error=str(exc))
             raise failure from None
+        trace.note(result=result, latency_ms=latency)
         return result, latency
 
     # -- the decision -----------------------------------------------------------------------------
