@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -504,14 +503,10 @@ def sign_for_mode(mode: str, claims: Mapping[str, Any], check: RouteCheck, key: 
 
 
 def _stack_wall_clock(data_dir: Path) -> Callable[[], float]:
-    """The stack's wall time (its shared test clock when it runs one), else the system clock."""
-    try:
-        module = importlib.import_module("gatehold.clock")
-        clock = module.stack_clock(data_dir)
-    except (ImportError, AttributeError):
-        return time.time
-    now: Callable[[], float] = clock.time
-    return now
+    """The stack's wall time: its shared clock when it runs with ``--test-clock``, else the system's."""
+    from gatehold.clock import stack_clock
+
+    return stack_clock(data_dir).time
 
 
 class Tokens:
