@@ -40,6 +40,8 @@ from gatehold.cli.common import (
     load_or_exit,
     read_stack_state,
 )
+from gatehold.config import LoadedConfig
+from gatehold.config.models import GatewaySettings
 from gatehold.idp.errors import OAuthError
 from gatehold.idp.scopes import parse_scope
 from gatehold.idp.service import IdentityProvider
@@ -65,6 +67,13 @@ def store_options(f: F) -> F:
 def open_provider(
     config_path: Path | None, data_dir: Path, database_url: str | None, public_url: str | None
 ) -> IdentityProvider:
+    """:func:`open_stack`'s identity provider."""
+    return open_stack(config_path, data_dir, database_url, public_url)[0]
+
+
+def open_stack(
+    config_path: Path | None, data_dir: Path, database_url: str | None, public_url: str | None
+) -> tuple[IdentityProvider, LoadedConfig]:
     """The tenant applied (idempotently) and the keys loaded, as `gatehold up` would.
 
     Without ``-c``, the stack last started with this data directory is followed (its configuration,
@@ -89,7 +98,7 @@ def open_provider(
     store = Store.open(data_dir, database_url)
     idp = IdentityProvider(store, loaded.config.tenant, issuer=opts.idp_url + "/", base_dir=loaded.base_dir)
     idp.startup()
-    return idp
+    return idp, loaded
 
 
 def _fail(message: str) -> None:
@@ -337,7 +346,52 @@ def keys_list(
 def keys_rotate(
     config_path: Path | None, data_dir: Path, database_url: str | None, public_url: str | None
 ) -> None:
-    """Promote the published next key to current; keep the old one for verification."""
-    idp = open_provider(config_path, data_dir, database_url, public_url)
+    """Promote the published next key to current; keep the old one for verification.
+
+    Says what the stack's gateway will do with tokens the new key signs and with those of the key the
+    rotation drops (``gateway.jwks_refetch``, ``jwks_cache_ttl``: docs/authorizers.md, "Key rotation").
+    """
+    from gatehold import clock
+
+    clock.install(clock.stack_clock(data_dir))  # a stack on --test-clock: its time in the key rows
+    idp, loaded = open_stack(config_path, data_dir, database_url, public_url)
+    before = {row.kid: row for row in idp.store.signing_keys()}
     current = idp.keys.rotate()
+    dropped = [kid for kid, row in before.items() if row.state == "previous"]
+    published = before[current.kid].created_at if current.kid in before else None
     console.print(f"signing with {current.kid}; running servers switch within a few seconds")
+    for line in rotation_outlook(loaded.config.gateway, current.kid, published, dropped):
+        console.print(line, highlight=False, markup=False)
+
+
+def rotation_outlook(
+    gateway: GatewaySettings, kid: str, published_at: int | None, dropped: list[str]
+) -> list[str]:
+    """What a gateway caching the issuer's key set does after a rotation: with the new key (published
+    as ``next`` since ``published_at``, or never), and with the keys the rotation ``dropped``."""
+    ttl, every = gateway.jwks_cache_ttl, gateway.jwks_min_refetch_interval
+    lines = []
+    if published_at is not None:
+        since = datetime.fromtimestamp(published_at, UTC).isoformat(timespec="seconds")
+        lines.append(
+            f"the gateway: {kid} is in the published key set since {since}; a gateway whose cached key "
+            "set is older than that does not know it yet:"
+        )
+    else:
+        lines.append(f"the gateway: {kid} was never published before; no gateway's cached key set knows it:")
+    if gateway.jwks_refetch == "on-unknown-kid":
+        lines.append(
+            f"  jwks_refetch: on-unknown-kid: its first token fetches the key set again (at most once per "
+            f"{every:g} s) and passes at once"
+        )
+    else:
+        lines.append(
+            f"  jwks_refetch: ttl-only: its tokens are refused (401, the token's signing key is unknown) "
+            f"until the cached key set is {ttl} s old"
+        )
+    for old in dropped:
+        lines.append(
+            f"  {old} is no longer published: tokens it signed pass until the gateway's cached key set "
+            f"expires (at most {ttl} s), then 401"
+        )
+    return lines
