@@ -20,8 +20,9 @@ Which stack: ``@pytest.mark.gatehold(config=…, args=[…], scope=…, mode=…
 module, else the command line (``--gatehold-config``, ``--gatehold-args``, ``--gatehold-scope``,
 ``--gatehold-mode``), else the ini options (``gatehold_config``, ``gatehold_args``,
 ``gatehold_scope``, ``gatehold_mode``, ``gatehold_start_timeout``), else the bundled example stack,
-one per session, as a subprocess. Stacks with the same settings and scope are shared; relative paths
-are relative to the rootdir (the command line's to the current directory).
+one per session, as a subprocess. Stacks with the same settings and scope are shared. Relative
+paths: the ini file's to its directory, a marker's to the rootdir, the command line's to the current
+directory.
 
 ``mode = in-process`` is refused (a usage error that says why): a Gatehold stack is a supervisor and
 one process per service by design (docs/runtime.md, "Processes"), the Lambda functions run in worker
@@ -82,9 +83,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="One stack per session (default), module or test.",
     )
     group.addoption(
-        "--gatehold-mode", dest="gatehold_mode", choices=MODES, default=None, help=IN_PROCESS_REFUSED
+        "--gatehold-mode",
+        dest="gatehold_mode",
+        choices=MODES,
+        default=None,
+        help="subprocess, the only mode (in-process is refused; docs/testing.md says why).",
     )
-    parser.addini("gatehold_config", "Configuration or template of the Gatehold stack (relative to rootdir).")
+    parser.addini(
+        "gatehold_config", "Configuration or template of the Gatehold stack (relative to the ini file)."
+    )
     parser.addini("gatehold_args", "More `gatehold up` arguments of the Gatehold stack.", type="args")
     parser.addini("gatehold_scope", "session, module or function: how long a Gatehold stack lives.")
     parser.addini("gatehold_mode", "subprocess (the only mode; see docs/testing.md).")
