@@ -10,6 +10,7 @@ statuses below are written out, not read from the module under test.
 
 from __future__ import annotations
 
+import base64
 import json
 import shlex
 import subprocess
@@ -162,8 +163,15 @@ def test_a_user_token_and_chosen_scopes(stack: Stack) -> None:
     token = tokens.passing("GET /unicorn", "unicorns", user="rider@example.com", scopes=["read:unicorn"])
     response = send(stack, "GET", "/unicorns/unicorn?name=Gaia", token)
     assert response.status_code == 200, response.text
-    claims = json.loads(httpx.get(f"{stack.idp_url}/.well-known/openid-configuration").text)
-    assert claims["issuer"] == stack.issuer
+    claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    assert claims["iss"] == stack.issuer
+    assert claims["sub"].startswith("auth0|")  # the user's id in the store, not a client's
+    assert (claims["azp"], claims["scope"], claims["permissions"]) == (
+        "demo-spa",
+        "read:unicorn",
+        ["read:unicorn"],
+    )
+    assert "gty" not in claims
     with pytest.raises(TokenRequestError, match="requires one of read:unicorn; scopes list:unicorns"):
         tokens.passing("GET /unicorn", "unicorns", scopes=["list:unicorns"])
     with pytest.raises(TokenRequestError, match=r"no user 'nobody@example\.com'"):
@@ -351,3 +359,62 @@ def test_expects_on_a_jwt_authorizer_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="expects applies to Lambda authorizers"):
         load_config(tmp_path / "gatehold.yaml")
+
+
+REST_JWT = """
+apis:
+  orders:
+    type: REST
+    stages: {prod: {}}
+    gateway_responses:
+      UNAUTHORIZED:
+        status_code: 401
+        headers: {X-Why: "'token'"}
+        template: '{"error":$context.error.messageString,"type":"$context.error.responseType"}'
+    authorizers:
+      jwt:
+        type: JWT
+        issuers:
+          - {issuer: "${issuer}", audiences: [https://orders-api]}
+          - {issuer: "https://partner.example.com/", audiences: [orders], jwks_uri: "https://partner.example.com/keys"}
+        required_claims: {gty: client-credentials}
+    routes:
+      GET /orders:
+        integration: {type: mock, status_code: 202, body: "{}"}
+        authorizer: jwt
+        authorization_scopes: [read:orders]
+tenant:
+  apis:
+    - {identifier: https://orders-api, permissions: [read:orders]}
+  applications:
+    orders-m2m:
+      app_type: non_interactive
+      client_secret: "orders-m2m-secret-0123456789-0123456789"
+      grant_types: [client_credentials]
+  client_grants:
+    - {client_id: orders-m2m, audience: https://orders-api, scope: [read:orders]}
+"""
+
+
+def test_a_rest_jwt_authorizer_and_a_custom_gateway_response(
+    stack_factory: Callable[..., Stack], tmp_path: Path
+) -> None:
+    config = tmp_path / "gatehold.yaml"
+    config.write_text(REST_JWT)
+    stack = stack_factory(config)
+    tokens = Tokens.for_stack(stack.data_dir)
+    assert tokens.expected(VALID, "GET /orders").status == 202  # the mock integration's status
+    assert send(stack, "GET", "/orders/prod/orders", tokens.passing("GET /orders")).status_code == 202
+    for mode in FAILURE_MODES:
+        expected = tokens.expected(mode, "GET /orders")
+        response = send(stack, "GET", "/orders/prod/orders", tokens.failing(mode, "GET /orders"))
+        assert_exactly(response, expected)
+        if mode == "missing-scope":
+            assert (response.status_code, response.content) == (403, FORBIDDEN)
+            assert response.headers["x-amzn-errortype"] == "AccessDeniedException"
+        else:  # the UNAUTHORIZED gateway response's template and header, with the JWT authorizer's own
+            assert response.content == b'{"error":"Unauthorized","type":"UNAUTHORIZED"}'
+            assert response.headers["x-why"] == "token"
+            assert response.headers["www-authenticate"].endswith(
+                f'error_description="{JWT_DESCRIPTIONS[mode]}"'
+            )
