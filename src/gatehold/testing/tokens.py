@@ -159,7 +159,7 @@ class RouteCheck:
     audience: str
     scopes: tuple[str, ...]  # JWT: any of them; Lambda: the declared ones
     algorithm: str
-    secret: bytes | None  # HS*: the shared secret
+    secret: bytes | None = field(repr=False)  # HS*: the shared secret
     leeway: int
     required_claims: Mapping[str, Any] | tuple[str, ...] = ()
     invalid_token: int = 401
