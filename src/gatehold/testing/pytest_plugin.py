@@ -24,10 +24,11 @@ one per session, as a subprocess. Stacks with the same settings and scope are sh
 paths: the ini file's to its directory, a marker's to the rootdir, the command line's to the current
 directory.
 
-``mode = in-process`` is refused (a usage error that says why): a Gatehold stack is a supervisor and
-one process per service by design (docs/runtime.md, "Processes"), the Lambda functions run in worker
-processes of the gateway, and the test clock and the admin endpoints are the supervisor's; serving
-the gateway inside the test process would test another program than the one you deploy against.
+``mode = in-process`` is refused (a usage error that says why, docs/testing.md "Subprocess, not in
+process"): the services' servers in the test process would be another program than the one you
+deploy against (no supervisor: no readiness, no test clock; the functions still in worker
+processes), and the supervisor in a thread would save one interpreter's start while making its
+process-wide state (the installed clock, logging, environment, signal handlers) the test process's.
 """
 
 from __future__ import annotations
