@@ -165,7 +165,8 @@ class KeyRing:
             self._fingerprint = fingerprint
 
     def refresh_if_stale(self) -> None:
-        """Pick up a rotation done by another process (cheap: one small SELECT every few seconds)."""
+        """Pick up a rotation done by another process (cheap: one small SELECT every few seconds).
+        Real seconds, not the stack's clock (gatehold.clock): a frozen test clock must not stop it."""
         if time.monotonic() - self._checked_at >= self.reload_interval:
             self._install(self.store.signing_keys())
 
