@@ -4,7 +4,8 @@ moved through the admin port (gatehold.testing.clock.StackClock), over real HTTP
 Advancing it expires a token at the gateway (the HTTP API JWT authorizer's 401 and
 www-authenticate, docs/authorizers.md "Responses"), a Lambda authorizer's cached result (the
 function is invoked again: it counts its invocations in a file), and a refresh token (idle and
-absolute lifetimes: `invalid_grant`); events and handlers see the stack's time. Without the flag the
+absolute lifetimes: `invalid_grant`); a throttle bucket refills and a daily quota starts again only
+as the clock moves; events and handlers see the stack's time. Without the flag the
 /clock endpoints answer 404 naming it.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,8 @@ REFRESH_ABSOLUTE = 7200
 M2M = ("clock-m2m", "clock-m2m-secret-0123456789abcdef")
 SPA_CALLBACK = "http://localhost:5999/callback"
 USER = ("user@example.com", "Clock-test-pass-1")
+THROTTLED_KEY = "throttled-key-0123456789abcdef"
+QUOTA_KEY = "quota-key-0123456789abcdef0123"
 
 ECHO = """\
 import json
@@ -115,7 +119,28 @@ functions:
       GET /gated:
         integration: {{type: lambda, function: echo, payload_format_version: "2.0"}}
         authorizer: gate
-{node_route}tenant:
+{node_route}  metered:
+    type: REST
+    stages:
+      prod: {{}}
+    routes:
+      GET /throttled:
+        integration: {{type: mock, status_code: 200, body: '{{"ok": true}}'}}
+        api_key_required: true
+      GET /quota:
+        integration: {{type: mock, status_code: 200, body: '{{"ok": true}}'}}
+        api_key_required: true
+gateway:
+  usage_plans:
+    throttled:
+      api_stages: [metered/prod]
+      api_keys: [{throttled_key}]
+      throttling: {{rate_limit: 1, burst_limit: 1}}
+    quota:
+      api_stages: [metered/prod]
+      api_keys: [{quota_key}]
+      quota: {{limit: 2, period: DAY}}
+tenant:
   apis:
     - identifier: https://clock-api
       name: Clock API
@@ -168,6 +193,8 @@ def write_project(root: Path) -> Path:
             secret=M2M[1],
             node_function=NODE_FUNCTION if node else "",
             node_route=NODE_ROUTE if node else "",
+            throttled_key=THROTTLED_KEY,
+            quota_key=QUOTA_KEY,
         )
     )
     return config
@@ -364,3 +391,32 @@ def test_events_and_handlers_see_the_stack_time(clocked: Stack, clock: StackCloc
     clock.advance(60)
     later = get(clocked, "/jwt" if runtime == "python" else "/node", Authorization=f"Bearer {token}").json()
     assert later["time"] == pytest.approx(at + 60, abs=0.001)
+
+
+def metered(stack: Stack, path: str, key: str) -> tuple[int, Any]:
+    answer = httpx.get(f"{stack.gateway_url}/metered/prod{path}", headers={"x-api-key": key}, timeout=15)
+    return answer.status_code, answer.json()
+
+
+def test_a_frozen_clock_holds_a_throttle_bucket_empty_until_advanced(
+    clocked: Stack, clock: StackClock
+) -> None:
+    metered(clocked, "/throttled", THROTTLED_KEY)  # whatever the bucket held: it is empty now
+    assert metered(clocked, "/throttled", THROTTLED_KEY) == (429, {"message": "Too Many Requests"})
+    assert metered(clocked, "/throttled", THROTTLED_KEY) == (429, {"message": "Too Many Requests"})
+    clock.advance(1)  # one token, at 1 request a second
+    assert metered(clocked, "/throttled", THROTTLED_KEY) == (200, {"ok": True})
+
+
+def test_a_daily_quota_starts_again_when_the_clock_reaches_the_next_day(
+    clocked: Stack, clock: StackClock
+) -> None:
+    noon = datetime(2033, 3, 4, 12, tzinfo=UTC).timestamp()  # later than the instants other tests set
+    clock.freeze(at=noon)
+    assert metered(clocked, "/quota", QUOTA_KEY)[0] == 200
+    assert metered(clocked, "/quota", QUOTA_KEY)[0] == 200
+    assert metered(clocked, "/quota", QUOTA_KEY) == (429, {"message": "Limit Exceeded"})
+    clock.advance(12 * 3600 - 1)  # 23:59:59, the same day
+    assert metered(clocked, "/quota", QUOTA_KEY) == (429, {"message": "Limit Exceeded"})
+    clock.advance(1)  # midnight UTC: a new period
+    assert metered(clocked, "/quota", QUOTA_KEY)[0] == 200
