@@ -200,7 +200,8 @@ def _decision(record: RequestRecord, error: GatewayError | None) -> dict[str, An
     return {
         "status": record.status,
         "responseType": error.type.name,
-        "errorType": error.type.error_type,
+        # x-amzn-ErrorType: REST APIs send it, HTTP APIs do not
+        "errorType": error.type.error_type if record.api is None or record.api.type == "REST" else None,
         "reason": error.reason,
     }
 
