@@ -5,7 +5,8 @@ A :class:`Stack` is ``python -m gatehold up`` as a subprocess of the caller, exa
 runs it (the supervisor and one process per service, docs/runtime.md), its output in a log file of
 its data directory. :meth:`Stack.start` returns once the admin port's ``/readyz`` says every process
 serves, or raises :class:`StackStartError` with the log; :meth:`Stack.stop` is ``gatehold up``'s own
-graceful stop (SIGTERM), then a kill if it takes too long::
+graceful stop (SIGTERM), then a kill if it takes too long. A stack never outlives the process that
+started it (Linux): killed test runs leave no ``gatehold up`` behind on their ports::
 
     from gatehold.testing.stack import new_stack
 
@@ -45,6 +46,19 @@ def _listening(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(1.0)
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+#: ``gatehold up`` stops (SIGTERM: gracefully, its processes with it) when the process that started it
+#: dies, even by SIGKILL (a test run killed by its CI's timeout): ``PR_SET_PDEATHSIG`` (Linux), set in
+#: the child before it becomes ``gatehold up`` (it survives ``execv``); argv[1] is the parent's pid, in
+#: case it died before the call
+_DIE_WITH_PARENT = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit(1)\n"
+    "os.execv(sys.executable, [sys.executable, *sys.argv[2:]])\n"
+)
 
 
 @cache
@@ -108,8 +122,11 @@ class Stack:
         return f"http://127.0.0.1:{self.dynamodb_port}"
 
     def command(self) -> list[str]:
+        python = [sys.executable]
+        if sys.platform == "linux":
+            python += ["-c", _DIE_WITH_PARENT, str(os.getpid())]
         cmd = [
-            sys.executable,
+            *python,
             "-m",
             "gatehold",
             "up",
