@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -136,7 +137,7 @@ _WRITER = """
 import sys
 from gatehold.clock import SharedClock
 c = SharedClock.open(sys.argv[1])
-for _ in range(20000):
+for _ in range(60000):
     c.advance(1.25)
 """
 
@@ -157,5 +158,53 @@ def test_a_reader_never_sees_half_a_write(shared: SharedClock) -> None:
     finally:
         writer.kill()
         writer.wait()
-    assert shared.time() == 1_000_000.0 + 20000 * 1.25
+    assert shared.time() == 1_000_000.0 + 60000 * 1.25
     assert len(seen) > 1  # the reader did read while the writer wrote
+
+
+_HANDLER_PROCESS = """
+import os, sys, time
+from gatehold.runtime.stack_time import follow_stack_clock
+assert follow_stack_clock(os.environ)
+import datetime
+import jwt  # imported after the patch, as a handler's module is
+token = jwt.encode({"exp": 1_000_000_100}, "k" * 32, algorithm="HS256")
+jwt.decode(token, "k" * 32, algorithms=["HS256"])   # not expired at the frozen instant
+print(time.time(), time.time_ns(), datetime.datetime.now(datetime.timezone.utc).timestamp(), flush=True)
+sys.stdin.readline()  # the parent advances the clock past exp
+try:
+    jwt.decode(token, "k" * 32, algorithms=["HS256"])
+    print("accepted")
+except jwt.ExpiredSignatureError:
+    print("expired")
+"""
+
+
+def test_a_python_environment_reads_the_stack_clock_pyjwt_included(shared: SharedClock) -> None:
+    shared.freeze(at=1_000_000_000.0)
+    env = {**os.environ, clock.CLOCK_ENV: str(shared.path)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", _HANDLER_PROCESS],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdin is not None
+        assert child.stdout.readline().split() == ["1000000000.0", "1000000000000000000", "1000000000.0"]
+        shared.advance(100)
+        child.stdin.write("\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "expired"
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_without_a_clock_nothing_is_patched() -> None:
+    from gatehold.runtime.stack_time import follow_stack_clock
+
+    assert follow_stack_clock({}) is False
+    assert time.time is SYSTEM_CLOCK.time

@@ -63,6 +63,7 @@ CLOCK_FILE: Final = "clock"
 
 _LAYOUT: Final = struct.Struct("<QQdddd")
 _SEQ: Final = struct.Struct("<Q")
+_VALUES: Final = struct.Struct("<Qdddd")
 #: frozen, wall_at, mono_at, wall_offset, mono_offset
 _Values = tuple[int, float, float, float, float]
 
@@ -184,9 +185,11 @@ class SharedClock:
         try:
             seq = _SEQ.unpack_from(buffer, 0)[0]
             values = change(*_LAYOUT.unpack_from(buffer, 0)[1:])
-            _SEQ.pack_into(buffer, 0, seq + 1)  # odd: a write is under way
-            _LAYOUT.pack_into(buffer, 0, seq + 1, *values)
-            _SEQ.pack_into(buffer, 0, seq + 2)
+            # slice assignments (one memcpy each), never pack_into: it zeroes its span first, and a
+            # reader would see seq 0, even, around zeroed values
+            buffer[0:8] = _SEQ.pack(seq + 1)  # odd: a write is under way
+            buffer[8:] = _VALUES.pack(*values)
+            buffer[0:8] = _SEQ.pack(seq + 2)
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
