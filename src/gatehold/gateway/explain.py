@@ -82,17 +82,21 @@ class RecentTraces:
         if self.max_entries <= 0:
             return
         request = record.request
-        if len(request.body) > KEEP_BODY_BYTES:
+        size = len(request.body)
+        if size > KEEP_BODY_BYTES:
             record.request = replace(request, body=b"")
-        if body is not None and len(body) > KEEP_RESPONSE_BYTES:
-            body = body[:KEEP_RESPONSE_BYTES]
-        size = ENTRY_OVERHEAD + len(record.request.body) + (len(body) if body else 0)
+            size = 0
+        size += ENTRY_OVERHEAD
+        if body is not None:
+            if len(body) > KEEP_RESPONSE_BYTES:
+                body = body[:KEEP_RESPONSE_BYTES]
+            size += len(body)
         entries = self._entries
         entries[record.request_id] = (record, trace, headers, body, full_path, size)
         self.bytes += size
-        while len(entries) > self.max_entries or self.bytes > self.max_bytes:
-            oldest = next(iter(entries))
-            self.bytes -= entries.pop(oldest)[5]
+        if len(entries) > self.max_entries or self.bytes > self.max_bytes:
+            while len(entries) > self.max_entries or self.bytes > self.max_bytes:
+                self.bytes -= entries.pop(next(iter(entries)))[5]
 
     def get(self, request_id: str) -> _Kept | None:
         """The kept request with this id, or whose REST extended id (``x-amz-apigw-id``) it is."""
