@@ -349,7 +349,7 @@ def keys_rotate(
     """Promote the published next key to current; keep the old one for verification.
 
     Says what the stack's gateway will do with tokens the new key signs and with those of the key the
-    rotation drops (``gateway.jwks_refetch``, ``jwks_cache_ttl``: docs/authorizers.md, "Key rotation").
+    rotation drops (gateway.jwks_refetch and jwks_cache_ttl; docs/authorizers.md, "Key rotation").
     """
     from gatehold import clock
 
