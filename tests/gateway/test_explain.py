@@ -153,3 +153,25 @@ def test_why_a_statement_does_not_apply() -> None:
     broken = explain_policy({"Statement": [{"Effect": "Maybe"}]}, ARN)
     assert broken["decision"] == "error"
     assert "Effect" in broken["summary"]
+
+
+async def test_a_cors_preflight_is_answered_before_routing(tmp_path: Path) -> None:
+    from gatehold.cli.common import example_config_path
+
+    variables = {"idp_url": "http://localhost:1", "spa_url": "http://localhost:2", "data_dir": str(tmp_path)}
+    loaded = load_config(example_config_path(), variables=variables)
+    invoker = build_invoker(loaded, prewarm=False)
+    app = GatewayApp(loaded, invoker, traces=RecentTraces())
+    try:
+        headers = [("Host", "localhost"), ("Origin", "http://x"), ("Access-Control-Request-Method", "GET")]
+        answer = await app.respond("OPTIONS", "/unicorns/unicorns", "", headers, b"", source_ip="127.0.0.1")
+        answer.done()
+        assert answer.response.status == 204
+        found = app.explain(dict(answer.response.headers)["apigw-requestid"])
+        assert found is not None
+        assert found["route"] is None
+        assert found["authorizer"] is None
+        assert found["routeError"] == "answered before routing (a CORS preflight)"
+    finally:
+        await app.aclose()
+        await invoker.aclose()

@@ -149,7 +149,9 @@ def explain(kept: _Kept, *, region: str, account_id: str) -> dict[str, Any]:
             "headers": [[k, v] for k, v in request.headers],
         },
         "route": route,
-        "routeError": _route_error(error) if match is None else None,
+        "routeError": (_route_error(error) or "answered before routing (a CORS preflight)")
+        if match is None
+        else None,
         "authorizer": authorizer,
         "decision": _decision(record, error),
         "response": {
@@ -256,6 +258,9 @@ def _authorizer(
         "error": detail.get("error"),
         "warning": detail.get("warning"),
     }
+    if outcome == "not run":  # the request was refused before it (throttling)
+        out.update({"cache": None, "checks": [], "policy": None})
+        return out
     method_arn = evidence.get("method_arn") or (route or {}).get("methodArn", "")
     if config.type == "JWT":
         out.update(_jwt(config, api, match, record, detail, values, missing, evidence))
