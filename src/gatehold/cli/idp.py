@@ -353,10 +353,14 @@ def keys_rotate(
     """
     from gatehold import clock
 
-    clock.install(clock.stack_clock(data_dir))  # a stack on --test-clock: its time in the key rows
     idp, loaded = open_stack(config_path, data_dir, database_url, public_url)
     before = {row.kid: row for row in idp.store.signing_keys()}
-    current = idp.keys.rotate()
+    own = clock.current()
+    clock.install(clock.stack_clock(data_dir))  # a stack on --test-clock: its time in the key rows
+    try:
+        current = idp.keys.rotate()
+    finally:
+        clock.install(own)
     dropped = [kid for kid, row in before.items() if row.state == "previous"]
     published = before[current.kid].created_at if current.kid in before else None
     console.print(f"signing with {current.kid}; running servers switch within a few seconds")
