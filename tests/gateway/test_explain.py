@@ -11,9 +11,12 @@ from typing import Any
 import pytest
 
 from gatehold.config import load_config
+from gatehold.config.loader import LoadedConfig, parse_config
 from gatehold.gateway.app import GatewayApp
 from gatehold.gateway.explain import ENTRY_OVERHEAD, KEEP_RESPONSE_BYTES, RecentTraces, explain_policy
 from gatehold.runtime import build_invoker
+from tests.jose.conftest import issuer, rsa_keys  # noqa: F401  (the JWKS issuer fixtures)
+from tests.jose.support import FakeIssuer, claims_for
 
 CONFIG = Path(__file__).parents[1] / "cli" / "explain_stack" / "gatehold.yaml"
 ARN = "arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/orders"
@@ -172,6 +175,65 @@ async def test_a_cors_preflight_is_answered_before_routing(tmp_path: Path) -> No
         assert found["route"] is None
         assert found["authorizer"] is None
         assert found["routeError"] == "answered before routing (a CORS preflight)"
+    finally:
+        await app.aclose()
+        await invoker.aclose()
+
+
+def rest_jwt_yaml(trusted: str) -> str:
+    return f"""
+apis:
+  orders:
+    type: REST
+    stages: {{prod: {{}}}}
+    authorizers:
+      jwt:
+        type: JWT
+        issuers:
+          - {{issuer: "{trusted}", audiences: [aud-a]}}
+        required_claims: [email]
+    routes:
+      GET /orders:
+        integration: {{type: mock, body: '[]'}}
+        authorizer: jwt
+        authorization_scopes: [orders:read]
+"""
+
+
+@pytest.mark.parametrize(
+    ("claims", "failed", "status"),
+    [
+        pytest.param({"aud": "aud-a", "scope": "orders:read", "email": "a@x"}, None, 200, id="allowed"),
+        pytest.param({"aud": "aud-b", "scope": "orders:read", "email": "a@x"}, "aud", 401, id="audience"),
+        pytest.param({"aud": "aud-a", "scope": "orders:read"}, "claims", 401, id="required-claim"),
+        pytest.param({"aud": "aud-a", "scope": "orders:write", "email": "a@x"}, "scope", 403, id="scope"),
+    ],
+)
+async def test_a_rest_jwt_authorizer_lists_its_checks_in_its_order(
+    issuer: FakeIssuer,  # noqa: F811  (the fixture imported above)
+    claims: dict[str, Any],
+    failed: str | None,
+    status: int,
+) -> None:
+    config, lines = parse_config(rest_jwt_yaml(issuer.issuer))
+    loaded = LoadedConfig(config=config, path=None, lines=lines)
+    invoker = build_invoker(loaded, prewarm=False)
+    app = GatewayApp(loaded, invoker, traces=RecentTraces())
+    aud = claims.pop("aud")
+    token = issuer.token(claims_for(issuer.issuer, aud, **claims))
+    try:
+        request_id, response = await call(app, "/orders/prod/orders", f"Bearer {token}")
+        assert response.status == status
+        found = app.explain(request_id)
+        assert found is not None
+        outcomes = [(c["check"], c["outcome"]) for c in found["authorizer"]["checks"]]
+        order = ["identity", "format", "iss", "header", "alg", "kid", "signature", "aud"]
+        order += ["exp", "nbf", "iat", "claims", "scope"]
+        assert [name for name, _ in outcomes] == order
+        cut = order.index(failed) if failed else len(order)
+        expected = ["pass"] * cut + (["fail"] + ["skipped"] * (len(order) - cut - 1) if failed else [])
+        assert [outcome for _, outcome in outcomes] == expected
+        assert found["authorizer"]["issuer"] == issuer.issuer
     finally:
         await app.aclose()
         await invoker.aclose()
