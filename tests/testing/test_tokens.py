@@ -135,9 +135,7 @@ def test_each_token_gets_its_documented_response(
     assert_exactly(response, expected)
     if api in ("unicorns", "wishlist"):  # HTTP API JWT authorizer: the RFC 6750 header says why
         if mode == "missing-scope":
-            scope = (
-                route.split("/")[1].replace("unicorns", "list:unicorns").replace("unicorn", "read:unicorn")
-            )
+            scope = {"GET /unicorns": "list:unicorns", "GET /unicorn": "read:unicorn"}[route]
             assert response.headers["www-authenticate"] == (
                 f'Bearer scope="{scope}" error="insufficient_scope" '
                 'error_description="the token does not have the required scopes"'
