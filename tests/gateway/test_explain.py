@@ -237,3 +237,26 @@ async def test_a_rest_jwt_authorizer_lists_its_checks_in_its_order(
     finally:
         await app.aclose()
         await invoker.aclose()
+
+
+@pytest.mark.parametrize(("user", "status", "outcome"), [("admin", 200, "pass"), ("guest", 403, "fail")])
+async def test_a_simple_response_is_the_deciding_check(
+    app: GatewayApp, user: str, status: int, outcome: str
+) -> None:
+    headers = [("Host", "localhost"), ("x-user", user)]
+    answer = await app.respond("GET", "/simple/hello", "", headers, b"", source_ip="127.0.0.1")
+    answer.done()
+    assert answer.response.status == status
+    found = app.explain(dict(answer.response.headers)["apigw-requestid"])
+    assert found is not None
+    auth = found["authorizer"]
+    assert auth["type"] == "REQUEST 2.0"
+    assert auth["identitySources"] == [{"expression": "$request.header.x-user", "value": user}]
+    assert [(c["check"], c["outcome"]) for c in auth["checks"]] == [
+        ("identity", "pass"),
+        ("cache", "pass"),
+        ("function", "pass"),
+        ("isAuthorized", outcome),
+    ]
+    assert auth["context"] == {"user": user}
+    assert auth["policy"] is None

@@ -24,3 +24,9 @@ def only_this_method(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "policyDocument": {"Version": "2012-10-17", "Statement": statements},
         "context": {"token": token},
     }
+
+
+def simple_answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """An HTTP API simple response: ``x-user: admin`` is authorized, anyone else is not."""
+    user = event["headers"].get("x-user")
+    return {"isAuthorized": user == "admin", "context": {"user": user}}
