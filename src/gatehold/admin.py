@@ -20,6 +20,7 @@ for its numbers on each scrape and merges them (:func:`merged_metrics`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import unquote
@@ -107,7 +108,11 @@ def create_admin_app(
                 unknown = f"No recent request {request_id!r}: unknown, or no longer kept (gatehold explain)"
                 await _respond(send, 404, _JSON, orjson.dumps({"message": unknown}), head)
             else:
-                await _respond(send, 200, _JSON, orjson.dumps(found), head)
+                try:
+                    body = orjson.dumps(found)
+                except TypeError:  # a token's claim orjson cannot write (an integer past 64 bits)
+                    body = json.dumps(found, default=repr).encode()
+                await _respond(send, 200, _JSON, body, head)
         elif path == "/healthz":
             await _respond(send, 200, _JSON, b'{"status":"ok"}', head)
         elif path == "/readyz":
