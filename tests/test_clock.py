@@ -208,3 +208,22 @@ def test_without_a_clock_nothing_is_patched() -> None:
 
     assert follow_stack_clock({}) is False
     assert time.time is SYSTEM_CLOCK.time
+
+
+def test_a_patched_environment_reads_a_running_clock(shared: SharedClock) -> None:
+    """Running (not frozen), the shared clock reads the real time plus its offset: through the real
+    ``time.time``, not the patched one (which is the shared clock itself, and would recurse)."""
+    shared.advance(3600)
+    script = (
+        "import os, time\n"
+        "real = time.time()\n"
+        "from gatehold.runtime.stack_time import follow_stack_clock\n"
+        "assert follow_stack_clock(os.environ)\n"
+        "print(time.time() - real)\n"
+    )
+    env = {**os.environ, clock.CLOCK_ENV: str(shared.path)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert 3599 < float(done.stdout) < 3660

@@ -40,6 +40,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Final, Protocol, runtime_checkable
 
+#: the real clocks, bound before anything can patch ``time`` (runtime/stack_time.py does, in a
+#: Python execution environment under ``--test-clock``): a SharedClock reading ``time.time`` there
+#: would call itself
+_real_time: Final = time.time
+_real_monotonic: Final = time.monotonic
+
 __all__ = [
     "CLOCK_ENV",
     "CLOCK_FILE",
@@ -160,15 +166,15 @@ class SharedClock:
 
     def time(self) -> float:
         frozen, wall_at, _mono_at, wall_offset, _mono_offset = self._read()
-        return wall_at if frozen else time.time() + wall_offset
+        return wall_at if frozen else _real_time() + wall_offset
 
     def monotonic(self) -> float:
         frozen, _wall_at, mono_at, _wall_offset, mono_offset = self._read()
-        return mono_at if frozen else time.monotonic() + mono_offset
+        return mono_at if frozen else _real_monotonic() + mono_offset
 
     def state(self) -> ClockState:
         frozen, wall_at, _mono_at, wall_offset, _mono_offset = self._read()
-        real = time.time()
+        real = _real_time()
         if frozen:
             return ClockState(wall_at, True, wall_at - real)
         return ClockState(real + wall_offset, False, wall_offset)
@@ -201,7 +207,7 @@ class SharedClock:
             frozen: int, wall_at: float, mono_at: float, wall_offset: float, mono_offset: float
         ) -> _Values:
             if not frozen:
-                wall_at, mono_at = time.time() + wall_offset, time.monotonic() + mono_offset
+                wall_at, mono_at = _real_time() + wall_offset, _real_monotonic() + mono_offset
             return 1, (wall_at if at is None else float(at)), mono_at, wall_offset, mono_offset
 
         self._write(change)
@@ -228,7 +234,7 @@ class SharedClock:
         ) -> _Values:
             if not frozen:
                 return 0, wall_at, mono_at, wall_offset, mono_offset
-            return 0, wall_at, mono_at, wall_at - time.time(), mono_at - time.monotonic()
+            return 0, wall_at, mono_at, wall_at - _real_time(), mono_at - _real_monotonic()
 
         self._write(change)
 
