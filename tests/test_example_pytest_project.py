@@ -27,7 +27,7 @@ def test_the_sample_project_passes_its_own_tests(tmp_path: Path) -> None:
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    summary = output.strip().splitlines()[-1]
+    summary = result.stdout.strip().splitlines()[-1]
     assert re.search(rf"\b{EXPECTED_PASSED} passed\b", summary), output
     assert "skipped" not in summary, output
     assert "error" not in summary, output
