@@ -184,7 +184,8 @@ class GateholdStacks:
     tmp_path_factory: pytest.TempPathFactory
     start_timeout: float = DEFAULT_START_TIMEOUT_S
     shared_stacks: dict[_Key, Stack] = field(default_factory=dict)
-    helpers: dict[tuple[int, str], Any] = field(default_factory=dict)
+    #: per stack (its data directory) and name: the tokens helper
+    helpers: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def start(
         self,
@@ -230,16 +231,25 @@ class GateholdStacks:
         for found_key, stack in list(self.shared_stacks.items()):
             if found_key[2] == key:
                 del self.shared_stacks[found_key]
-                stack.stop()
+                self.stopped(stack)
 
     def stop_all(self) -> None:
         for stack in self.shared_stacks.values():
-            stack.stop()
+            self.stopped(stack)
         self.shared_stacks.clear()
+
+    def stopped(self, stack: Stack) -> None:
+        """Stop ``stack`` and drop its helpers (the tokens' store is closed)."""
+        stack.stop()
+        for key in [k for k in self.helpers if k[0] == str(stack.data_dir)]:
+            helper = self.helpers.pop(key)
+            store = getattr(getattr(helper, "idp", None), "store", None)
+            if store is not None:
+                store.close()
 
     def helper(self, stack: Stack, name: str, make: Callable[[], Any]) -> Any:
         """One ``name`` helper per stack (the tokens' keys and configuration are read once)."""
-        key = (id(stack), name)
+        key = (str(stack.data_dir), name)
         if key not in self.helpers:
             self.helpers[key] = make()
         return self.helpers[key]
@@ -271,7 +281,7 @@ def gatehold_stack(request: pytest.FixtureRequest, gatehold_stacks: GateholdStac
         try:
             yield stack
         finally:
-            stack.stop()
+            gatehold_stacks.stopped(stack)
         return
     if settings.scope == "module":
         module = request.node.getparent(pytest.Module)
@@ -309,9 +319,9 @@ def gatehold_clock(gatehold_stack: Stack) -> Iterator[Any]:
         from gatehold.testing.clock import StackClock
     except ImportError as exc:  # pragma: no cover - an older Gatehold
         pytest.skip(f"gatehold_clock needs gatehold.testing.clock, which this Gatehold lacks ({exc})")
-    clock = StackClock(gatehold_stack.admin_url)
-    try:
-        yield clock
-    finally:
-        if gatehold_stack.running:
-            clock.resume()
+    with StackClock(gatehold_stack.admin_url) as clock:
+        try:
+            yield clock
+        finally:
+            if gatehold_stack.running:
+                clock.resume()
