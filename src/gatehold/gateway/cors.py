@@ -40,6 +40,7 @@ class HasHeaders(Protocol):
 
 _R = TypeVar("_R", bound=HasHeaders)
 
+
 class CorsHandler:
     """One API's CORS configuration, compiled: :meth:`preflight` then :meth:`apply`."""
 
