@@ -227,3 +227,15 @@ def test_a_patched_environment_reads_a_running_clock(shared: SharedClock) -> Non
     )
     assert done.returncode == 0, done.stderr
     assert 3599 < float(done.stdout) < 3660
+
+
+def test_a_clock_left_by_a_killed_stack_is_not_the_stacks_clock(tmp_path: Path) -> None:
+    """``gatehold up`` killed with SIGKILL leaves its clock file; ``stack.json`` names its process,
+    gone: tokens are minted on the system clock, not on a stale frozen instant."""
+    SharedClock.create(tmp_path / clock.CLOCK_FILE).freeze(at=1_000_000_000.0)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    (tmp_path / "stack.json").write_text(f'{{"pid": {gone.pid}, "idp_url": "http://localhost:9000"}}')
+    assert stack_clock(tmp_path) is SYSTEM_CLOCK
+    (tmp_path / "stack.json").write_text(f'{{"pid": {os.getpid()}, "idp_url": "http://localhost:9000"}}')
+    assert stack_clock(tmp_path).time() == 1_000_000_000.0

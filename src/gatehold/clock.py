@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import mmap
 import os
 import struct
@@ -272,8 +273,31 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Clock:
 def stack_clock(data_dir: str | os.PathLike[str]) -> Clock:
     """The clock of the stack whose data directory is ``data_dir``: its shared clock when it runs
     with ``--test-clock`` (the file exists while it runs), else :data:`SYSTEM_CLOCK`. Tokens minted
-    for that stack take their ``iat``/``exp`` from it."""
+    for that stack take their ``iat``/``exp`` from it.
+
+    A file left behind by a stack killed with SIGKILL (its ``stack.json`` names a process that is
+    gone) is no clock: the next ``gatehold up`` removes it."""
+    if not _stack_alive(Path(data_dir)):
+        return SYSTEM_CLOCK
     try:
         return SharedClock.open(Path(data_dir) / CLOCK_FILE)
     except (FileNotFoundError, ValueError):
         return SYSTEM_CLOCK
+
+
+def _stack_alive(data_dir: Path) -> bool:
+    """False when ``data_dir/stack.json`` names a supervisor process that no longer exists; True
+    otherwise (no or unreadable ``stack.json``: nothing says the clock is stale)."""
+    try:
+        pid = int(json.loads((data_dir / "stack.json").read_text(encoding="utf-8"))["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return True
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
