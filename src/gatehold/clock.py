@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import mmap
 import os
 import struct
@@ -40,6 +39,8 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Final, Protocol, runtime_checkable
+
+from gatehold.stack_state import read_stack_state
 
 #: the real clocks, bound before anything can patch ``time`` (runtime/stack_time.py does, in a
 #: Python execution environment under ``--test-clock``): a SharedClock reading ``time.time`` there
@@ -277,27 +278,10 @@ def stack_clock(data_dir: str | os.PathLike[str]) -> Clock:
 
     A file left behind by a stack killed with SIGKILL (its ``stack.json`` names a process that is
     gone) is no clock: the next ``gatehold up`` removes it."""
-    if not _stack_alive(Path(data_dir)):
+    state = read_stack_state(Path(data_dir))
+    if state is not None and not state.running:
         return SYSTEM_CLOCK
     try:
         return SharedClock.open(Path(data_dir) / CLOCK_FILE)
     except (FileNotFoundError, ValueError):
         return SYSTEM_CLOCK
-
-
-def _stack_alive(data_dir: Path) -> bool:
-    """False when ``data_dir/stack.json`` names a supervisor process that no longer exists; True
-    otherwise (no or unreadable ``stack.json``: nothing says the clock is stale)."""
-    try:
-        pid = int(json.loads((data_dir / "stack.json").read_text(encoding="utf-8"))["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return True
-    if pid <= 0:
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

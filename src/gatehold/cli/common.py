@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import importlib
-import json
-import os
 import re
 import shlex
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -310,56 +308,6 @@ def validate_or_exit(loaded: LoadedConfig) -> list[str]:
         print_problems(loaded.where().file, ConfigError(problems))
         sys.exit(2)
     return warnings
-
-
-# --------------------------------------------------------------------------------------------------
-# the running stack, as `gatehold up` leaves it in the data directory
-# --------------------------------------------------------------------------------------------------
-
-STACK_STATE = "stack.json"
-
-
-@dataclass(frozen=True)
-class StackState:
-    """What ``gatehold up`` was started with, so that ``gatehold token`` (and the other commands
-    that work on the store) mint for that stack: its configuration, import options and issuer."""
-
-    config_path: str | None
-    import_options: dict[str, Any]
-    idp_url: str
-    database_url: str | None
-    pid: int
-    #: where ``gatehold explain`` sends requests and asks for their traces (None: an older stack.json,
-    #: or ``--admin-port 0``)
-    gateway_url: str | None = None
-    admin_url: str | None = None
-
-    def options(self) -> ImportOptions:
-        return ImportOptions.from_dict(self.import_options)
-
-
-def write_stack_state(data_dir: Path, state: StackState) -> None:
-    """Written atomically at start-up (``data_dir/stack.json``)."""
-    target = data_dir / STACK_STATE
-    tmp = target.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(asdict(state), indent=2), encoding="utf-8")
-    os.replace(tmp, target)
-
-
-def read_stack_state(data_dir: Path) -> StackState | None:
-    try:
-        raw = json.loads((data_dir / STACK_STATE).read_text(encoding="utf-8"))
-        return StackState(
-            config_path=raw.get("config_path"),
-            import_options=dict(raw.get("import_options") or {}),
-            idp_url=str(raw["idp_url"]),
-            database_url=raw.get("database_url"),
-            pid=int(raw.get("pid", 0)),
-            gateway_url=raw.get("gateway_url"),
-            admin_url=raw.get("admin_url"),
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def config_option(f: F) -> F:

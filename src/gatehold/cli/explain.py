@@ -24,7 +24,6 @@ or dropped since), 2 on a usage error or when no stack runs.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -35,14 +34,12 @@ import httpx
 from rich.markup import escape
 
 from gatehold.cli.common import (
-    STACK_STATE,
-    StackState,
     console,
     data_dir_option,
     err_console,
     load_or_exit,
-    read_stack_state,
 )
+from gatehold.stack_state import STACK_STATE, StackState, read_stack_state
 
 #: how long the trace of a request just answered may take to be kept (it is kept once sent)
 LOOKUP_WINDOW_S = 3.0
@@ -54,18 +51,6 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def running_stack(data_dir: Path) -> StackState:
     """The stack ``gatehold up`` runs with this data directory, or exit 2 saying how to start one."""
     state = read_stack_state(data_dir)
@@ -74,7 +59,7 @@ def running_stack(data_dir: Path) -> StackState:
         hint += f" --data-dir {data_dir}"
     if state is None:
         _fail(f"no running stack: {data_dir / STACK_STATE} does not exist; {hint}, or pass its --data-dir")
-    if not _alive(state.pid):
+    if not state.running:
         _fail(
             f"no running stack: the stack of {data_dir / STACK_STATE} (pid {state.pid}) has stopped; {hint}"
         )

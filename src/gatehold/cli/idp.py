@@ -31,14 +31,12 @@ from typing import Any, TypeVar
 import click
 
 from gatehold.cli.common import (
-    STACK_STATE,
     config_option,
     console,
     current_import_options,
     data_dir_option,
     err_console,
     load_or_exit,
-    read_stack_state,
 )
 from gatehold.config import LoadedConfig
 from gatehold.config.models import GatewaySettings
@@ -49,6 +47,7 @@ from gatehold.idp.store import Store, UserRow
 from gatehold.idp.tenant import hash_password, new_user_id
 from gatehold.importers import ImportOptions
 from gatehold.server import StackOptions
+from gatehold.stack_state import STACK_STATE, read_stack_state
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -23,9 +23,10 @@ from typing import Any
 
 import click
 
-from gatehold.cli.common import STACK_STATE, err_console, read_stack_state
+from gatehold.cli.common import err_console
 from gatehold.config import ConfigError
 from gatehold.importers import ImportOptions
+from gatehold.stack_state import STACK_STATE, read_stack_state
 from gatehold.testing.tokens import FAILURE_MODES, MODE_DESCRIPTIONS, VALID, TokenRequestError, Tokens
 
 

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gatehold.cli.common import (
-    StackState,
     config_option,
     console,
     current_import_options,
@@ -33,7 +32,6 @@ from gatehold.cli.common import (
     load_or_exit,
     prepare_node_functions,
     validate_or_exit,
-    write_stack_state,
 )
 from gatehold.cli.describe import describe
 from gatehold.config import LoadedConfig
@@ -47,6 +45,7 @@ from gatehold.server import (
     preimport,
     run,
 )
+from gatehold.stack_state import StackState, write_stack_state
 from gatehold.supervisor import ServiceSpec, StartFailed, Supervisor
 
 if TYPE_CHECKING:

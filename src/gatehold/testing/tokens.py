@@ -526,11 +526,12 @@ class Tokens:
         """For the stack ``gatehold up --data-dir DATA_DIR`` runs (its ``stack.json``: configuration,
         import options, issuer), or, without one, for ``config`` (default: the example stack).
         ``options``: import options that replace the stack's (``--issuer-alias`` …)."""
-        from gatehold.cli.common import example_config_path, read_stack_state
+        from gatehold.cli.common import example_config_path
         from gatehold.idp.service import IdentityProvider
         from gatehold.idp.store import Store
         from gatehold.importers import ImportOptions
         from gatehold.server import StackOptions
+        from gatehold.stack_state import read_stack_state
 
         given, data_dir = options, Path(data_dir)
         state = read_stack_state(data_dir)
