@@ -155,10 +155,8 @@ def test_text_output_has_the_decisive_lines(stack: Stack) -> None:
 # -- Lambda authorizers ------------------------------------------------------------------------------
 
 
-def test_lambda_token_deny_names_the_deciding_statement(stack_factory: Callable[..., Stack]) -> None:
-    # seed 000: the Movies/Devices authorizer denies a token without read:Devices for the device;
-    # on a stack of its own, on the system clock (the function runs)
-    stack = stack_factory()
+def test_lambda_token_deny_names_the_deciding_statement(stack: Stack) -> None:
+    # seed 000: the Movies/Devices authorizer denies a token without read:Devices for the device
     movie_fan = token(stack, None, "GET /movie", "movies")
     found = explained(stack, "GET", "/devices/beta/device", *bearer(movie_fan))
     auth = found["authorizer"]
