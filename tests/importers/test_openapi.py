@@ -542,6 +542,21 @@ CASES: list[Any] = [
         "authorization type 'COGNITO_USER_POOLS' is not supported",
         id="auth-extension-other",
     ),
+    pytest.param(
+        http(
+            secured("[{jwt: []}]", PROXY),
+            after=scheme(
+                "jwt",
+                "type: oauth2\nx-amazon-apigateway-authorizer:\n  type: jwt\n"
+                "  jwtConfiguration: {issuer: 'https://i/', audience: [a]}\n"
+                "x-gatehold-expects: {audience: a}\n",
+            ),
+        ),
+        "x-gatehold-expects",
+        f"{SCHEMES}.jwt.x-gatehold-expects",
+        "x-gatehold-expects is for Lambda authorizers (a JWT authorizer's is its own)",
+        id="expects-on-jwt-authorizer",
+    ),
     # -- request validators -----------------------------------------------------------------------
     pytest.param(
         doc(root="x-amazon-apigateway-request-validator: all\n"),

@@ -176,6 +176,9 @@ def security_scheme(
     if rest:
         scheme["x-amazon-apigateway-authtype"] = "custom"
     scheme["x-amazon-apigateway-authorizer"] = authorizer
+    if auth.expects is not None:
+        # Gatehold's own (API Gateway ignores it): what the function requires of a token
+        scheme["x-gatehold-expects"] = auth.expects.model_dump(exclude_defaults=True)
     return scheme
 
 

@@ -66,6 +66,9 @@ ANY_METHOD = "x-amazon-apigateway-any-method"
 INTEGRATION = "x-amazon-apigateway-integration"
 AUTHORIZER = "x-amazon-apigateway-authorizer"
 AUTHTYPE = "x-amazon-apigateway-authtype"
+#: Gatehold's own: what a Lambda authorizer's code requires of a token (``expects``,
+#: docs/configuration.md), for `gatehold token --route`; API Gateway ignores it
+EXPECTS = "x-gatehold-expects"
 VALIDATOR = "x-amazon-apigateway-request-validator"
 VALIDATORS = "x-amazon-apigateway-request-validators"
 EXT = "x-amazon-apigateway-"
@@ -661,6 +664,14 @@ class _Reader:
                 why=f"authorizer {name!r} was not imported (its refusal was ignored): the method would"
                 " run without it",
             )
+        if EXPECTS in scheme:
+            if kind == "jwt":
+                self.refuse(
+                    (*at, EXPECTS), f"{EXPECTS} is for Lambda authorizers (a JWT authorizer's is its own)"
+                )
+            else:
+                config["expects"] = scheme[EXPECTS]
+                self.mark(("authorizers", name, "expects"), (*at, EXPECTS))
         self.api.setdefault("authorizers", {})[name] = config
         self.mark(("authorizers", name), a_at)
         self.mark(("authorizers",), a_at)
