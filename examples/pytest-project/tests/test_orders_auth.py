@@ -7,7 +7,6 @@ token against the local identity provider's keys, exactly as API Gateway checks 
 
 import httpx
 import pytest
-
 from gatehold.testing.tokens import FAILURE_MODES
 
 
