@@ -5,10 +5,15 @@ configuration or ports read it: ``gatehold token`` / ``users`` / ``roles`` / ``k
 stack's issuer), ``gatehold explain`` (its gateway and admin URLs), and :func:`gatehold.clock.stack_clock`
 (whether a clock file is a live stack's). Light on purpose (no configuration or CLI imports): every
 process of the stack may read it.
+
+A data directory belongs to one running ``gatehold up`` (:func:`claim_data_dir`): its ``stack.json``,
+its local DynamoDB tables and its test clock are that stack's, so a second stack started on it (a
+replica given the same ``--data-dir``) is refused instead of overwriting them.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -19,6 +24,34 @@ if TYPE_CHECKING:
     from gatehold.importers import ImportOptions
 
 STACK_STATE = "stack.json"
+#: held (a POSIX record lock) by the ``gatehold up`` that runs on the data directory
+DATA_DIR_LOCK = "gatehold-up.lock"
+
+
+class DataDirInUse(RuntimeError):
+    """Another running ``gatehold up`` holds the data directory; the message names it."""
+
+
+def claim_data_dir(data_dir: Path) -> int:
+    """Hold ``data_dir`` for this process's lifetime: the descriptor holding the lock (keep it open).
+
+    A POSIX record lock (``lockf``), not ``flock``: it belongs to this process alone, so the service
+    processes forked from ``gatehold up`` do not hold it, and it goes when ``gatehold up`` exits,
+    however it exits. Raises :class:`DataDirInUse` naming the holder's pid."""
+    path = data_dir / DATA_DIR_LOCK
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise DataDirInUse(
+            f"the data directory {data_dir.resolve()} is in use by another gatehold up (pid {holder}); "
+            "give each replica its own --data-dir"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
 
 
 @dataclass(frozen=True)
@@ -36,6 +69,9 @@ class StackState:
     #: or ``--admin-port 0``)
     gateway_url: str | None = None
     admin_url: str | None = None
+    #: ``--redis-url`` without its password (``gatehold keys rotate`` announces the rotation there)
+    redis_url: str | None = None
+    redis_prefix: str = "gatehold:"
 
     def options(self) -> ImportOptions:
         from gatehold.importers import ImportOptions
@@ -82,6 +118,8 @@ def read_stack_state(data_dir: Path) -> StackState | None:
             pid=int(raw.get("pid", 0)),
             gateway_url=raw.get("gateway_url"),
             admin_url=raw.get("admin_url"),
+            redis_url=raw.get("redis_url"),
+            redis_prefix=str(raw.get("redis_prefix") or "gatehold:"),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -50,6 +50,7 @@ from gatehold.supervisor import ServiceSpec, StartFailed, Supervisor
 
 if TYPE_CHECKING:
     from gatehold.clock import SharedClock
+    from gatehold.redis_state import RedisState
     from gatehold.reload import Reload, Reloader, Snapshot
 
 DEMO_PASSWORD = "Gatehold-demo-1"
@@ -85,12 +86,18 @@ def _banner(
     console.print(
         f"  identity provider  {opts.idp_url}/   (issuer; discovery at /.well-known/openid-configuration)"
     )
+    if opts.public_url:  # a replica behind a load balancer: its own listener is not the issuer's URL
+        console.print(f"                     served here on http://localhost:{opts.idp_port}", markup=False)
     if spa:
         note = f"  [yellow]{spa_problem}[/]" if spa_problem else ""
         console.print(f"  single-page app    {opts.spa_url}{note}")
     if dynamodb_url:
         tables = ", ".join(loaded.config.tables)
         console.print(f"  DynamoDB           {dynamodb_url}   (tables: {tables})", markup=False)
+    if opts.redis is not None:
+        console.print(
+            f"  Redis              {opts.redis.redacted_url}   (key prefix {opts.redis_prefix})", markup=False
+        )
     if opts.admin_port:
         console.print(f"  metrics / health   http://localhost:{opts.admin_port}/metrics  /healthz  /readyz")
     console.print(f"  data directory     {opts.data_dir.resolve()}")
@@ -162,6 +169,23 @@ def _token_hint(opts: StackOptions, audience: str) -> str:
     help="SQLAlchemy URL of the identity provider's store (default: SQLite in the data dir).",
 )
 @click.option(
+    "--redis-url",
+    default=None,
+    envvar="GATEHOLD_REDIS_URL",
+    metavar="URL",
+    help="Redis (redis://[:password@]host:port/db) for what several gateway processes and replicas must "
+    "agree on: throttling and quota counters, the authorizer result cache, key-rotation notifications, "
+    "login-attempt counters (docs/scaling.md). Env: GATEHOLD_REDIS_URL. Default: all state in process.",
+)
+@click.option(
+    "--redis-prefix",
+    default="gatehold:",
+    show_default=True,
+    metavar="PREFIX",
+    help="Start of every Redis key and channel of this stack: stacks with the same Redis URL and prefix "
+    "act as replicas of one service, different prefixes keep stacks apart.",
+)
+@click.option(
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
 )
 @click.option(
@@ -208,6 +232,8 @@ def up(
     data_dir: Path,
     public_url: str | None,
     database_url: str | None,
+    redis_url: str | None,
+    redis_prefix: str,
     log_level: str,
     workers: int,
     graceful_timeout: float | None,
@@ -235,8 +261,16 @@ def up(
         database_url=database_url,
         workers=workers,
         graceful_timeout=graceful_timeout,
+        redis_url=redis_url or None,
+        redis_prefix=redis_prefix,
     )
+    try:
+        opts.redis  # noqa: B018 - a URL that is not Redis's is refused before anything starts
+    except ValueError as exc:
+        err_console.print(f"[bold red]Cannot start:[/] {exc}", highlight=False)
+        raise SystemExit(2) from None
     opts.data_dir.mkdir(parents=True, exist_ok=True)
+    _claim(opts.data_dir)  # before anything in it is written (stack.json, the clock, tables)
     shared_clock = _test_clock(opts.data_dir, test_clock)
     try:
         # the ports first: a taken one is one clear error, before anything starts
@@ -267,6 +301,8 @@ def up(
                 pid=os.getpid(),
                 gateway_url=opts.gateway_url,
                 admin_url=f"http://localhost:{opts.admin_port}" if opts.admin_port else None,
+                redis_url=opts.redis.redacted_url if opts.redis else None,
+                redis_prefix=opts.redis_prefix,
             ),
         )
         spa = not no_spa and loaded.config.spa is not None
@@ -309,6 +345,18 @@ def up(
     finally:
         if shared_clock is not None:
             shared_clock.path.unlink(missing_ok=True)  # stack_clock(data_dir): the system clock again
+
+
+def _claim(data_dir: Path) -> None:
+    """The data directory, held until this process exits (``gatehold.stack_state.claim_data_dir``):
+    replicas on one host each need their own."""
+    from gatehold.stack_state import DataDirInUse, claim_data_dir
+
+    try:
+        claim_data_dir(data_dir)  # the descriptor stays open (and the lock held) until the exit
+    except DataDirInUse as exc:
+        err_console.print(f"[bold red]Cannot start:[/] {exc}", highlight=False)
+        raise SystemExit(1) from None
 
 
 def _test_clock(data_dir: Path, on: bool) -> SharedClock | None:
@@ -382,6 +430,7 @@ class Stack:
         self.config_path = config_path
         self.dynamodb_url = dynamodb_url
         self.log = logging.getLogger("gatehold")
+        self.redis: RedisState | None = None  # the supervisor's own look at Redis, for /readyz
         supervisor.graceful_timeout = self.graceful_timeout(loaded)
 
     def graceful_timeout(self, loaded: LoadedConfig) -> float:
@@ -399,6 +448,8 @@ class Stack:
         }
         if self.clock is not None:
             spec["clock_file"] = str(self.clock.path.resolve())
+        if opts.redis is not None and name.startswith(("gateway", "idp")):
+            spec["redis"] = opts.redis.as_spec()
         if name.startswith("gateway") and self.dynamodb_url:
             from gatehold.dynamodb.environment import handler_environment
 
@@ -492,6 +543,8 @@ class Stack:
             await asyncio.gather(admin_task, return_exceptions=True)
         if admin is not None:
             admin.close()
+        if self.redis is not None:
+            await self.redis.aclose()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
@@ -512,6 +565,7 @@ class Stack:
         app = create_admin_app(
             ready=supervisor.ready,
             unready=supervisor.readiness,
+            details=self.redis_status if self.opts.redis is not None else None,
             metrics=metrics,
             clock=self.clock,
             explain=supervisor.explain,
@@ -519,6 +573,17 @@ class Stack:
         return uvicorn_server(
             app, host=self.opts.host, port=self.opts.admin_port or 0, lifespan="off", graceful_timeout=1.0
         )
+
+    async def redis_status(self) -> dict[str, Any]:
+        """The ``/readyz`` body's ``redis``: whether this host reaches the stack's Redis now. Down is
+        degraded, not unready: the gateway goes on with each process's own state (docs/scaling.md)."""
+        if self.redis is None:
+            from gatehold.redis_state import RedisState
+
+            assert self.opts.redis is not None
+            self.redis = RedisState(self.opts.redis, process="supervisor")
+        await self.redis.check()
+        return {"redis": self.redis.status()}
 
     def _reloader(self, snapshot: Snapshot) -> Reloader:
         from gatehold.reload import Reloader

@@ -88,6 +88,9 @@ class Stack:
     dynamodb_port: int = field(default_factory=free_port)
     #: more ``gatehold up`` arguments: ``--issuer-alias``, ``--parameter-overrides``, ``--no-reload`` …
     extra_args: list[str] = field(default_factory=list)
+    #: ``--public-url``: the identity provider's public base URL (the issuer's, a load balancer's in
+    #: front of replicas); None: its own, ``http://localhost:<idp_port>``
+    public_url: str | None = None
     #: the environment of ``gatehold up`` (and so of the functions): this process's when None
     env: dict[str, str] | None = None
     #: start it in a process group of its own, out of reach of the terminal's Ctrl+C (``gatehold
@@ -106,8 +109,9 @@ class Stack:
 
     @property
     def issuer(self) -> str:
-        """The identity provider's issuer (``iss`` of its tokens): its URL and a slash, as Auth0's."""
-        return self.idp_url + "/"
+        """The identity provider's issuer (``iss`` of its tokens): its public URL and a slash, as
+        Auth0's (``idp_url`` stays this stack's own listener)."""
+        return (self.public_url or self.idp_url).rstrip("/") + "/"
 
     @property
     def spa_url(self) -> str:
@@ -147,11 +151,21 @@ class Stack:
         ]
         if self.config is not None:
             cmd += ["-c", str(self.config)]
+        if self.public_url is not None:
+            cmd += ["--public-url", self.public_url]
         return cmd + self.extra_args
 
     def start(self, timeout: float = 60.0) -> Stack:
         """Start ``gatehold up`` and wait until ``/readyz`` answers 200; :class:`StackStartError`
         (with the output) if it exits first or is not ready within ``timeout`` seconds."""
+        self.launch()
+        return self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Start ``gatehold up`` without waiting (:meth:`wait_ready`): several stacks started at once.
+
+        Call it from a thread that lives as long as the stack, the main thread say: on Linux the stack
+        stops when the thread that started it ends (``PR_SET_PDEATHSIG`` follows the thread)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir / f"gatehold-{int(time.time() * 1000)}.log"
         env = {**(os.environ if self.env is None else self.env), "PYTHONUNBUFFERED": "1"}
@@ -164,6 +178,11 @@ class Stack:
                 env=env,
                 process_group=0 if self.own_process_group else None,
             )
+
+    def wait_ready(self, timeout: float = 60.0) -> Stack:
+        """Wait until the launched stack's ``/readyz`` answers 200 (see :meth:`start`)."""
+        if self.proc is None:
+            raise StackStartError("gatehold up was not launched")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
