@@ -1427,3 +1427,51 @@ def test_a_missing_rest_api_id_is_said_missing(tmp_path: Path) -> None:
         f"{path}:{line}: Resources.Orphan.Properties.RestApiId: RestApiId is missing: it names a resource of"
         " this template (!Ref)"
     ]
+
+
+def test_metadata_expects_of_an_authorizer_function(tmp_path: Path) -> None:
+    """``Metadata: {Gatehold: {expects}}`` on an AWS::Lambda::Function (``cfn_function.add_metadata``
+    in the CDK): set on the REST and HTTP Lambda authorizers it backs, not on a JWT authorizer."""
+    extra = f"""
+  Tokens:
+    Type: AWS::ApiGateway::Authorizer
+    Properties:
+      RestApiId: !Ref Api
+      Type: TOKEN
+      IdentitySource: method.request.header.Authorization
+      AuthorizerUri: {URI}
+  Requests:
+    Type: AWS::ApiGatewayV2::Authorizer
+    Properties:
+      ApiId: !Ref Http
+      AuthorizerType: REQUEST
+      IdentitySource: [$request.header.Authorization]
+      AuthorizerUri: {URI}
+      AuthorizerPayloadFormatVersion: "2.0"
+  Jwt:
+    Type: AWS::ApiGatewayV2::Authorizer
+    Properties:
+      ApiId: !Ref Http
+      AuthorizerType: JWT
+      IdentitySource: [$request.header.Authorization]
+      JwtConfiguration: {{Issuer: https://tenant.us.auth0.com/, Audience: [https://api]}}
+"""
+    path, _ = template(tmp_path, extra, http=True)
+    text = path.read_text().replace(
+        "  Fn:\n    Type: AWS::Lambda::Function\n",
+        "  Fn:\n    Type: AWS::Lambda::Function\n    Metadata:\n      Gatehold:\n"
+        "        expects:  # <-\n          audience: !Sub https://${AWS::Region}.api\n"
+        "          algorithm: HS256\n          secret_env: SECRET\n",
+    )
+    path.write_text(text)
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "# <-" in t)
+    loaded = load(path)
+    declared = {"audience": "https://us-east-1.api", "algorithm": "HS256", "secret_env": "SECRET"}
+    for api, name in (("Api", "Tokens"), ("Http", "Requests")):
+        expects = loaded.config.apis[api].authorizers[name].expects
+        assert expects is not None
+        assert expects.model_dump(exclude_defaults=True) == declared
+        assert str(loaded.where("apis", api, "authorizers", name, "expects")) == (
+            f"{path}:{line}: Resources.Fn.Metadata.Gatehold.expects"
+        )
+    assert loaded.config.apis["Http"].authorizers["Jwt"].expects is None

@@ -1541,3 +1541,138 @@ def test_gateway_problems_of_an_imported_api_name_the_template_property(tmp_path
         "Resources.Api.Properties.Auth.Authorizers.Tok",
     ), str(problem)
     assert problem.message.startswith("identity_validation_expression is not a valid regex")
+
+
+# --------------------------------------------------------------------------------------------------
+# expects in a function's Metadata (what a Lambda authorizer checks, for gatehold token --route)
+# --------------------------------------------------------------------------------------------------
+
+EXPECTS_TEMPLATE = """
+Parameters:
+  Tenant: {Type: String, Default: tenant.us.auth0.com}
+Resources:
+  Rest:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: s
+      Auth:
+        DefaultAuthorizer: Tokens
+        Authorizers:
+          Tokens: {FunctionArn: !GetAtt Auth.Arn}
+          Others: {FunctionArn: !GetAtt Fn.Arn}
+  Http:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      Auth:
+        DefaultAuthorizer: Requests
+        Authorizers:
+          Requests:
+            FunctionArn: !GetAtt Auth.Arn
+            AuthorizerPayloadFormatVersion: "2.0"
+            Identity: {Headers: [Authorization]}
+  Auth:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildMethod: python3.12
+      Gatehold:
+        expects:  # <-
+          issuer: !Sub https://${Tenant}/
+          audience: https://api
+          scopes: [read:things]
+          invalid_token: 403
+    Properties:
+      Handler: app.handler
+      Runtime: python3.12
+      CodeUri: src/
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.handler
+      Runtime: python3.12
+      CodeUri: src/
+      Events:
+        A: {Type: Api, Properties: {RestApiId: !Ref Rest, Path: /a, Method: GET}}
+        B: {Type: HttpApi, Properties: {ApiId: !Ref Http, Path: /b, Method: GET}}
+"""
+
+
+def test_metadata_expects_on_every_authorizer_of_its_function(tmp_path: Path) -> None:
+    path, line = sam(tmp_path, EXPECTS_TEMPLATE)
+    loaded = load(path, issuer_aliases=("https://*.auth0.com/",))
+    rest, http = loaded.config.apis["Rest"], loaded.config.apis["Http"]
+    for auth in (rest.authorizers["Tokens"], http.authorizers["Requests"]):
+        assert auth.expects is not None
+        assert auth.expects.model_dump(exclude_defaults=True) == {
+            "issuer": "http://localhost:9000/",  # the aliased issuer, as in the function's environment
+            "audience": "https://api",
+            "scopes": ["read:things"],
+            "invalid_token": 403,
+        }
+    assert rest.authorizers["Others"].expects is None  # Fn declares nothing
+    assert str(loaded.where("apis", "Rest", "authorizers", "Tokens", "expects", "audience")) == (
+        f"{path}:{line}: Resources.Auth.Metadata.Gatehold.expects"
+    )
+    assert (
+        f"{path}:{line}: Resources.Auth.Metadata.Gatehold.expects: issuer https://tenant.us.auth0.com/ is"
+        " served by the local identity provider (--issuer-alias)" in [str(n) for n in loaded.notes]
+    )
+    unaliased = load(path).config.apis["Rest"].authorizers["Tokens"].expects
+    assert unaliased is not None
+    assert unaliased.issuer == "https://tenant.us.auth0.com/"
+
+
+def test_metadata_expects_of_a_function_backing_no_authorizer_is_noted(tmp_path: Path) -> None:
+    text = EXPECTS_TEMPLATE.replace("!GetAtt Auth.Arn", "!GetAtt Fn.Arn")
+    path, line = sam(tmp_path, text)
+    loaded = load(path)
+    assert loaded.config.apis["Rest"].authorizers["Tokens"].expects is None
+    assert [str(n) for n in loaded.notes if "backs no Lambda authorizer" in n.message] == [
+        f"{path}:{line}: Resources.Auth.Metadata.Gatehold.expects: Auth backs no Lambda authorizer: its"
+        " expects is not used"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("replace", "key", "message"),
+    [
+        pytest.param(
+            (
+                "      Gatehold:\n        expects:  # <-\n",
+                "      Gatehold: yes  # <-\n      Other:\n        x:\n",
+            ),
+            "Resources.Auth.Metadata.Gatehold",
+            "Metadata.Gatehold must be a mapping (expects: …)",
+            id="not-a-mapping",
+        ),
+        pytest.param(
+            ("        expects:  # <-\n", "        expect: {}  # <-\n        expects:\n"),
+            "Resources.Auth.Metadata.Gatehold.expect",
+            "expect is not a Gatehold setting of a function's Metadata (expects is)",
+            id="unknown-key",
+        ),
+        pytest.param(
+            ("          audience: https://api\n", ""),
+            "Resources.Auth.Metadata.Gatehold.expects",
+            "Field required",
+            id="no-audience",
+        ),
+        pytest.param(
+            ("          invalid_token: 403\n", "          invalid_token: 500\n"),
+            "Resources.Auth.Metadata.Gatehold.expects",
+            "Input should be 401 or 403",
+            id="bad-status",
+        ),
+        pytest.param(
+            ("        expects:  # <-\n", "        expects: [a]  # <-\n        unused:\n"),
+            "Resources.Auth.Metadata.Gatehold.expects",
+            "expects must be a mapping (issuer, audience, scopes …)",
+            id="expects-not-a-mapping",
+        ),
+    ],
+)
+def test_metadata_expects_errors(tmp_path: Path, replace: tuple[str, str], key: str, message: str) -> None:
+    text = EXPECTS_TEMPLATE.replace(*replace)
+    assert text != EXPECTS_TEMPLATE
+    path, line = sam(tmp_path, text)
+    found = problems(path)
+    assert f"{path}:{line}: {key}: {message}" in found, found

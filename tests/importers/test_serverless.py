@@ -2269,3 +2269,98 @@ def test_several_problems_are_reported_together(tmp_path: Path) -> None:
         line_of(path, "runtime: java21"),
         line_of(path, "authorizer: aws_iam"),
     ]
+
+
+# --------------------------------------------------------------------------------------------------
+# custom.gatehold.expects: what Lambda authorizers check (gatehold token --route)
+# --------------------------------------------------------------------------------------------------
+
+#: HTTP_API with its Lambda authorizer named keys (the loader reads an error at a key named "lambda"
+#: as pydantic's union tag and drops it from the key path)
+HTTP_KEYS = HTTP_API.replace(" lambda", " keys")
+EXPECTS = """\
+custom:
+  audience: https://shop.example.com
+  gatehold:
+    expects:
+      keys:
+        issuer: https://shop.eu.auth0.com/
+        audience: ${self:custom.audience}
+        scopes: [write:orders]
+        missing_scope: 401
+"""
+
+
+def test_custom_gatehold_expects_on_a_lambda_authorizer(tmp_path: Path) -> None:
+    path = sls(tmp_path, HTTP_KEYS + EXPECTS)
+    loaded = load(path, issuer_aliases=("https://*.auth0.com/",))
+    authorizers = loaded.config.apis["dev-shop"].authorizers
+    expects = authorizers["keys"].expects
+    assert expects is not None
+    assert expects.model_dump(exclude_defaults=True) == {
+        "issuer": LOCAL_ISSUER,  # aliased, as the functions' environment is
+        "audience": "https://shop.example.com",
+        "scopes": ["write:orders"],
+        "missing_scope": 401,
+    }
+    line = line_of(path, "      keys:", after=line_of(path, "custom:"))
+    assert str(loaded.where("apis", "dev-shop", "authorizers", "keys", "expects", "scopes")) == (
+        f"{path}:{line}: custom.gatehold.expects.keys"
+    )
+    assert authorizers["tenant"].expects is None
+    remote = load(path).config.apis["dev-shop"].authorizers["keys"].expects
+    assert remote is not None
+    assert remote.issuer == "https://shop.eu.auth0.com/"
+
+
+@pytest.mark.parametrize(
+    ("replace", "key", "message"),
+    [
+        pytest.param(
+            ("      keys:", "      tenant:"),
+            "custom.gatehold.expects.tenant",
+            "dev-shop.tenant is a JWT authorizer: its checks are its own"
+            " (expects applies to Lambda authorizers)",
+            id="jwt",
+        ),
+        pytest.param(
+            ("      keys:", "      kays:"),
+            "custom.gatehold.expects.kays",
+            "no authorizer kays here (authorizers: dev-shop.tenant, dev-shop.keys)",
+            id="unknown",
+        ),
+        pytest.param(
+            ("      keys:", "      other-api.keys:"),
+            "custom.gatehold.expects['other-api.keys']",
+            "no authorizer other-api.keys here (authorizers: dev-shop.tenant, dev-shop.keys)",
+            id="unknown-api",
+        ),
+        pytest.param(
+            ("    expects:", "    expect: {}\n    expects:"),
+            "custom.gatehold.expect",
+            "expect is not a Gatehold setting (custom.gatehold.expects is)",
+            id="unknown-key",
+        ),
+        pytest.param(
+            ("        missing_scope: 401", "        missing_scope: 402"),
+            "custom.gatehold.expects.keys",
+            "Input should be 401 or 403",
+            id="invalid",
+        ),
+    ],
+)
+def test_custom_gatehold_expects_errors(
+    tmp_path: Path, replace: tuple[str, str], key: str, message: str
+) -> None:
+    text = EXPECTS.replace(*replace)
+    assert text != EXPECTS
+    path = sls(tmp_path, HTTP_KEYS + text)
+    marker = key.rsplit(".", 1)[-1].strip("[]'").rsplit(".", 1)[-1]
+    line = line_of(path, f"{marker}:", after=line_of(path, "custom:"))
+    found = problems(path)
+    assert f"{path}:{line}: {key}: {message}" in found, found
+
+
+def test_custom_gatehold_expects_by_api_and_name(tmp_path: Path) -> None:
+    path = sls(tmp_path, HTTP_KEYS + EXPECTS.replace("      keys:", "      dev-shop.keys:"))
+    assert load(path).config.apis["dev-shop"].authorizers["keys"].expects is not None

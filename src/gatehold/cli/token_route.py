@@ -41,12 +41,20 @@ def program() -> str:
     return f"{shlex.quote(sys.executable)} -m gatehold"
 
 
-def _command(data_dir: Path, config: Path | None, route: str, api: str, *extra: str) -> str:
+def _command(
+    data_dir: Path, config: Path | None, options: ImportOptions, route: str, api: str, *extra: str
+) -> str:
     words = [program(), "token"]
     if data_dir != Path(".gatehold"):
         words += ["--data-dir", shlex.quote(str(data_dir))]
-    if config is not None:
+    if config is not None:  # what shaped the configuration read from it (an aliased issuer …)
         words += ["-c", shlex.quote(str(config))]
+        for name, value in options.parameter_overrides.items():
+            words += ["--parameter-overrides", shlex.quote(f"{name}={value}")]
+        for alias in options.issuer_aliases:
+            words += ["--issuer-alias", shlex.quote(alias)]
+        if options.stage:
+            words += ["--stage", shlex.quote(options.stage)]
     words += ["--route", shlex.quote(route), "--api", shlex.quote(api), *extra]
     return " ".join(words)
 
@@ -95,7 +103,7 @@ def mint_for_route(
         modes = tokens.modes(route, api)
         route_key, api_name = check.route_key, check.api
         if fail == "list":
-            _print_modes(tokens, modes, data_dir, config_path, route_key, api_name, as_json)
+            _print_modes(tokens, modes, data_dir, config_path, options, route_key, api_name, as_json)
             return
         if all_failures:
             out: dict[str, Any] = {"route": route_key, "api": api_name, "modes": {}}
@@ -136,6 +144,7 @@ def _print_modes(
     modes: dict[str, str | None],
     data_dir: Path,
     config_path: Path | None,
+    options: ImportOptions,
     route_key: str,
     api_name: str,
     as_json: bool,
@@ -147,7 +156,7 @@ def _print_modes(
         if reason is None:
             row["expected"] = tokens.expected(mode, route_key, api_name).to_json()
             extra = () if mode == VALID else ("--fail", mode)
-            row["command"] = _command(data_dir, config_path, route_key, api_name, *extra)
+            row["command"] = _command(data_dir, config_path, options, route_key, api_name, *extra)
         else:
             row["reason"] = reason
         rows.append(row)

@@ -843,6 +843,10 @@ class ImportConfig(Model):
     )
     api_name: str | None = Field(default=None, description="OpenAPI: the API's name (default: info.title)")
     base_path: str | None = Field(default=None, description="OpenAPI: the API mapping")
+    expects: dict[str, AuthorizerExpectations] = Field(
+        default_factory=dict,
+        description="Lambda authorizers' expects, by authorizer name (or Api.Authorizer), for gatehold token",
+    )
 
 
 class GateholdConfig(Model):

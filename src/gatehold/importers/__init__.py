@@ -30,6 +30,7 @@ from gatehold.importers.base import (
     ImportContext,
     ImportOptions,
     ImportResult,
+    expects_target,
 )
 
 __all__ = [
@@ -136,7 +137,8 @@ def merge_imports(
 ) -> tuple[dict[str, Any], dict[KeyPath, SourceRef], list[Finding], list[Finding], list[Path]]:
     """A ``gatehold.yaml`` with ``imports:``: each document imported, its functions, APIs and tables
     joined to the file's own (a name defined twice is an error), its tenant APIs added where not
-    defined."""
+    defined. The entry's ``expects`` (by authorizer name) is set on the imported Lambda authorizers,
+    over what the document itself declared (``x-gatehold-expects``, a function's ``Metadata``)."""
     from gatehold.config.models import ImportConfig
 
     merged = dict(data)
@@ -182,6 +184,15 @@ def merge_imports(
         except ConfigError as exc:
             problems.extend(exc.problems)
             continue
+        for declared in spec.expects:
+            named = expects_target(result.data.get("apis", {}), declared)
+            where = doc.ref((*at, "expects", declared))
+            if isinstance(named, str):
+                problems.append(ConfigProblem.at(where, f"{named} in {spec.path}"))
+                continue
+            api_name, auth_name = named
+            result.data["apis"][api_name]["authorizers"][auth_name]["expects"] = entry["expects"][declared]
+            result.refs[("apis", api_name, "authorizers", auth_name, "expects")] = where
         for section in ("functions", "apis", "tables"):
             for name, value in result.data.get(section, {}).items():
                 if name in merged[section]:

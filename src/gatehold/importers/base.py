@@ -309,6 +309,43 @@ def _local_audiences(auth: Mapping[str, Any], issuer: str) -> list[str]:
     return out
 
 
+def expects_target(apis: Mapping[str, Any], key: str) -> tuple[str, str] | str:
+    """The ``(api, authorizer)`` of the model that a key of an ``expects`` map names, or why it names
+    none. A key is an authorizer's name, or ``Api.Authorizer`` when the name is in several APIs.
+
+    ``expects`` declares what a Lambda authorizer's code checks (``gatehold token --route``); formats
+    that cannot say it on the authorizer itself say it by name: an ``imports:`` entry's ``expects``,
+    a serverless.yml's ``custom.gatehold.expects``."""
+    found = [
+        (api_name, key)
+        for api_name, api in apis.items()
+        if isinstance(api, Mapping) and key in (api.get("authorizers") or {})
+    ]
+    if not found and "." in key:
+        api_name, _, auth_name = key.partition(".")
+        api = apis.get(api_name)
+        if isinstance(api, Mapping) and auth_name in (api.get("authorizers") or {}):
+            found = [(api_name, auth_name)]
+    if len(found) > 1:
+        listed = ", ".join(f"{a}.{n}" for a, n in found)
+        return f"authorizer {key} is in several APIs; name one: {listed}"
+    if not found:
+        known = [
+            f"{a}.{n}"
+            for a, api in apis.items()
+            if isinstance(api, Mapping)
+            for n in api.get("authorizers") or {}
+        ]
+        return f"no authorizer {key} here (authorizers: {', '.join(known) or 'none'})"
+    api_name, auth_name = found[0]
+    if apis[api_name]["authorizers"][auth_name].get("type") == "JWT":
+        return (
+            f"{api_name}.{auth_name} is a JWT authorizer: its checks are its own"
+            " (expects applies to Lambda authorizers)"
+        )
+    return found[0]
+
+
 def shell_quoted(text: str) -> str:
     """``text`` quoted for a POSIX shell, readably: ``'a.b'``, or ``"a['GET /x']"`` when it holds a
     single quote (key paths print quoted keys as ``['…']``)."""

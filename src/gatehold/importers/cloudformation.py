@@ -319,6 +319,7 @@ class TemplateImport:
         for deferred in self._deferred.values():  # properties no handler classified: reported
             deferred.replay(self.ctx)
         self._deferred.clear()
+        self.function_expects()
         self.prune_unrun()
         # several resources may take a refused value from one line (SAM Globals): say it once
         self.ctx.problems[:] = list(dict.fromkeys(self.ctx.problems))
@@ -330,6 +331,52 @@ class TemplateImport:
             self.ctx.ignore(src, f"{attribute} ({_names(ids)}): {why}, no local effect")
         for (rtype, prop), (ids, src, why) in self._ignored_props.items():
             self.ctx.ignore(src, f"{prop} of {rtype} ({_names(ids)}): {why}")
+
+    def function_expects(self) -> None:
+        """``Metadata: {Gatehold: {expects: …}}`` of a Lambda function (AWS ignores a resource's
+        Metadata): what the function checks as an authorizer, set on every Lambda authorizer it backs
+        that does not declare its own (``x-gatehold-expects`` in a definition), for ``gatehold token
+        --route``. Intrinsics resolve; an aliased issuer becomes the local one, as in the function's
+        environment."""
+        backed: dict[str, list[tuple[str, str]]] = {}
+        for api_name, api in self.ctx.data.get("apis", {}).items():
+            for auth_name, auth in api.get("authorizers", {}).items():
+                if auth.get("type") != "JWT" and auth.get("function"):
+                    backed.setdefault(auth["function"], []).append((api_name, auth_name))
+        for key, resource in self.declared_functions.items():
+            block = resource.metadata.get("Gatehold")
+            if block is None:
+                continue
+            at: KeyPath = (*resource.path, "Metadata", "Gatehold")
+            src = (resource.doc or self.doc).ref(at)
+            if not isinstance(block, dict):
+                self.ctx.error(src, "Metadata.Gatehold must be a mapping (expects: …)")
+                continue
+            for extra in block:
+                if extra != "expects":
+                    self.ctx.error(
+                        (resource.doc or self.doc).ref((*at, extra)),
+                        f"{extra} is not a Gatehold setting of a function's Metadata (expects is)",
+                    )
+            if "expects" not in block:
+                continue
+            where = (resource.doc or self.doc).ref((*at, "expects"))
+            expects = self.resolver.resolve(block["expects"], (*at, "expects"), resource.doc)
+            if not isinstance(expects, dict):
+                if expects is not NO_VALUE:
+                    self.ctx.error(where, "expects must be a mapping (issuer, audience, scopes …)")
+                continue
+            if isinstance(expects.get("issuer"), str):
+                expects = {**expects, "issuer": self.ctx.alias_issuer(expects["issuer"], where)}
+            if not backed.get(key):
+                self.ctx.note(
+                    where, f"{resource.logical_id} backs no Lambda authorizer: its expects is not used"
+                )
+            for api_name, auth_name in backed.get(key, ()):
+                auth = self.ctx.data["apis"][api_name]["authorizers"][auth_name]
+                if "expects" not in auth:
+                    auth["expects"] = dict(expects)
+                    self.ctx.at(("apis", api_name, "authorizers", auth_name, "expects"), where)
 
     def prune_unrun(self) -> None:
         """What was refused and named in the ignore list is not run, and never served open: a

@@ -59,7 +59,7 @@ from typing import Any, cast
 from gatehold.config.document import Document, read_document
 from gatehold.config.models import PYTHON_RUNTIMES
 from gatehold.config.problems import ConfigError, KeyPath, SourceRef, dotted
-from gatehold.importers.base import ImportContext, shell_quoted
+from gatehold.importers.base import ImportContext, expects_target, shell_quoted
 from gatehold.importers.intrinsics import NO_VALUE, Resolver
 
 __all__ = ["import_serverless"]
@@ -329,6 +329,7 @@ def import_serverless(doc: Document, ctx: ImportContext) -> None:
         [a["function"] for a, _ in rest.authorizers.values()]
         + [a["function"] for a, _ in http.authorizers.values() if a["type"] == "REQUEST"]
     )
+    service.gatehold_expects()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1545,6 +1546,41 @@ class _Service:
                     wanted.setdefault(value, self.ref((*fn.at, "environment", name)))
         for audience, where in wanted.items():
             ctx.local_audiences.setdefault(audience, (set(), where))
+
+    def gatehold_expects(self) -> None:
+        """``custom.gatehold.expects: {AuthorizerName: …}``: what Lambda authorizers check, for
+        ``gatehold token --route`` (``custom`` is the framework's free-form section; a property of
+        its own on a function is a configuration error under ``configValidationMode: error``).
+        Variables resolve; an aliased issuer becomes the local one, as in the functions' environment."""
+        ctx, at = self.ctx, ("custom", "gatehold")
+        block = self.cfg.get(at)
+        if block is None or block is FAILED:
+            return
+        if not isinstance(block, dict):
+            ctx.error(self.ref(at), "custom.gatehold must be a mapping (expects: …)")
+            return
+        for key in block:
+            if key != "expects":
+                ctx.error(
+                    self.ref((*at, key)), f"{key} is not a Gatehold setting (custom.gatehold.expects is)"
+                )
+        declared = block.get("expects")
+        if declared is None:
+            return
+        if not isinstance(declared, dict):
+            ctx.error(self.ref((*at, "expects")), "custom.gatehold.expects maps authorizer names to expects")
+            return
+        apis = ctx.data.get("apis", {})
+        for name, expects in declared.items():
+            where = self.ref((*at, "expects", name))
+            named = expects_target(apis, str(name))
+            if isinstance(named, str):
+                ctx.error(where, named)
+                continue
+            if isinstance(expects, dict) and isinstance(expects.get("issuer"), str):
+                expects = {**expects, "issuer": ctx.alias_issuer(expects["issuer"], where)}
+            api_name, auth_name = named
+            ctx.put(("apis", api_name, "authorizers", auth_name, "expects"), expects, where)
 
     # -- resources ----------------------------------------------------------------------------------
 

@@ -49,7 +49,7 @@ import orjson
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from gatehold.config import LoadedConfig, load_config
+from gatehold.config import ConfigError, LoadedConfig, load_config
 from gatehold.config.models import ApiConfig, AuthorizerConfig, GatewaySettings, RouteConfig
 from gatehold.idp.keys import SigningKey, b64url
 from gatehold.idp.tokens import access_token_claims
@@ -277,7 +277,7 @@ def _lambda_check(
     if expects is None:
         raise TokenRequestError(
             f"{label}: Lambda authorizer {name} ({auth.function}) checks what its code checks; declare it "
-            f"under apis.{common['api']}.authorizers.{name}.expects (issuer, audience, scopes, algorithm, "
+            f"{where_to_declare(loaded, common['api'], name)} (issuer, audience, scopes, algorithm, "
             "secret_env, invalid_token, missing_scope: docs/configuration.md)"
         )
     secret: bytes | None = None
@@ -306,6 +306,41 @@ def _lambda_check(
         leeway=0,
         invalid_token=expects.invalid_token,
         missing_scope=expects.missing_scope,
+    )
+
+
+def where_to_declare(loaded: LoadedConfig, api: str, name: str) -> str:
+    """Where the user can write an authorizer's ``expects``, in the format that defines it: its block
+    in a ``gatehold.yaml``; for an imported document, the ``imports:`` entry (by name) or the
+    document's own way (a function's ``Metadata``, ``x-gatehold-expects``, ``custom.gatehold``)."""
+    from gatehold.config.document import read_document
+    from gatehold.importers import detect_format
+
+    src = loaded.where("apis", api, "authorizers", name)
+    fmt = loaded.format
+    imported = fmt == "gatehold" and loaded.path is not None and Path(src.file) != loaded.path
+    if fmt == "gatehold" and not imported:
+        return f"under apis.{api}.authorizers.{name}.expects"
+    if imported:
+        try:
+            fmt = detect_format(read_document(Path(src.file)))
+        except ConfigError:
+            fmt = "gatehold"
+    auth = loaded.config.apis[api].authorizers[name]
+    metadata = (
+        f"in the Metadata of function {auth.function}'s resource (Metadata: {{Gatehold: {{expects: …}}}})"
+    )
+    own = {
+        "sam": metadata,
+        "cloudformation": metadata,
+        "openapi": f"as x-gatehold-expects on security scheme {name}",
+        "serverless": f"under custom.gatehold.expects.{name}",
+    }.get(fmt)
+    entry = f"in the imports: entry of {src.file} (expects: {{{name}: …}})"
+    if imported:
+        return entry + (f", or {own} there" if own else "")
+    return (own or f"under apis.{api}.authorizers.{name}.expects") + (
+        f", or import the file from a gatehold.yaml with expects: {{{name}: …}} on its imports: entry"
     )
 
 
