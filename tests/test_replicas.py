@@ -16,7 +16,11 @@ buckets, key-rotation notifications within a second) is marked `redis`.
 
 from __future__ import annotations
 
+import re
 import secrets
+import shutil
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -388,3 +392,112 @@ def test_a_data_directory_serves_one_stack_at_a_time(
     first.stop()
     second.start()
     second.stop()
+
+
+# --------------------------------------------------------------------------------------------------
+# behind nginx (examples/deploy/nginx.conf)
+# --------------------------------------------------------------------------------------------------
+
+NGINX_CONF = REPO / "examples" / "deploy" / "nginx.conf"
+
+
+def nginx_config(gateways: list[int], idps: list[int], listen: tuple[int, int], log: Path) -> str:
+    """The shipped nginx.conf with this test's addresses: its replicas 10.0.0.11 and .12 are the two
+    stacks on 127.0.0.1, its two sites listen on ``listen`` (gateway, identity provider)."""
+    text = NGINX_CONF.read_text()
+    for host, gateway, idp in zip(("10.0.0.11", "10.0.0.12"), gateways, idps, strict=True):
+        text = text.replace(f"server {host}:8000 ", f"server 127.0.0.1:{gateway} ")
+        text = text.replace(f"server {host}:9000 ", f"server 127.0.0.1:{idp} ")
+    ports = iter(listen)
+    text = re.sub(r"listen 80;", lambda _: f"listen 127.0.0.1:{next(ports)};", text)
+    assert "server 10.0.0." not in text, "the shipped nginx.conf has other replicas"
+    assert next(ports, None) is None, "the shipped nginx.conf has other sites"
+    return text.replace("http {", f"http {{\n    access_log {log};", 1)
+
+
+@pytest.fixture
+def nginx_front(tmp_path: Path, config: Path, database_url: str) -> Iterator[tuple[Replicas, str, str]]:
+    """Two replicas behind nginx; (replicas, the gateway's URL, the identity provider's = the issuer's)."""
+    nginx = shutil.which("nginx")
+    if nginx is None:
+        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+    gateway_port, idp_port = free_port(), free_port()
+    public = f"http://localhost:{idp_port}"
+    group = replicas(tmp_path / "replicas", config, database_url, public_url=public)
+    prefix = tmp_path / "nginx"
+    prefix.mkdir()
+    conf = prefix / "nginx.conf"
+    conf.write_text(
+        nginx_config(
+            [r.gateway_port for r in group.both()],
+            [r.idp_port for r in group.both()],
+            (gateway_port, idp_port),
+            prefix / "access.log",
+        )
+    )
+    globals_ = f"daemon off; pid {prefix}/nginx.pid; error_log {prefix}/error.log;"
+    proc = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(conf), "-g", globals_])
+    try:
+        eventually(lambda: _listening(gateway_port) and _listening(idp_port), "nginx listens", timeout=10)
+        start_together(group)
+        yield group, f"http://localhost:{gateway_port}", public
+    finally:
+        group.stop()
+        proc.send_signal(signal.SIGQUIT)  # nginx's graceful stop
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def served(replica: Stack, path: str) -> int:
+    """How many requests for ``path`` the replica's gateway logged."""
+    return sum(f'"path":"{path}"' in line for line in replica.output().splitlines())
+
+
+@pg
+def test_nginx_in_front_of_two_replicas(nginx_front: tuple[Replicas, str, str]) -> None:
+    group, gateway, issuer_url = nginx_front
+    # the login through nginx: /authorize, the form and the code may each land on either replica
+    verifier, challenge = pkce_pair()
+    with httpx.Client(timeout=15) as browser:
+        query = authorize_code(
+            browser,
+            issuer_url,
+            client_id="orders-spa",
+            redirect_uri=SPA_CALLBACK,
+            username="reader@example.com",
+            password=PASSWORD,
+            audience=ORDERS,
+            scope="openid read:orders offline_access",
+            code_challenge=challenge,
+        )
+        tokens = redeem_code(
+            browser,
+            issuer_url,
+            client_id="orders-spa",
+            code=query["code"][0],
+            verifier=verifier,
+            redirect_uri=SPA_CALLBACK,
+        )
+    assert tokens.status_code == 200, tokens.text
+    access = tokens.json()["access_token"]
+    assert jwt.decode(access, options={"verify_signature": False})["iss"] == issuer_url + "/"
+    headers = {"Authorization": f"Bearer {access}"}
+    with httpx.Client(base_url=gateway, headers=headers, timeout=15) as client:
+        statuses = [client.get("/orders/orders").status_code for _ in range(10)]
+        assert statuses == [200] * 10
+        # round robin: each replica's gateway served some (and fetched the key set through nginx)
+        assert all(served(replica, "/orders/orders") > 0 for replica in group.both())
+        # one replica stops (a rolling restart): nginx sends everything to the other one meanwhile
+        group.a.stop()
+        statuses = [client.get("/orders/orders").status_code for _ in range(10)]
+        assert statuses == [200] * 10
+        group.a.start()
+        assert client.get("/orders/orders").status_code == 200
