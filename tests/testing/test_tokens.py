@@ -416,3 +416,27 @@ def test_a_rest_jwt_authorizer_and_a_custom_gateway_response(
             assert response.headers["www-authenticate"].endswith(
                 f'error_description="{JWT_DESCRIPTIONS[mode]}"'
             )
+
+
+def test_an_imported_sam_template_s_lambda_authorizer(stack_factory: Callable[..., Stack]) -> None:
+    """examples/sam-rest-token declares what its TOKEN authorizer checks in the function's Metadata
+    (Gatehold.expects): the route's tokens, each answered as documented (its DEFAULT_4XX adds the
+    shop's CORS header)."""
+    stack = stack_factory(
+        EXAMPLES / "sam-rest-token" / "template.yaml",
+        extra_args=["--issuer-alias", "https://gatehold-example.us.auth0.com/"],
+    )
+    tokens = Tokens.for_stack(stack.data_dir)
+    allowed = send(stack, "GET", "/prod/pets", tokens.passing("GET /pets"))
+    assert allowed.status_code == 200, allowed.text
+    for mode in FAILURE_MODES:
+        if mode == "missing-scope":  # the authorizer requires no scope
+            with pytest.raises(TokenRequestError, match="GET /pets of API PetsApi requires no scope"):
+                tokens.failing(mode, "GET /pets")
+            continue
+        expected = tokens.expected(mode, "GET /pets")
+        response = send(stack, "GET", "/prod/pets", tokens.failing(mode, "GET /pets"))
+        assert_exactly(response, expected)
+        assert (response.status_code, response.content) == (401, UNAUTHORIZED), mode
+        assert response.headers["x-amzn-errortype"] == "UnauthorizedException"
+        assert response.headers["access-control-allow-origin"] == "https://shop.example.com"
