@@ -3,7 +3,9 @@
 * ``GET /healthz`` → 200 ``{"status":"ok"}`` while the process serves requests;
 * ``GET /readyz`` → 200 ``{"status":"ready"}`` once ``ready()`` is true, else 503 with ``unready()``
   (default ``{"status":"starting"}``): load balancers stop sending traffic during start-up, while a
-  process is started again, and during shutdown;
+  process is started again, and during shutdown; ``details()`` adds to the ready body (with
+  ``gatehold up --redis-url``: ``"redis": {"status": "up" | "down", ...}``, still 200 when Redis is
+  down: the stack is degraded, not unready);
 * ``GET /metrics`` → the text exposition of ``metrics()``, by default of
   :data:`gatehold.metrics.REGISTRY`;
 * ``GET /explain/<requestId>`` (``explain`` given) → a recent request's decision trace, explained
@@ -73,6 +75,7 @@ def create_admin_app(
     metrics: Callable[[], Awaitable[bytes]] = _own_metrics,
     clock: SharedClock | None = None,
     explain: Callable[[str], Awaitable[Mapping[str, Any] | None]] | None = None,
+    details: Callable[[], Awaitable[Mapping[str, Any]]] | None = None,
 ) -> ASGIApp:
     """An ASGI app for the admin port; ``ready`` (and ``unready`` for the 503's body) is polled on
     each ``/readyz``, ``metrics`` awaited on each ``/metrics``; ``clock``: the stack's test clock,
@@ -117,7 +120,11 @@ def create_admin_app(
             await _respond(send, 200, _JSON, b'{"status":"ok"}', head)
         elif path == "/readyz":
             if ready():
-                await _respond(send, 200, _JSON, b'{"status":"ready"}', head)
+                if details is None:
+                    await _respond(send, 200, _JSON, b'{"status":"ready"}', head)
+                else:  # e.g. {"redis": {"status": "down", ...}}: degraded, still ready
+                    body = orjson.dumps({"status": "ready", **(await details())})
+                    await _respond(send, 200, _JSON, body, head)
             else:
                 body = orjson.dumps(unready()) if unready is not None else b'{"status":"starting"}'
                 await _respond(send, 503, _JSON, body, head)

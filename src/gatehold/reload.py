@@ -506,7 +506,7 @@ class GatewayReloader:
         from gatehold.runtime.invoker import function_specs
 
         successor = current.successor(function_specs(loaded))
-        return successor, GatewayApp(loaded, successor, http_client=self.http_client)
+        return successor, GatewayApp(loaded, successor, http_client=self.http_client, redis=self.app.redis)
 
     async def _retire(self, in_flight: set[asyncio.Task[None]], dropped: list[Any], app: GatewayApp) -> None:
         """Once the requests the previous app was answering are done, close what only it used."""

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
     from gatehold.config import LoadedConfig
     from gatehold.gateway.http1 import GatewayHttpServer
+    from gatehold.redis_state import RedisSettings, RedisState
 
 log = logging.getLogger("gatehold.server")
 
@@ -86,6 +87,19 @@ class StackOptions:
     workers: int = 1
     #: None: :func:`default_graceful_timeout` of the configuration
     graceful_timeout: float | None = None
+    #: shared state for several processes and replicas (:mod:`gatehold.redis_state`); None: in process
+    redis_url: str | None = None
+    #: the stack's Redis keys start with it (stacks with the same URL and prefix are replicas)
+    redis_prefix: str = "gatehold:"
+
+    @property
+    def redis(self) -> RedisSettings | None:
+        """``--redis-url`` / ``--redis-prefix`` as settings; None without ``--redis-url``."""
+        if not self.redis_url:
+            return None
+        from gatehold.redis_state import RedisSettings
+
+        return RedisSettings(self.redis_url, self.redis_prefix)
 
     @property
     def idp_url(self) -> str:
@@ -414,10 +428,34 @@ class _Gateway:
         os.environ.update(spec.get("environment", {}))
         invoker = build_invoker(loaded)
         self.http_client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
-        gateway = GatewayApp(loaded, invoker, http_client=self.http_client)
+        self.redis = _redis_state(spec)
+        gateway = GatewayApp(loaded, invoker, http_client=self.http_client, redis=self.redis)
         self.server: GatewayHttpServer = GatewayHttpServer(gateway, graceful_timeout=spec["graceful_timeout"])
         self.reloader = GatewayReloader(loaded, invoker, gateway, http_client=self.http_client)
         self.reloader.server = self.server
+        if self.redis is not None:
+            self.redis.rotation_handlers.append(self.follow_rotation)
+            self.redis.on_recovered.append(self.refetch_keys)
+
+    async def start(self) -> None:
+        """Connect to Redis (gatehold up --redis-url) on the process's loop."""
+        if self.redis is not None:
+            await self.redis.start()
+
+    async def follow_rotation(self, message: dict[str, Any]) -> None:
+        """A key rotation announced by an identity provider (:mod:`gatehold.redis_state`): the JWKS
+        of that issuer fetched again, the tokens verified with the old set dropped."""
+        issuer, kids = message.get("issuer"), message.get("kids")
+        wanted = [str(k) for k in kids] if isinstance(kids, list) else []
+        sources = [s for s in self.reloader.app.authorizers.jwks_sources.values() if s.issuer == issuer]
+        if sources:
+            await asyncio.gather(*(s.follow_rotation(wanted) for s in sources))
+            log.info("key rotation of %s followed", issuer, extra={"event": "keys_rotated"})
+
+    async def refetch_keys(self) -> None:
+        """Redis is back: a rotation may have been announced meanwhile; fetch every key set once."""
+        sources = list(self.reloader.app.authorizers.jwks_sources.values())
+        await asyncio.gather(*(s.follow_rotation(attempts=1) for s in sources))
 
     async def handle(self, message: dict[str, Any]) -> None:
         if "graceful_timeout" in message:
@@ -433,6 +471,16 @@ class _Gateway:
         await self.reloader.aclose()
         await self.reloader.invoker.aclose()
         await self.http_client.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+def _redis_state(spec: dict[str, Any]) -> RedisState | None:
+    """This process's :class:`~gatehold.redis_state.RedisState` when the stack has ``--redis-url``."""
+    from gatehold.redis_state import RedisSettings, RedisState
+
+    settings = RedisSettings.from_spec(spec.get("redis"))
+    return RedisState(settings, process=spec.get("process", "?")) if settings is not None else None
 
 
 class _IdentityProvider:
@@ -453,6 +501,20 @@ class _IdentityProvider:
         )
         self.provider = app.state.idp
         self.server = GatewayHttpServer(AsgiResponder(app), graceful_timeout=spec["graceful_timeout"])
+        self.redis = _redis_state(spec)
+        if self.redis is not None:
+            from gatehold.redis_state import SyncRedis
+
+            self.provider.share_through(SyncRedis(self.redis.settings, process="idp"))
+            self.redis.rotation_handlers.append(self.reload_keys)
+
+    async def start(self) -> None:
+        if self.redis is not None:
+            await self.redis.start()
+
+    async def reload_keys(self, message: dict[str, Any]) -> None:
+        """A rotation was announced (by another process or replica): read the key table now."""
+        await asyncio.to_thread(self.provider.keys.reload)
 
     async def handle(self, message: dict[str, Any]) -> None:
         if "graceful_timeout" in message:
@@ -472,7 +534,9 @@ class _IdentityProvider:
         log.info("identity provider: tenant section applied again", extra={"event": "reload"})
 
     async def aclose(self) -> None:
-        pass  # the server's shutdown ran the app's lifespan shutdown (the store closed)
+        # the server's shutdown ran the app's lifespan shutdown (the store closed)
+        if self.redis is not None:
+            await self.redis.aclose()
 
 
 class _SinglePageApp:
@@ -551,7 +615,10 @@ async def _process_main(name: str, control_fd: int) -> None:
         from gatehold import clock
 
         clock.install(clock.SharedClock.open(spec["clock_file"]))
-    service = _SERVICES[role_of(name)](spec)
+    service = _SERVICES[role_of(name)](spec | {"process": name})
+    start = getattr(service, "start", None)
+    if start is not None:  # what needs the running loop (Redis)
+        await start()
     server = service.server
     loop = asyncio.get_running_loop()
 

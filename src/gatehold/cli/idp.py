@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -43,11 +43,15 @@ from gatehold.config.models import GatewaySettings
 from gatehold.idp.errors import OAuthError
 from gatehold.idp.scopes import parse_scope
 from gatehold.idp.service import IdentityProvider
-from gatehold.idp.store import Store, UserRow
+from gatehold.idp.schema import SchemaTooNew
+from gatehold.idp.store import Store, StoreUnavailable, UserRow
 from gatehold.idp.tenant import hash_password, new_user_id
 from gatehold.importers import ImportOptions
 from gatehold.server import StackOptions
 from gatehold.stack_state import STACK_STATE, read_stack_state
+
+if TYPE_CHECKING:
+    from gatehold.redis_state import SyncRedis
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,7 +98,11 @@ def open_stack(
         )
     opts = StackOptions(data_dir=data_dir, public_url=public_url, database_url=database_url)
     loaded = load_or_exit(config_path, opts.variables(), options)
-    store = Store.open(data_dir, database_url)
+    try:
+        store = Store.open(data_dir, database_url)
+    except (SchemaTooNew, StoreUnavailable) as exc:  # a newer Gatehold's schema; a database down
+        _fail(str(exc))
+        raise
     idp = IdentityProvider(store, loaded.config.tenant, issuer=opts.idp_url + "/", base_dir=loaded.base_dir)
     idp.startup()
     return idp, loaded
@@ -342,8 +350,23 @@ def keys_list(
 
 @keys.command("rotate")
 @store_options
+@click.option(
+    "--redis-url",
+    default=None,
+    envvar="GATEHOLD_REDIS_URL",
+    metavar="URL",
+    help="Announce the rotation on this Redis (default: the one the running stack of the data directory "
+    "uses, from its stack.json; env GATEHOLD_REDIS_URL): every gateway and identity-provider process "
+    "and replica follows within a second.",
+)
+@click.option("--redis-prefix", default=None, metavar="PREFIX", help="The stack's --redis-prefix.")
 def keys_rotate(
-    config_path: Path | None, data_dir: Path, database_url: str | None, public_url: str | None
+    config_path: Path | None,
+    data_dir: Path,
+    database_url: str | None,
+    public_url: str | None,
+    redis_url: str | None = None,
+    redis_prefix: str | None = None,
 ) -> None:
     """Promote the published next key to current; keep the old one for verification.
 
@@ -353,6 +376,9 @@ def keys_rotate(
     from gatehold import clock
 
     idp, loaded = open_stack(config_path, data_dir, database_url, public_url)
+    redis = _rotation_redis(data_dir, redis_url, redis_prefix)
+    if redis is not None:
+        idp.share_through(redis)
     before = {row.kid: row for row in idp.store.signing_keys()}
     own = clock.current()
     clock.install(clock.stack_clock(data_dir))  # a stack on --test-clock: its time in the key rows
@@ -362,9 +388,41 @@ def keys_rotate(
         clock.install(own)
     dropped = [kid for kid, row in before.items() if row.state == "previous"]
     published = before[current.kid].created_at if current.kid in before else None
-    console.print(f"signing with {current.kid}; running servers switch within a few seconds")
+    if redis is None:
+        console.print(f"signing with {current.kid}; running servers switch within a few seconds")
+    elif redis.available:
+        console.print(
+            f"signing with {current.kid}; announced on Redis {redis.settings.redacted_url}: every process "
+            "follows within a second"
+        )
+        redis.close()
+    else:
+        console.print(
+            f"signing with {current.kid}; Redis {redis.settings.redacted_url} is unavailable, so running "
+            "servers switch within a few seconds (when they re-read the key table)"
+        )
     for line in rotation_outlook(loaded.config.gateway, current.kid, published, dropped):
         console.print(line, highlight=False, markup=False)
+
+
+def _rotation_redis(data_dir: Path, url: str | None, prefix: str | None) -> SyncRedis | None:
+    """Where ``gatehold keys rotate`` announces the rotation: ``--redis-url``, else the Redis of the
+    stack that runs on ``data_dir`` (its stack.json, which has no password: pass the URL, or
+    GATEHOLD_REDIS_URL, for a Redis that needs one); None for none."""
+    from gatehold.redis_state import DEFAULT_PREFIX, RedisSettings, SyncRedis
+
+    state = read_stack_state(data_dir)
+    if url is None and state is not None and state.running:
+        url = state.redis_url
+        prefix = prefix or state.redis_prefix
+    if not url:
+        return None
+    try:
+        settings = RedisSettings(url, prefix or DEFAULT_PREFIX)
+    except ValueError as exc:
+        _fail(str(exc))
+        raise
+    return SyncRedis(settings, process="cli")
 
 
 def rotation_outlook(

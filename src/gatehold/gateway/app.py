@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -51,6 +51,9 @@ from gatehold.gateway.routing import ApiRouter, StageNotFound, compile_apis, for
 from gatehold.gateway.throttle import Throttler
 from gatehold.gateway.usage_plans import UsagePlans
 from gatehold.runtime.contract import Invoker
+
+if TYPE_CHECKING:
+    from gatehold.redis_state import RedisState
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -92,8 +95,11 @@ class GatewayApp:
         *,
         http_client: httpx.AsyncClient | None = None,
         traces: RecentTraces | None = None,
+        redis: RedisState | None = None,
     ) -> None:
         self.loaded = loaded
+        #: shared state for several processes and replicas (gatehold up --redis-url), else None
+        self.redis = redis
         #: the last requests, for :meth:`explain` (default: this process's, kept across hot reloads)
         self.traces = traces if traces is not None else RECENT
         self.invoker = invoker
@@ -130,9 +136,19 @@ class GatewayApp:
         self.cors: dict[str, CorsHandler] | None = {
             name: CorsHandler(s.api.config.cors) for name, s in self.apis.items() if s.api.config.cors
         } or None
-        self.throttler: Throttler | None = Throttler(self.settings)
         needs_keys = any(r.api_key_required for a in loaded.config.apis.values() for r in a.routes.values())
-        self.usage_plans: UsagePlans | None = UsagePlans(self.settings) if needs_keys else None
+        if redis is None:
+            self.throttler: Throttler | None = Throttler(self.settings)
+            self.usage_plans: UsagePlans | None = UsagePlans(self.settings) if needs_keys else None
+        else:
+            from gatehold.gateway.redis_stores import RedisBuckets, RedisQuotas, share_authorizer_caches
+
+            buckets = RedisBuckets(redis)
+            self.throttler = Throttler(self.settings, store=buckets)
+            self.usage_plans = (
+                UsagePlans(self.settings, buckets=buckets, quotas=RedisQuotas(redis)) if needs_keys else None
+            )
+            share_authorizer_caches(self.authorizers, redis)
         self.access_logs = AccessLogs(loaded.config, base_dir=loaded.base_dir)
         self.debug_headers = self.settings.debug_headers
         self.request_validators: dict[tuple[str, str], RequestValidator] | None = build_request_validators(

@@ -13,6 +13,9 @@ As API Gateway does (docs/aws-reference.md §3.1, §3.4):
 * an unreachable or broken endpoint keeps the previously fetched keys working; with no key, the
   token is refused (401), never a 500.
 
+With ``gatehold up --redis-url`` a rotation announced by the identity provider makes every gateway
+process fetch at once (:meth:`JwksKeySource.follow_rotation`), whatever the TTL.
+
 Only members of the fetched key set are ever used: a token's ``jku``/``x5u``/``jwk`` are refused at
 parse time and never reach this module, so no URL is ever taken from a token.
 """
@@ -127,6 +130,29 @@ class JwksKeySource:
         if key is None:
             raise UnknownKey("the token's signing key is unknown")
         return key
+
+    # -- a rotation announced (gatehold up --redis-url) ---------------------------------------
+
+    def kids(self) -> frozenset[str]:
+        """The ``kid`` values of the keys held now."""
+        return frozenset(self._keys)
+
+    async def follow_rotation(
+        self, kids: Sequence[str] = (), *, attempts: int = 10, pause: float = 0.1
+    ) -> bool:
+        """The issuer announced a rotation: drop every token verified so far (the generation
+        changes) and fetch the key set now, whatever ``min_refetch_interval`` says, until it holds
+        ``kids`` (the issuer's processes may still be reloading: up to ``attempts`` fetches,
+        ``pause`` apart). Whether the key set holds them."""
+        self.generation += 1
+        wanted = set(kids)
+        for attempt in range(attempts):
+            if attempt:
+                await asyncio.sleep(pause)
+            self._attempted_at = None  # not a flood of unknown kids: the issuer said so
+            if await self.refresh() and wanted <= set(self._keys):
+                return True
+        return False
 
     # -- fetching ---------------------------------------------------------------------------------
 

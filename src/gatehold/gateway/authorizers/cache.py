@@ -8,6 +8,8 @@
   denies the caller's next route, exactly as on AWS. Simple responses cache the verdict.
 * Errors (401 ``Unauthorized``, 500) are never cached; Deny policies are cached like any policy.
 * Bounded: the oldest entry is dropped when full.
+* With ``gatehold up --redis-url`` the result is shared by every gateway process and replica
+  (:class:`gatehold.gateway.redis_stores.SharedAuthorizerCache`); this cache is then its near cache.
 """
 
 from __future__ import annotations
@@ -85,12 +87,19 @@ class AuthorizerResultCache:
             return None
         return entry
 
-    def put(self, key: Hashable, result: LambdaAuthorizerResult, issued_for: str) -> None:
+    def put(
+        self, key: Hashable, result: LambdaAuthorizerResult, issued_for: str, ttl_left: float | None = None
+    ) -> CachedResult | None:
+        """Cache ``result`` for the TTL, or for the ``ttl_left`` seconds an entry copied from the
+        shared cache (:mod:`gatehold.gateway.redis_stores`) has left: never longer than it was
+        cached for."""
         if not self.enabled:
-            return
+            return None
         if key not in self._entries and len(self._entries) >= self.max_entries:
             del self._entries[next(iter(self._entries))]
-        self._entries[key] = CachedResult(result, issued_for, self.clock() + self.ttl)
+        left = self.ttl if ttl_left is None else min(float(self.ttl), ttl_left)
+        entry = self._entries[key] = CachedResult(result, issued_for, self.clock() + left)
+        return entry
 
     def clear(self) -> None:
         self._entries.clear()

@@ -26,7 +26,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatehold import metrics
 from gatehold.config.models import AuthorizerConfig, GatewaySettings
@@ -48,6 +48,9 @@ from gatehold.gateway.events import (
 )
 from gatehold.gateway.model import AuthorizerOutcome, DecisionTrace, GatewayRequest, RouteMatch
 from gatehold.runtime.contract import Invoker
+
+if TYPE_CHECKING:
+    from gatehold.gateway.redis_stores import SharedAuthorizerCache
 
 log = logging.getLogger("gatehold.authorizers")
 
@@ -149,6 +152,19 @@ class LambdaAuthorizer:
         self.cache = AuthorizerResultCache(ttl if self.identity_sources else 0, clock=clock)
         self.deadline_s = HTTP_AUTHORIZER_DEADLINE_S if api_type == "HTTP" else REST_AUTHORIZER_DEADLINE_S
         self._warned_method_arn = False
+        #: the result cache every gateway process and replica shares (gatehold up --redis-url);
+        #: :attr:`cache` is then its near cache
+        self.shared: SharedAuthorizerCache | None = None
+
+    async def _shared_get(self, key: Hashable) -> CachedResult | None:
+        """A result another process or replica cached, copied into the near cache with the time
+        it has left."""
+        assert self.shared is not None
+        found = await self.shared.get(key)
+        if found is None:
+            return None
+        result, issued_for, left = found
+        return self.cache.put(key, result, issued_for, ttl_left=left)
 
     # -- the pipeline step ------------------------------------------------------------------------
 
@@ -178,6 +194,8 @@ class LambdaAuthorizer:
 
         key: Hashable = (match.stage_name, values[0] if self.kind == "TOKEN" else tuple(values))
         cached = self.cache.get(key) if self.cache.enabled else None
+        if cached is None and self.shared is not None:
+            cached = await self._shared_get(key)
         if self.cache.enabled:
             metrics.authorizer_cache(self.api_name, self.name, hit=cached is not None)
         if cached is not None:
@@ -185,6 +203,8 @@ class LambdaAuthorizer:
             trace.note(cached=cached, ttl_left=cached.expires_at - self.cache.clock())
         else:
             result, latency = await self._invoke(request, match, arn, values, base, trace)
+            if self.shared is not None:  # a valid result (errors raised): every replica's now
+                await self.shared.put(key, result, arn)
             cache_state = "miss" if self.cache.enabled else "off"
         return self._decide(result, arn, latency, cached, cache_state, key, base, trace)
 

@@ -1,0 +1,241 @@
+"""The gateway's shared state in Redis (``gatehold up --redis-url``; :mod:`gatehold.redis_state`).
+
+* :class:`RedisBuckets` — a :class:`~gatehold.gateway.throttle.BucketStore`: API Gateway's token
+  bucket (``burst_limit`` tokens at most, refilled at ``rate_limit`` per second, one per request),
+  all buckets of a request taken in one Lua script, so the check and the take are atomic across
+  every gateway process and replica. A bucket is a hash ``{t: tokens, ts: when}``, expiring once
+  it would be full again.
+* :class:`RedisQuotas` — a :class:`~gatehold.gateway.usage_plans.QuotaStore`: a counter per key and
+  quota period (``INCR``, refused past the limit, in one script), kept a day past the period's end.
+* :class:`SharedAuthorizerCache` — the Lambda authorizer's result, by the same key as the
+  in-process cache, for the authorizer's TTL. The in-process cache stays in front of it as a near
+  cache: an entry copied from Redis keeps its original expiry (a result is never served past the
+  TTL it was cached with, as on AWS), so a Redis lookup is paid only on a local miss.
+
+Time: the stack's wall clock (:mod:`gatehold.clock`, so ``--test-clock`` still drives the windows),
+shared by replicas on hosts whose clocks agree (NTP); a bucket never refills for time going
+backwards (elapsed time is clamped at 0).
+
+Every store falls back to its in-process twin while Redis is unavailable (:class:`RedisState`
+decides; counted in ``gatehold_redis_fallbacks``): limits then hold per process, as without Redis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+import orjson
+
+from gatehold import clock as shared_clock
+from gatehold.gateway.authorizers import AuthorizerSet
+from gatehold.gateway.authorizers.cache import LambdaAuthorizerResult
+from gatehold.gateway.authorizers.lambda_ import LambdaAuthorizer
+from gatehold.gateway.throttle import Bucket, InMemoryBuckets
+from gatehold.gateway.usage_plans import InMemoryQuotas
+from gatehold.redis_state import RedisState, is_redis_failure
+
+# KEYS: the buckets; ARGV[1]: now (s, wall clock); ARGV[2i], ARGV[2i+1]: bucket i's rate and burst.
+# Returns 0 when every bucket gave a token, else the (1-based) index of the first empty one.
+TAKE_SCRIPT = """
+local now = tonumber(ARGV[1])
+local levels = {}
+for i, key in ipairs(KEYS) do
+  local rate = tonumber(ARGV[2 * i])
+  local burst = tonumber(ARGV[2 * i + 1])
+  local state = redis.call('HMGET', key, 't', 'ts')
+  local tokens = burst
+  if state[1] then
+    local elapsed = math.max(0, now - tonumber(state[2]))
+    tokens = math.min(burst, tonumber(state[1]) + elapsed * rate)
+  end
+  if tokens < 1 then
+    return i
+  end
+  levels[i] = tokens - 1
+end
+for i, key in ipairs(KEYS) do
+  local rate = tonumber(ARGV[2 * i])
+  local burst = tonumber(ARGV[2 * i + 1])
+  redis.call('HSET', key, 't', string.format('%.6f', levels[i]), 'ts', ARGV[1])
+  local full_in = 1
+  if rate > 0 then
+    full_in = (burst - levels[i]) / rate
+  else
+    full_in = 86400
+  end
+  redis.call('PEXPIRE', key, math.ceil(full_in * 1000) + 1000)
+end
+return 0
+"""
+
+# KEYS[1]: the counter; ARGV[1]: the limit; ARGV[2]: its lifetime (ms). 1 counted, 0 full.
+CONSUME_SCRIPT = """
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count >= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('INCR', KEYS[1])
+if count == 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+"""
+
+#: a quota counter is kept this long past its period's end (the key names the period: harmless)
+QUOTA_MARGIN_S = 86400
+
+
+class RedisBuckets:
+    """Token buckets shared through Redis (module docstring); ``local`` while Redis is down."""
+
+    def __init__(self, redis: RedisState, *, wall_clock: Callable[[], float] | None = None) -> None:
+        self.redis = redis
+        self.local = InMemoryBuckets()
+        self.wall_clock = wall_clock if wall_clock is not None else shared_clock.wall
+        self._script = redis.client.register_script(TAKE_SCRIPT)
+
+    async def take(self, buckets: Sequence[Bucket], now: float) -> Bucket | None:
+        if self.redis.up:
+            args: list[Any] = [repr(self.wall_clock())]
+            for bucket in buckets:
+                args += [bucket.limit.rate_limit, bucket.limit.burst_limit]
+            keys = [self.redis.settings.key("throttle", b.key) for b in buckets]
+            try:
+                refused = int(await self._script(keys=keys, args=args))
+            except Exception as exc:
+                if not is_redis_failure(exc):
+                    raise
+                self.redis.failed("throttle", exc)
+            else:
+                return buckets[refused - 1] if refused else None
+        else:
+            self.redis.fell_back("throttle")
+        return await self.local.take(buckets, now)
+
+
+class RedisQuotas:
+    """Usage-plan quota counters shared through Redis; ``local`` while Redis is down."""
+
+    def __init__(self, redis: RedisState, *, wall_clock: Callable[[], float] | None = None) -> None:
+        self.redis = redis
+        self.local = InMemoryQuotas()
+        self.wall_clock = wall_clock if wall_clock is not None else shared_clock.wall
+        self._script = redis.client.register_script(CONSUME_SCRIPT)
+
+    async def consume(self, key: str, limit: int, expires_at: float) -> bool:
+        if self.redis.up:
+            lifetime_ms = int((max(0.0, expires_at - self.wall_clock()) + QUOTA_MARGIN_S) * 1000)
+            try:
+                counted = int(
+                    await self._script(keys=[self.redis.settings.key(key)], args=[limit, lifetime_ms])
+                )
+            except Exception as exc:
+                if not is_redis_failure(exc):
+                    raise
+                self.redis.failed("quota", exc)
+            else:
+                return counted == 1
+        else:
+            self.redis.fell_back("quota")
+        return await self.local.consume(key, limit, expires_at)
+
+
+def _encode(result: LambdaAuthorizerResult, issued_for: str, expires_at: float) -> bytes:
+    return orjson.dumps(
+        {
+            "principalId": result.principal_id,
+            "policyDocument": result.policy_document,
+            "context": result.context,
+            "usageIdentifierKey": result.usage_identifier_key,
+            "isAuthorized": result.is_authorized,
+            "issuedFor": issued_for,
+            "expiresAt": expires_at,
+        }
+    )
+
+
+def _decode(raw: bytes | str) -> tuple[LambdaAuthorizerResult, str, float] | None:
+    try:
+        doc = orjson.loads(raw)
+        result = LambdaAuthorizerResult(
+            doc["principalId"],
+            doc["policyDocument"],
+            doc["context"],
+            doc["usageIdentifierKey"],
+            doc["isAuthorized"],
+        )
+        return result, str(doc["issuedFor"]), float(doc["expiresAt"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+
+
+class SharedAuthorizerCache:
+    """One Lambda authorizer's results in Redis, for every gateway process and replica.
+
+    ``namespace`` names the authorizer (API, authorizer, and a digest of its configuration, so a
+    changed authorizer never reads its former self's results, as a redeployment flushes AWS's
+    cache). Values are the whole result plus the ARN it was issued for and its expiry on the
+    stack's wall clock; Redis drops them after the TTL too.
+    """
+
+    def __init__(
+        self,
+        redis: RedisState,
+        namespace: str,
+        ttl: int,
+        *,
+        wall_clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.redis = redis
+        self.namespace = namespace
+        self.ttl = ttl
+        self.wall_clock = wall_clock if wall_clock is not None else shared_clock.wall
+
+    def redis_key(self, key: Hashable) -> str:
+        digest = hashlib.sha256(orjson.dumps(key, option=orjson.OPT_PASSTHROUGH_DATACLASS)).hexdigest()
+        return self.redis.settings.key("authorizer", self.namespace, digest)
+
+    async def get(self, key: Hashable) -> tuple[LambdaAuthorizerResult, str, float] | None:
+        """``(result, issued_for, seconds left)`` or None (a miss, or Redis unavailable)."""
+        if not self.redis.up:
+            self.redis.fell_back("authorizer_cache")
+            return None
+        try:
+            raw = await self.redis.client.get(self.redis_key(key))
+        except Exception as exc:
+            if not is_redis_failure(exc):
+                raise
+            self.redis.failed("authorizer_cache", exc)
+            return None
+        if raw is None:
+            return None
+        found = _decode(raw)
+        if found is None:
+            return None
+        result, issued_for, expires_at = found
+        left = expires_at - self.wall_clock()
+        return (result, issued_for, left) if left > 0 else None
+
+    async def put(self, key: Hashable, result: LambdaAuthorizerResult, issued_for: str) -> None:
+        if not self.redis.up:
+            self.redis.fell_back("authorizer_cache")
+            return
+        value = _encode(result, issued_for, self.wall_clock() + self.ttl)
+        try:
+            await self.redis.client.set(self.redis_key(key), value, px=self.ttl * 1000)
+        except Exception as exc:
+            if not is_redis_failure(exc):
+                raise
+            self.redis.failed("authorizer_cache", exc)
+
+
+def share_authorizer_caches(authorizers: AuthorizerSet, redis: RedisState) -> None:
+    """Give every Lambda authorizer that caches results the shared cache."""
+    for (api_name, name), authorizer in authorizers.authorizers.items():
+        if isinstance(authorizer, LambdaAuthorizer) and authorizer.cache.enabled:
+            digest = hashlib.sha256(authorizer.config.model_dump_json().encode()).hexdigest()[:12]
+            authorizer.shared = SharedAuthorizerCache(
+                redis, f"{api_name}:{name}:{digest}", authorizer.cache.ttl
+            )
