@@ -117,14 +117,21 @@ class RedisSettings:
         return cls(str(spec["url"]), str(spec.get("prefix", DEFAULT_PREFIX)))
 
 
-def _client_options() -> dict[str, Any]:
+def _client_options(*, asynchronous: bool) -> dict[str, Any]:
     from redis.backoff import NoBackoff
-    from redis.retry import Retry
 
+    if asynchronous:
+        from redis.asyncio.retry import Retry as AsyncRetry
+
+        retry: Any = AsyncRetry(NoBackoff(), 0)
+    else:
+        from redis.retry import Retry
+
+        retry = Retry(NoBackoff(), 0)
     return {
         "socket_timeout": SOCKET_TIMEOUT_S,
         "socket_connect_timeout": SOCKET_TIMEOUT_S,
-        "retry": Retry(NoBackoff(), 0),  # a failure is reported at once: the caller falls back
+        "retry": retry,  # a failure is reported at once: the caller falls back
         "health_check_interval": 0,
     }
 
@@ -153,7 +160,9 @@ class RedisState:
 
         self.settings = settings
         self.process = process
-        self.client: redis.asyncio.Redis = redis.asyncio.Redis.from_url(settings.url, **_client_options())
+        self.client: redis.asyncio.Redis = redis.asyncio.Redis.from_url(
+            settings.url, **_client_options(asynchronous=True)
+        )
         self.up = False
         self.reason: str | None = "not connected yet"
         self.rotation_handlers: list[RotationHandler] = []
@@ -309,7 +318,7 @@ class SyncRedis:
         import redis
 
         self.settings = settings
-        self.client: redis.Redis = redis.Redis.from_url(settings.url, **_client_options())
+        self.client: redis.Redis = redis.Redis.from_url(settings.url, **_client_options(asynchronous=False))
         self.process = process
         self._gauge = REDIS_UP.labels(process)
         self._retry_at = 0.0
