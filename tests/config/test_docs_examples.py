@@ -121,7 +121,7 @@ def merge(base: Any, piece: Any) -> Any:
 
 
 def _absolute_code_paths(data: dict[str, Any]) -> None:
-    """Fragments live in docs/examples: their relative code paths are relative to that directory."""
+    """Fragments live in docs/examples: their relative code (and import) paths are relative to it."""
     here = COMPLETE.parent
     for fn in (data.get("functions") or {}).values():
         if isinstance(fn, dict) and fn.get("code_path"):
@@ -129,6 +129,9 @@ def _absolute_code_paths(data: dict[str, Any]) -> None:
     hooks = (data.get("tenant") or {}).get("hooks") or {}
     if hooks.get("code_path"):
         hooks["code_path"] = str((here / hooks["code_path"]).resolve())
+    for entry in data.get("imports") or ():  # so are the documents they import
+        if isinstance(entry, dict) and entry.get("path"):
+            entry["path"] = str((here / entry["path"]).resolve())
 
 
 def fragment_config(block: Block) -> str:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from gatehold.importers.base import shell_quoted
+from gatehold.testing.tokens import FAILURE_MODES, Tokens
 from tests.importers.support import EXAMPLES, load, m2m_token, problems
 from tests.stackctl import Stack, new_stack
 
@@ -169,6 +170,33 @@ def test_rest_token_authorizer_explicit_deny(rest: Stack, clinic_token: str) -> 
     assert response.status_code == 403
     assert response.json() == EXPLICIT_DENY
     assert response.headers["x-amzn-errortype"] == "AccessDeniedException"
+
+
+def test_rest_route_tokens_from_custom_gatehold_expects(rest: Stack) -> None:
+    """custom.gatehold.expects declares what token_handler checks: gatehold token --route's tokens
+    for GET /pets, each answered as documented; POST takes write:pets besides (asked with --scope)."""
+    tokens = Tokens.for_stack(rest.data_dir)
+    assert (
+        httpx.get(f"{rest.gateway_url}/dev/pets", headers=_bearer(tokens.passing("GET /pets"))).status_code
+        == 200
+    )
+    for mode in FAILURE_MODES:
+        if mode == "missing-scope":
+            continue  # token_handler requires no scope of GET
+        expected = tokens.expected(mode, "GET /pets")
+        response = httpx.get(
+            f"{rest.gateway_url}/dev/pets", headers=_bearer(tokens.failing(mode, "GET /pets"))
+        )
+        assert (response.status_code, response.content) == (expected.status, expected.body), mode
+        assert (expected.status, response.json()) == (401, UNAUTHORIZED)
+        assert response.headers["x-amzn-errortype"] == "UnauthorizedException"
+    writer = tokens.passing("POST /pets", scopes=["write:pets"])
+    created = httpx.post(f"{rest.gateway_url}/dev/pets", json={"name": "Kit"}, headers=_bearer(writer))
+    assert (created.status_code, created.json()) == (201, {"name": "Kit"}), created.text
+    reader = httpx.post(
+        f"{rest.gateway_url}/dev/pets", json={"name": "Kit"}, headers=_bearer(tokens.passing("POST /pets"))
+    )
+    assert (reader.status_code, reader.json()) == (403, EXPLICIT_DENY)
 
 
 @pytest.mark.parametrize(
