@@ -477,9 +477,11 @@ class _Gateway:
 
 def _redis_state(spec: dict[str, Any]) -> RedisState | None:
     """This process's :class:`~gatehold.redis_state.RedisState` when the stack has ``--redis-url``."""
+    if not spec.get("redis"):
+        return None  # nothing of Redis imported, nothing on the request path
     from gatehold.redis_state import RedisSettings, RedisState
 
-    settings = RedisSettings.from_spec(spec.get("redis"))
+    settings = RedisSettings.from_spec(spec["redis"])
     return RedisState(settings, process=spec.get("process", "?")) if settings is not None else None
 
 

@@ -360,3 +360,48 @@ def test_login_attempt_counters_are_shared_and_fall_back_when_redis_is_unreachab
     local.failed(key, 0.0)
     local.failed(key, 0.0)
     assert local.blocked(key, 0.0)  # this process's own counters
+
+
+# --------------------------------------------------------------------------------------------------
+# the URL as the banner and stack.json show it
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+        ("redis://:s3cret@redis.internal:6379/2", "redis://redis.internal:6379/2"),
+        ("rediss://app:s3cret@redis.internal:6380/0", "rediss://app@redis.internal:6380/0"),
+        ("redis://app@redis.internal/1", "redis://app@redis.internal/1"),
+    ],
+    ids=["no-password", "password-only", "user-and-password", "user-only"],
+)
+def test_the_url_is_shown_without_its_password(url: str, shown: str) -> None:
+    from gatehold.redis_state import redact
+
+    assert redact(url) == shown
+
+
+def test_the_banner_and_stack_json_name_redis_and_the_prefix(
+    replicas: tuple[Stack, Stack], prefix: str
+) -> None:
+    from gatehold.stack_state import read_stack_state
+
+    a, _ = replicas
+    assert f"Redis              {REDIS_URL}   (key prefix {prefix})" in a.output()
+    state = read_stack_state(a.data_dir)
+    assert state is not None
+    assert (state.redis_url, state.redis_prefix) == (REDIS_URL, prefix)
+
+
+def test_a_url_that_is_not_redis_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "gatehold", "up", "--data-dir", str(tmp_path), "--redis-url", "http://x:1/"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "is not a redis://, rediss:// or unix:// URL" in done.stdout + done.stderr
