@@ -7,6 +7,7 @@
     gatehold export openapi|sam      write the effective API as OpenAPI or a SAM template
     gatehold token …                 mint a token like Auth0's API "Test" tab
     gatehold users / roles / keys …  administer the identity provider's store
+    gatehold db upgrade|current|check  the store's schema revision (Alembic migrations)
     gatehold authorizer test …       run an authorizer on an event file
     gatehold explain GET /path …     why the running stack answered a request so (or --request-id)
     gatehold run -- COMMAND          run COMMAND (tests in any language) with a stack up
@@ -29,6 +30,7 @@ COMMANDS = {
     "users": ("gatehold.cli.idp", "users"),
     "roles": ("gatehold.cli.idp", "roles"),
     "keys": ("gatehold.cli.idp", "keys"),
+    "db": ("gatehold.cli.db", "db"),
     "authorizer": ("gatehold.cli.authorizer", "authorizer"),
     "explain": ("gatehold.cli.explain", "explain"),
     "run": ("gatehold.cli.run", "run"),

@@ -41,9 +41,9 @@ from gatehold.cli.common import (
 from gatehold.config import LoadedConfig
 from gatehold.config.models import GatewaySettings
 from gatehold.idp.errors import OAuthError
+from gatehold.idp.schema import SchemaTooNew
 from gatehold.idp.scopes import parse_scope
 from gatehold.idp.service import IdentityProvider
-from gatehold.idp.schema import SchemaTooNew
 from gatehold.idp.store import Store, StoreUnavailable, UserRow
 from gatehold.idp.tenant import hash_password, new_user_id
 from gatehold.importers import ImportOptions

@@ -50,6 +50,8 @@ from gatehold.supervisor import ServiceSpec, StartFailed, Supervisor
 
 if TYPE_CHECKING:
     from gatehold.clock import SharedClock
+    from gatehold.idp.availability import DatabaseWatch
+    from gatehold.idp.store import Store
     from gatehold.redis_state import RedisState
     from gatehold.reload import Reload, Reloader, Snapshot
 
@@ -320,6 +322,7 @@ def up(
         if loaded.config.tables:
             dynamodb_url = _dynamodb_service(services, dynamodb_port)
         # every process is a copy of this one, made once it has imported what they need
+        database = _open_database(opts)  # its schema upgraded before any process uses it
         preimport(service.name for service in services)
         supervisor = Supervisor(services, graceful_timeout=0.0)
         if admin is not None:
@@ -336,6 +339,7 @@ def up(
             config_path=config_path,
             dynamodb_url=dynamodb_url,
             clock=shared_clock,
+            database=database,
         )
         code = run(stack.run(admin, reload=snapshot))
         if code:
@@ -357,6 +361,29 @@ def _claim(data_dir: Path) -> None:
     except DataDirInUse as exc:
         err_console.print(f"[bold red]Cannot start:[/] {exc}", highlight=False)
         raise SystemExit(1) from None
+
+
+def _open_database(opts: StackOptions) -> Store | None:
+    """The identity provider's store, its schema upgraded under the start-up lock before any process
+    starts (:mod:`gatehold.idp.schema`): a database that a newer Gatehold migrated, or one that does
+    not answer, is one clear error. A server's database (``--database-url``) stays open for
+    ``/readyz`` (:class:`~gatehold.idp.availability.DatabaseWatch`); SQLite in the data directory is
+    closed (None)."""
+    from rich.markup import escape
+
+    from gatehold.idp.schema import SchemaTooNew
+    from gatehold.idp.store import Store, StoreUnavailable
+
+    try:
+        store = Store.open(opts.data_dir, opts.database_url)
+    except (SchemaTooNew, StoreUnavailable) as exc:
+        err_console.print(f"[bold red]Cannot start:[/] {escape(str(exc))}", highlight=False)
+        raise SystemExit(1) from None
+    store.engine.dispose()  # no pooled connection crosses the fork into the processes
+    if opts.database_url is None:
+        store.close()
+        return None
+    return store
 
 
 def _test_clock(data_dir: Path, on: bool) -> SharedClock | None:
@@ -418,9 +445,16 @@ class Stack:
         config_path: Path | None,
         dynamodb_url: str | None = None,
         clock: SharedClock | None = None,
+        database: Store | None = None,
     ) -> None:
         self.supervisor = supervisor
         self.clock = clock
+        #: the identity provider's database (--database-url) as the stack watches it, for /readyz
+        self.database: DatabaseWatch | None = None
+        if database is not None:
+            from gatehold.idp.availability import DatabaseWatch
+
+            self.database = DatabaseWatch(database)
         self.loaded = loaded
         self.opts = opts
         self.log_level = log_level
@@ -527,10 +561,15 @@ class Stack:
                     },
                 )
                 heartbeat = asyncio.create_task(supervisor.heartbeat())
+                if self.database is not None:
+                    database_watch = asyncio.create_task(self.database.run())
                 if reload is not None:
                     watching = asyncio.create_task(self._reloader(reload).watch())
                 await stopping
                 heartbeat.cancel()
+                if self.database is not None:
+                    database_watch.cancel()
+                    await asyncio.gather(database_watch, return_exceptions=True)
         starting.cancel()
         stopping.cancel()
         if watching is not None:
@@ -551,6 +590,16 @@ class Stack:
         self.log.info("stopped", extra={"event": "stopped"})
         return code
 
+    def ready(self) -> bool:
+        """``/readyz``: every process serves, and the identity provider's database answers."""
+        return self.supervisor.ready() and (self.database is None or self.database.problem is None)
+
+    def readiness(self) -> dict[str, Any]:
+        """The ``/readyz`` body while not :meth:`ready`."""
+        if not self.supervisor.ready() or self.database is None:
+            return self.supervisor.readiness()
+        return {"status": "unavailable", "database": self.database.problem}
+
     def _admin(self, sock: socket.socket | None) -> Any:
         if sock is None:
             return None
@@ -563,8 +612,8 @@ class Stack:
             return merged_metrics(await supervisor.metrics())
 
         app = create_admin_app(
-            ready=supervisor.ready,
-            unready=supervisor.readiness,
+            ready=self.ready,
+            unready=self.readiness,
             details=self.redis_status if self.opts.redis is not None else None,
             metrics=metrics,
             clock=self.clock,

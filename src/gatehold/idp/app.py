@@ -16,6 +16,12 @@ Routes (Auth0's paths)::
     GET       /v2/logout                          oidc_logout (Auth0)
     GET,POST  /oidc/logout                        oidc_logout (OIDC end_session_endpoint)
 
+The store's outage (:class:`~gatehold.idp.store.StoreUnavailable`, the database does not answer)
+is an OAuth ``temporarily_unavailable``: 503 with ``Retry-After`` and the OAuth JSON body on the
+token, revocation and userinfo endpoints, a redirect to the client with ``error=
+temporarily_unavailable`` from ``/authorize`` (RFC 6749 §4.1.2.1), and a 503 page with
+``Retry-After`` from the login and logout pages (:func:`temporarily_unavailable`). Never a 500.
+
 ``POST /oauth/token`` is the one hot path (client credentials: thousands of tokens/s). It is
 dispatched before Starlette's middleware stack and router, straight to the endpoint, which adds
 the CORS headers itself (``TokenEndpoint(cors_origins=…)``); this saves ≈ 10 µs a token.
@@ -35,12 +41,15 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gatehold import clock as shared_clock
 from gatehold.config import LoadedConfig
 from gatehold.idp.cors import IdpCors
+from gatehold.idp.errors import TemporarilyUnavailable, error_page
 from gatehold.idp.login import login_page
 from gatehold.idp.oidc_discovery import jwks, openid_configuration
 from gatehold.idp.oidc_logout import end_session, v2_logout
@@ -100,6 +109,15 @@ async def shutdown(app: Starlette) -> None:
         app.state.purge_task = None
     await asyncio.to_thread(idp.store.close)
     app.state.started = False
+
+
+async def temporarily_unavailable(request: Request, exc: Exception) -> Response:
+    """A :class:`TemporarilyUnavailable` no endpoint answered itself (the login and logout pages):
+    503, ``Retry-After``, a page for a browser."""
+    assert isinstance(exc, TemporarilyUnavailable)
+    page = error_page(exc.description, status=exc.status)
+    page.headers.update(exc.headers)
+    return page
 
 
 class IdentityProviderApp(Starlette):
@@ -169,6 +187,7 @@ def create_idp_app(
         token=TokenEndpoint(idp, cors_origins=cors_origins),  # the shortcut: CORS in the endpoint
         routes=routes,
         middleware=[Middleware(IdpCors, origins=cors_origins)],
+        exception_handlers={TemporarilyUnavailable: temporarily_unavailable},
         lifespan=lifespan,
     )
     app.state.idp = idp

@@ -15,7 +15,9 @@
     ├── RequestNotSupported         400 request_not_supported      (OIDC Core §6)
     ├── RequestUriNotSupported      400 request_uri_not_supported  (OIDC Core §6)
     ├── InvalidToken                401 invalid_token   (RFC 6750 §3.1, /userinfo)
-    └── ServerError                 500 server_error
+    ├── ServerError                 500 server_error
+    └── TemporarilyUnavailable      503 temporarily_unavailable (+ Retry-After; the store's
+                                        StoreUnavailable: the database does not answer)
 
 :class:`AuthorizeError` marks an error found *before* the client and redirect URI are known to be
 valid: it is never redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.11) and renders as an error page.
@@ -102,6 +104,16 @@ class InvalidToken(OAuthError):
 class ServerError(OAuthError):
     error = "server_error"
     status = 500
+
+
+class TemporarilyUnavailable(OAuthError):
+    """RFC 6749 §4.1.2.1 defines ``temporarily_unavailable`` for the authorization endpoint, which
+    can only redirect; Gatehold answers it on the token, revocation and userinfo endpoints too, with
+    503 and ``Retry-After`` (RFC 9110 §15.6.4, §10.2.3), where §5.2 lists no code for it: a client
+    that knows only §5.2's codes still sees a 503 it may retry."""
+
+    error = "temporarily_unavailable"
+    status = 503
 
 
 class AuthorizeError(Exception):

@@ -12,7 +12,9 @@ Lifecycle of a key (``KeyRow.state``)::
 
 Loading a PEM private key costs ~43 ms, so key objects are built once per key and reused for every
 signature. A running server notices a rotation made by ``gatehold keys rotate`` (another process) by
-re-reading the small key table at most every ``reload_interval`` seconds.
+re-reading the small key table at most every ``reload_interval`` seconds; with ``gatehold up
+--redis-url`` a rotation is also announced (:attr:`KeyRing.announce`, :mod:`gatehold.redis_state`) and
+every identity-provider process reloads at once (:meth:`KeyRing.reload`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -29,7 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gatehold import clock as shared_clock
-from gatehold.idp.store import KeyRow, Store
+from gatehold.idp.store import KeyRow, Store, StoreUnavailable
 
 KEY_SIZE = 2048
 STATES_PUBLISHED = ("next", "current", "previous")
@@ -118,6 +121,9 @@ class KeyRing:
         self._jwks: dict[str, Any] = {"keys": []}
         self._fingerprint: tuple[tuple[str, str], ...] = ()
         self._checked_at = 0.0
+        #: called after :meth:`rotate` with the ``kid`` values published now and the signing one
+        #: (gatehold up --redis-url: the rotation is announced to every process and replica)
+        self.announce: Callable[[list[str], str], None] | None = None
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -164,11 +170,23 @@ class KeyRing:
             self._jwks = {"keys": [k.jwk for k in published]}
             self._fingerprint = fingerprint
 
+    def reload(self) -> None:
+        """Read the key table now (a rotation was announced)."""
+        self._install(self.store.signing_keys())
+
+    def published_kids(self) -> list[str]:
+        return [k["kid"] for k in self._jwks["keys"]]
+
     def refresh_if_stale(self) -> None:
         """Pick up a rotation done by another process (cheap: one small SELECT every few seconds).
         Real seconds, not the stack's clock (gatehold.clock): a frozen test clock must not stop it."""
         if time.monotonic() - self._checked_at >= self.reload_interval:
-            self._install(self.store.signing_keys())
+            try:
+                rows = self.store.signing_keys()
+            except StoreUnavailable:  # the database is down: sign with the keys held, look again later
+                self._checked_at = time.monotonic()
+                return
+            self._install(rows)
 
     # -- use -----------------------------------------------------------------------------------
 
@@ -203,4 +221,6 @@ class KeyRing:
         new.append(new_key_row("next", now + 1))
         self.store.replace_key_states(states, new)
         self._install(self.store.signing_keys())
+        if self.announce is not None:
+            self.announce(self.published_kids(), self.current.kid)
         return self.current

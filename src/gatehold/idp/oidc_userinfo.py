@@ -8,7 +8,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gatehold import clock as shared_clock
-from gatehold.idp.errors import NO_STORE, InvalidRequest, InvalidToken, OAuthError
+from gatehold.idp.errors import (
+    NO_STORE,
+    InvalidRequest,
+    InvalidToken,
+    OAuthError,
+    TemporarilyUnavailable,
+    json_error,
+)
 from gatehold.idp.service import IdentityProvider
 
 
@@ -44,5 +51,7 @@ async def userinfo_endpoint(request: Request) -> Response:
         return JSONResponse(info, headers=NO_STORE)
     except InvalidToken as err:
         return _challenge(err)
+    except TemporarilyUnavailable as err:  # the store does not answer: no challenge, a retry later
+        return json_error(err)
     except OAuthError as err:
         return _challenge(err)

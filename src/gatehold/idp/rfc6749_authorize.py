@@ -40,6 +40,7 @@ from gatehold.idp.errors import (
     OAuthError,
     RequestNotSupported,
     RequestUriNotSupported,
+    TemporarilyUnavailable,
     UnsupportedResponseType,
     error_page,
 )
@@ -363,6 +364,23 @@ def _authorize(idp: IdentityProvider, params: QueryParams, session_cookie: str |
         return respond_error(
             idp, None, err, client_id=client.client_id, redirect_uri=redirect_uri, mode=mode, state=state
         )
+    try:
+        return _login_or_complete(idp, req, session_cookie)
+    except TemporarilyUnavailable as err:
+        # the store does not answer: told to the client, which may try again (RFC 6749 §4.1.2.1)
+        return respond_error(
+            idp,
+            req,
+            err,
+            client_id=req.client_id,
+            redirect_uri=req.redirect_uri,
+            mode=req.response_mode,
+            state=req.state,
+        )
+
+
+def _login_or_complete(idp: IdentityProvider, req: AuthorizeRequest, session_cookie: str | None) -> Response:
+    """Step 4: the session's user, if it may be used, gets a code; else the login page."""
     now = int(shared_clock.wall())
     session = idp.session(session_cookie, now)
     user = idp.store.user(session.user_id) if session else None

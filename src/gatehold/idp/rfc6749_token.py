@@ -39,6 +39,7 @@ from gatehold.idp.errors import (
     InvalidClient,
     InvalidRequest,
     OAuthError,
+    TemporarilyUnavailable,
     UnsupportedGrantType,
 )
 from gatehold.idp.service import ClientAuth, IdentityProvider, TokenResponse
@@ -254,7 +255,7 @@ class TokenEndpoint:
         return status, [(n.decode("latin-1"), v.decode("latin-1")) for n, v in raw], content
 
     def _refusal(self, err: OAuthError, origin: str | None) -> Answer:
-        if err.status >= 500:
+        if err.status >= 500 and not isinstance(err, TemporarilyUnavailable):  # the store logged that once
             log.error("token endpoint: %s", err.description)
         cors = credentialed_headers(origin, self.cors_origins) if self.cors_origins else None
         return json_answer(err.status, err.body(), err.headers, cors)

@@ -16,13 +16,13 @@ import logging
 import secrets
 import time
 from pathlib import Path
-from typing import Any, NamedTuple, TypedDict
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 import jwt
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gatehold.config.models import TenantConfig
-from gatehold.idp.attempts import LoginAttempts
+from gatehold.idp.attempts import LoginAttempts, RedisLoginAttempts
 from gatehold.idp.client_credentials import JtiSource, M2MGrant, compile_grants
 from gatehold.idp.errors import (
     AccessDenied,
@@ -42,7 +42,16 @@ from gatehold.idp.scopes import (
     parse_scope,
     user_scopes,
 )
-from gatehold.idp.store import ClientRow, CodeRow, RefreshTokenRow, SessionRow, Store, UserRow, digest
+from gatehold.idp.store import (
+    ClientRow,
+    CodeRow,
+    RefreshTokenRow,
+    SessionRow,
+    Store,
+    StoreUnavailable,
+    UserRow,
+    digest,
+)
 from gatehold.idp.tenant import (
     Tenant,
     apply_tenant,
@@ -51,6 +60,9 @@ from gatehold.idp.tenant import (
     verify_password,
 )
 from gatehold.idp.tokens import Signer, access_token_claims, id_token_claims, profile_claims
+
+if TYPE_CHECKING:
+    from gatehold.redis_state import SyncRedis
 
 log = logging.getLogger("gatehold.idp")
 
@@ -93,7 +105,18 @@ class IdentityProvider:
         self.new_jti = JtiSource()
         self.post_login: list[Hook] = []
         self.credentials_exchange: list[Hook] = []
-        self.attempts = LoginAttempts()
+        self.attempts: LoginAttempts | RedisLoginAttempts = LoginAttempts()
+
+    def share_through(self, redis: SyncRedis) -> None:
+        """``gatehold up --redis-url``: login-attempt counters shared by every process and replica,
+        and each key rotation announced (:mod:`gatehold.redis_state`). Authorization codes,
+        refresh-token families and revocations are in the store already, which replicas share."""
+        self.attempts = RedisLoginAttempts(redis, limit=self.attempts.limit, window=self.attempts.window)
+
+        def announce(kids: list[str], current: str) -> None:
+            redis.publish_rotation(self.issuer, kids, current)
+
+        self.keys.announce = announce
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -127,7 +150,7 @@ class IdentityProvider:
             try:
                 apply_tenant(self.store, self.config)
                 return
-            except (IntegrityError, OperationalError):
+            except (IntegrityError, OperationalError, StoreUnavailable):
                 if attempt == attempts - 1:
                     raise
                 time.sleep(0.1 * (attempt + 1))

@@ -7,12 +7,24 @@ authorization codes, refresh tokens and session ids (SHA-256 of a 256-bit random
 digest is the lookup key, so a leaked database yields nothing that can be replayed).
 
 Times are integer epoch seconds, passed in by the caller (``now``), so the rules stay testable.
+
+The schema is Alembic's (:mod:`gatehold.idp.schema`): opening a :class:`Store` upgrades the database
+to this Gatehold's revision under the start-up lock, and refuses one a newer Gatehold migrated.
+
+A database that does not answer (PostgreSQL stopped or restarting, a connection cut, the pool
+exhausted, SQLite locked past its busy timeout) raises :class:`StoreUnavailable`, an OAuth
+``temporarily_unavailable`` (503, ``Retry-After``) that the endpoints answer like any OAuth error;
+:attr:`Store.problem` says so until a transaction or :meth:`Store.ping` succeeds again. Pooled
+PostgreSQL connections are checked before use (``pool_pre_ping``), so the store recovers by itself
+when the database is back. A method returns only once its transaction is committed, so whatever a
+response acknowledges (a token whose refresh token was stored) is durable.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,7 +45,18 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from gatehold.idp.errors import TemporarilyUnavailable
+
+log = logging.getLogger("gatehold.idp.store")
+
+#: what a client is told to wait before trying again while the database does not answer (s)
+RETRY_AFTER_S = 5
+#: how long a new PostgreSQL connection may take (a host that does not answer at all)
+CONNECT_TIMEOUT_S = 5
 
 
 def digest(value: str) -> str:
@@ -232,6 +255,46 @@ def default_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'idp.sqlite3').resolve()}"
 
 
+class StoreUnavailable(TemporarilyUnavailable):
+    """The database does not answer: 503 ``temporarily_unavailable`` with ``Retry-After`` (RFC 6749
+    §4.1.2.1); the client may try again. Clients get a plain description; :attr:`problem` names the
+    database (no password) and the driver's reason, for logs, ``/readyz`` and the command line."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            "the identity provider cannot reach its database just now; try again shortly",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return self.problem
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database cannot be reached (rather than a rule it enforced)."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def make_engine(url: str) -> Engine:
+    """The store's engine for a SQLAlchemy URL (``postgresql://`` means psycopg 3)."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
+    else:
+        kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        if url.startswith("postgresql") and "connect_timeout" not in url:
+            kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
+    engine = create_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -243,28 +306,63 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 class Store:
     """Repository over one database; every method is one short transaction."""
 
-    def __init__(self, url: str) -> None:
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://") :]
-        self.url = url
-        kwargs: dict[str, Any] = {}
-        if url.startswith("sqlite"):
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
-        else:
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
-        self.engine: Engine = create_engine(url, **kwargs)
-        if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        with self.startup_lock():
-            Base.metadata.create_all(self.engine)
+    def __init__(self, url: str, *, upgrade: bool = True) -> None:
+        """``upgrade``: bring the schema to this Gatehold's revision (under :meth:`startup_lock`);
+        ``gatehold db`` opens the store without, to look before it changes anything."""
+        self.engine: Engine = make_engine(url)
+        self.url = self.engine.url.render_as_string(hide_password=False)
+        #: why the database does not answer, since the last failure (None: it answers)
+        self.problem: str | None = None
+        if upgrade:
+            from gatehold.idp import schema
+
+            with self.reachable(), self.startup_lock():
+                schema.upgrade(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def redacted_url(self) -> str:
+        """The database's URL without its password: what messages name."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def reachable(self) -> Iterator[None]:
+        """Turn "the database does not answer" into :class:`StoreUnavailable`, and keep
+        :attr:`problem` (logged once when it starts and once when it ends)."""
+        try:
+            yield
+        except Exception as exc:
+            if not _unavailable(exc):
+                raise
+            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            problem = f"the identity provider's database ({self.redacted_url}) is unavailable: {detail}"
+            if self.problem is None:
+                log.warning("%s; answering 503 until it is back", problem, extra={"event": "database_down"})
+            self.problem = problem
+            raise StoreUnavailable(problem) from exc
+        if self.problem is not None:
+            self.problem = None
+            log.warning(
+                "the identity provider's database (%s) answers again",
+                self.redacted_url,
+                extra={"event": "database_up"},
+            )
+
+    def ping(self) -> str | None:
+        """Ask the database for ``SELECT 1``: None when it answers, else why not (:attr:`problem`)."""
+        try:
+            with self.reachable(), self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except StoreUnavailable:
+            pass
+        return self.problem
 
     @contextmanager
     def startup_lock(self) -> Iterator[None]:
         """Serialise schema creation and tenant application across processes and replicas:
         a PostgreSQL advisory lock, or a file lock next to the SQLite database."""
         if self.engine.dialect.name == "postgresql":
-            with self.engine.connect() as conn:
+            with self.reachable(), self.engine.connect() as conn:
                 conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _ADVISORY_KEY})
                 try:
                     yield
@@ -294,7 +392,9 @@ class Store:
 
     @contextmanager
     def tx(self) -> Iterator[Session]:
-        with self._sessions() as s, s.begin():
+        """One transaction, committed when the block ends; :class:`StoreUnavailable` when the
+        database does not answer (nothing of the block is then committed)."""
+        with self.reachable(), self._sessions() as s, s.begin():
             yield s
 
     # -- applied tenant ------------------------------------------------------------------------
