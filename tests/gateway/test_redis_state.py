@@ -405,3 +405,37 @@ def test_a_url_that_is_not_redis_is_refused_before_anything_starts(tmp_path: Pat
     )
     assert done.returncode == 2
     assert "is not a redis://, rediss:// or unix:// URL" in done.stdout + done.stderr
+
+
+# --------------------------------------------------------------------------------------------------
+# leases of a large bucket
+# --------------------------------------------------------------------------------------------------
+
+
+async def test_a_large_bucket_is_leased_and_never_admits_more_than_its_burst(prefix: str) -> None:
+    from gatehold.config.models import ThrottleConfig
+    from gatehold.gateway.redis_stores import RedisBuckets
+    from gatehold.gateway.throttle import Bucket
+    from gatehold.redis_state import RedisSettings, RedisState
+
+    settings = RedisSettings(REDIS_URL, prefix)
+    one, two = RedisState(settings, process="one"), RedisState(settings, process="two")
+    await one.start()
+    await two.start()
+    try:
+        bucket = Bucket(f"lease-{uuid.uuid4().hex}", ThrottleConfig(rate_limit=0, burst_limit=1000), "route")
+        first, second = RedisBuckets(one), RedisBuckets(two)
+        assert await first.take((bucket,), 0.0) is None
+        # one script took a lease of 10 tokens: 990 left in Redis, 9 in the first process
+        left = await one.client.hget(settings.key("throttle", bucket.key), "t")
+        assert float(left) == 990.0
+        admitted = 1
+        while True:  # both processes, until neither is admitted any more
+            answers = [await store.take((bucket,), 0.0) is None for store in (first, second, second)]
+            admitted += sum(answers)
+            if not any(answers):
+                break
+        assert admitted == 1000
+    finally:
+        await one.aclose()
+        await two.aclose()

@@ -4,7 +4,8 @@
   bucket (``burst_limit`` tokens at most, refilled at ``rate_limit`` per second, one per request),
   all buckets of a request taken in one Lua script, so the check and the take are atomic across
   every gateway process and replica. A bucket is a hash ``{t: tokens, ts: when}``, expiring once
-  it would be full again.
+  it would be full again. Large buckets (the account's) are taken from in small leases, so that
+  most requests do not wait for Redis at all (:class:`RedisBuckets`).
 * :class:`RedisQuotas` — a :class:`~gatehold.gateway.usage_plans.QuotaStore`: a counter per key and
   quota period (``INCR``, refused past the limit, in one script), kept a day past the period's end.
 * :class:`SharedAuthorizerCache` — the Lambda authorizer's result, by the same key as the
@@ -36,14 +37,18 @@ from gatehold.gateway.throttle import Bucket, InMemoryBuckets
 from gatehold.gateway.usage_plans import InMemoryQuotas
 from gatehold.redis_state import RedisState, is_redis_failure
 
-# KEYS: the buckets; ARGV[1]: now (s, wall clock); ARGV[2i], ARGV[2i+1]: bucket i's rate and burst.
-# Returns 0 when every bucket gave a token, else the (1-based) index of the first empty one.
+# KEYS: the buckets; ARGV[1]: now (s, wall clock); from ARGV[2], three per bucket: its rate, its
+# burst and how many tokens the caller wants (1, or a lease: below). Returns {0, granted...} when
+# every bucket gave at least one token (up to what was wanted), else {i}: bucket i is empty.
 TAKE_SCRIPT = """
 local now = tonumber(ARGV[1])
 local levels = {}
+local granted = {0}
 for i, key in ipairs(KEYS) do
-  local rate = tonumber(ARGV[2 * i])
-  local burst = tonumber(ARGV[2 * i + 1])
+  local base = 3 * i - 1
+  local rate = tonumber(ARGV[base])
+  local burst = tonumber(ARGV[base + 1])
+  local want = tonumber(ARGV[base + 2])
   local state = redis.call('HMGET', key, 't', 'ts')
   local tokens = burst
   if state[1] then
@@ -51,24 +56,32 @@ for i, key in ipairs(KEYS) do
     tokens = math.min(burst, tonumber(state[1]) + elapsed * rate)
   end
   if tokens < 1 then
-    return i
+    return {i}
   end
-  levels[i] = tokens - 1
+  local got = math.min(want, math.floor(tokens))
+  levels[i] = tokens - got
+  granted[i + 1] = got
 end
 for i, key in ipairs(KEYS) do
-  local rate = tonumber(ARGV[2 * i])
-  local burst = tonumber(ARGV[2 * i + 1])
+  local base = 3 * i - 1
+  local rate = tonumber(ARGV[base])
+  local burst = tonumber(ARGV[base + 1])
   redis.call('HSET', key, 't', string.format('%.6f', levels[i]), 'ts', ARGV[1])
-  local full_in = 1
+  local full_in = 86400
   if rate > 0 then
     full_in = (burst - levels[i]) / rate
-  else
-    full_in = 86400
   end
   redis.call('PEXPIRE', key, math.ceil(full_in * 1000) + 1000)
 end
-return 0
+return granted
 """
+
+#: buckets at least this large are taken from in leases (:class:`RedisBuckets`)
+LEASE_MIN_BURST = 1000
+#: a lease is this part of the bucket's burst
+LEASE_FRACTION = 100
+#: tokens of a lease not used within this many seconds are given up (never returned: see below)
+LEASE_LIFETIME_S = 1.0
 
 # KEYS[1]: the counter; ARGV[1]: the limit; ARGV[2]: its lifetime (ms). 1 counted, 0 full.
 CONSUME_SCRIPT = """
@@ -88,31 +101,71 @@ QUOTA_MARGIN_S = 86400
 
 
 class RedisBuckets:
-    """Token buckets shared through Redis (module docstring); ``local`` while Redis is down."""
+    """Token buckets shared through Redis (module docstring); ``local`` while Redis is down.
+
+    A large bucket (``burst_limit`` ≥ :data:`LEASE_MIN_BURST`: the account's 5,000 by default) is
+    taken from in leases of a hundredth of its burst: the process takes up to that many tokens in
+    one script and spends them on its next requests, for at most :data:`LEASE_LIFETIME_S`, without
+    asking Redis. Leased tokens are taken from the shared bucket, so the limit is never exceeded;
+    the tokens a process leaves unused are lost (at most a hundredth of the burst per process per
+    second: the bucket admits slightly fewer requests, never more). Small buckets, where a hundredth
+    would be a token or less, are taken from one token at a time.
+    """
 
     def __init__(self, redis: RedisState, *, wall_clock: Callable[[], float] | None = None) -> None:
         self.redis = redis
         self.local = InMemoryBuckets()
         self.wall_clock = wall_clock if wall_clock is not None else shared_clock.wall
         self._script = redis.client.register_script(TAKE_SCRIPT)
+        #: bucket key → (tokens left in this process's lease, when the lease ends)
+        self._leases: dict[str, tuple[int, float]] = {}
+
+    @staticmethod
+    def lease_size(bucket: Bucket) -> int:
+        burst = bucket.limit.burst_limit
+        return burst // LEASE_FRACTION if burst >= LEASE_MIN_BURST else 1
+
+    def _leased(self, bucket: Bucket, now: float) -> bool:
+        lease = self._leases.get(bucket.key)
+        return lease is not None and lease[0] >= 1 and now < lease[1]
+
+    def _spend(self, buckets: Sequence[Bucket], tokens: int) -> None:
+        for bucket in buckets:
+            lease = self._leases.get(bucket.key)
+            if lease is not None:
+                self._leases[bucket.key] = (lease[0] + tokens, lease[1])
 
     async def take(self, buckets: Sequence[Bucket], now: float) -> Bucket | None:
-        if self.redis.up:
-            args: list[Any] = [repr(self.wall_clock())]
-            for bucket in buckets:
-                args += [bucket.limit.rate_limit, bucket.limit.burst_limit]
-            keys = [self.redis.settings.key("throttle", b.key) for b in buckets]
-            try:
-                refused = int(await self._script(keys=keys, args=args))
-            except Exception as exc:
-                if not is_redis_failure(exc):
-                    raise
-                self.redis.failed("throttle", exc)
-            else:
-                return buckets[refused - 1] if refused else None
-        else:
+        if not self.redis.up:
             self.redis.fell_back("throttle")
-        return await self.local.take(buckets, now)
+            return await self.local.take(buckets, now)
+        asked = [b for b in buckets if not self._leased(b, now)]
+        if not asked:  # every bucket's lease pays for this request: no Redis at all
+            self._spend(buckets, -1)
+            return None
+        paid = [b for b in buckets if b not in asked]
+        self._spend(paid, -1)  # before waiting for Redis: another request may spend them meanwhile
+        args: list[Any] = [repr(self.wall_clock())]
+        for bucket in asked:
+            args += [bucket.limit.rate_limit, bucket.limit.burst_limit, self.lease_size(bucket)]
+        keys = [self.redis.settings.key("throttle", b.key) for b in asked]
+        try:
+            answer = await self._script(keys=keys, args=args)
+        except Exception as exc:
+            self._spend(paid, +1)
+            if not is_redis_failure(exc):
+                raise
+            self.redis.failed("throttle", exc)
+            return await self.local.take(buckets, now)
+        if int(answer[0]):
+            self._spend(paid, +1)  # all or nothing: the leased tokens go back
+            return asked[int(answer[0]) - 1]
+        for bucket, granted in zip(asked, answer[1:], strict=True):
+            if int(granted) > 1:  # one token for this request, the rest leased
+                self._leases[bucket.key] = (int(granted) - 1, now + LEASE_LIFETIME_S)
+            else:
+                self._leases.pop(bucket.key, None)
+        return None
 
 
 class RedisQuotas:
