@@ -5,13 +5,16 @@ defines it. Each problem at the gatehold.yaml's file, line and key path."""
 
 from __future__ import annotations
 
+import shlex
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from gatehold.testing.tokens import TokenRequestError, route_check
-from tests.importers.support import LOCAL_ISSUER, load, problems, write
+from tests.importers.support import LOCAL_ISSUER, REPO, load, problems, write
 
 TEMPLATE = """\
 AWSTemplateFormatVersion: "2010-09-09"
@@ -61,6 +64,12 @@ def project(tmp_path: Path, gatehold_yaml: str, template: str = TEMPLATE) -> tup
     write(tmp_path, "sam/src/app.py", "def handler(event, context):\n    return {'statusCode': 200}\n")
     sam = write(tmp_path, "sam/template.yaml", template)
     return write(tmp_path, "gatehold.yaml", textwrap.dedent(gatehold_yaml)), sam
+
+
+def gatehold(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gatehold", *args], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
 
 
 def line(path: Path, marker: str) -> int:
@@ -278,3 +287,30 @@ apis:
     assert "under custom.gatehold.expects.auth, or import the file" in (
         hint(serverless, "dev-shop", "GET /orders")
     )
+
+
+def test_the_cli_on_an_imported_template(tmp_path: Path) -> None:
+    """``gatehold token -c template.yaml --route``: the hint for a template without expects, and the
+    commands ``--fail list`` prints keep the import options (they run as printed)."""
+    _, template = project(tmp_path, "")
+    data = ["--data-dir", str(tmp_path / "data")]
+    refused = gatehold("token", *data, "-c", str(template), "--route", "GET /a", "--api", "Rest")
+    assert refused.returncode == 1
+    assert (
+        "in the Metadata of function Auth's resource (Metadata: {Gatehold: {expects: …}})" in refused.stderr
+    )
+    example = REPO / "examples" / "sam-rest-token" / "template.yaml"
+    alias = "https://gatehold-example.us.auth0.com/"
+    listed = gatehold(
+        "token", *data, "-c", str(example), "--issuer-alias", alias, "--route", "GET /pets", "--fail", "list"
+    )
+    assert listed.returncode == 0, listed.stderr
+    expired = next(
+        line.strip() for line in listed.stdout.splitlines() if line.strip().endswith("--fail expired")
+    )
+    assert f"--issuer-alias {alias}" in expired
+    words = shlex.split(expired)
+    ran = gatehold(*words[words.index("token") :])
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.count(".") == 2  # a JWT
+    assert 'expired: expect 401 {"message":"Unauthorized"}' in ran.stderr
