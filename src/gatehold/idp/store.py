@@ -337,12 +337,16 @@ class Store:
             detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             problem = f"the identity provider's database ({self.redacted_url}) is unavailable: {detail}"
             if self.problem is None:
-                log.warning("%s; answering 503 until it is back", problem, extra={"event": "database_down"})
+                log.warning(
+                    "%s; the identity provider answers 503 until it is back",
+                    problem,
+                    extra={"event": "database_down"},
+                )
             self.problem = problem
             raise StoreUnavailable(problem) from exc
         if self.problem is not None:
             self.problem = None
-            log.warning(
+            log.info(
                 "the identity provider's database (%s) answers again",
                 self.redacted_url,
                 extra={"event": "database_up"},
