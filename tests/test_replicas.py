@@ -10,8 +10,10 @@ schema, the tenant and the first signing keys are made by two processes at once.
 
 What replicas share through the database is checked across them: an access token, an authorization
 code's single use (RFC 6749 §4.1.2, §10.5), a refresh-token family's rotation and reuse detection
-(RFC 9700 §4.14.2), the signing keys and their rotation. What they share through Redis (throttle
-buckets, key-rotation notifications within a second) is marked `redis`.
+(RFC 9700 §4.14.2), the signing keys and their rotation, a configuration hot-reloaded by both. What
+they share through Redis (throttle buckets, key-rotation notifications within a second) is marked
+`redis`. Without a database: a data directory serves one `gatehold up` at a time. Behind nginx: the
+shipped examples/deploy/nginx.conf in front of two replicas, one of them restarted meanwhile.
 """
 
 from __future__ import annotations
@@ -181,14 +183,21 @@ class Replicas:
 
 
 def replicas(
-    root: Path, config: Path, database_url: str, extra_args: list[str] | None = None, public_url: str = ""
+    root: Path,
+    config: Path,
+    database_url: str,
+    extra_args: list[str] | None = None,
+    public_url: str = "",
+    *,
+    reload: bool = False,
 ) -> Replicas:
     """Two replicas (not started) on one database and one public URL (default: A's identity provider).
 
     The single-page-app port is the same number for both and served by neither (``--no-spa``): the
     tenant's ``${spa_url}`` is then one value, as on hosts that all use the same ports."""
     spa_port = free_port()
-    args = ["--database-url", database_url, "--no-spa", "--no-reload", *(extra_args or [])]
+    reloading = "--reload" if reload else "--no-reload"
+    args = ["--database-url", database_url, "--no-spa", reloading, *(extra_args or [])]
     a = new_stack(root / "a", config, args)
     b = new_stack(root / "b", config, args)
     for replica in (a, b):
@@ -382,6 +391,49 @@ def test_key_rotated_through_a_is_served_and_used_by_b(pair: Replicas) -> None:
     for replica in pair.both():
         response = orders_at(replica, token)
         assert response.status_code == 200, response.text
+
+
+@pg
+def test_a_configuration_change_reaches_both_replicas(tmp_path: Path) -> None:
+    """Hot reload on two replicas of one file: each swaps in the new routes, and the changed tenant
+    (a new application and grant) is applied to the shared database and served by both."""
+    config = tmp_path / "gatehold.yaml"
+    config.write_text(CONFIG)
+    added = ("added-m2m", "added-m2m-secret-0123456789abcdef")
+    with new_database() as url:
+        group = start_together(replicas(tmp_path / "replicas", config, url, reload=True))
+        try:
+            assert httpx.get(group.a.gateway_url + "/orders/added", timeout=10).status_code == 404
+            text = CONFIG.replace(
+                "      GET /limited:\n",
+                "      GET /added:\n        integration: {type: mock, status_code: 200, body: added}\n"
+                "      GET /limited:\n",
+            ).replace(
+                "  client_grants:\n",
+                f"    {added[0]}:\n      app_type: non_interactive\n      client_secret: {added[1]}\n"
+                "      grant_types: [client_credentials]\n  client_grants:\n"
+                f"    - {{client_id: {added[0]}, audience: {ORDERS}, scope: [read:orders]}}\n",
+            )
+            assert f"    {added[0]}:\n" in text
+            assert "GET /added" in text
+            config.write_text(text)
+
+            def issued(replica: Stack) -> httpx.Response:
+                data = {"grant_type": "client_credentials", "audience": ORDERS}
+                return httpx.post(replica.idp_url + "/oauth/token", data=data, auth=added, timeout=10)
+
+            def route(replica: Stack) -> int:
+                return httpx.get(replica.gateway_url + "/orders/added", timeout=10).status_code
+
+            for replica in group.both():
+                name = replica.data_dir.name
+                eventually(lambda r=replica: route(r) == 200, f"{name}'s gateway serves the new route")
+                eventually(lambda r=replica: issued(r).status_code == 200, f"{name}'s IdP knows {added[0]}")
+                token = issued(replica).json()["access_token"]
+                for gateway in group.both():
+                    assert orders_at(gateway, token).status_code == 200
+        finally:
+            group.stop()
 
 
 # --------------------------------------------------------------------------------------------------
