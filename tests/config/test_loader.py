@@ -85,6 +85,24 @@ def _write(tmp_path: Path, text: str) -> Path:
             "runtime 'java21' is not one Gatehold runs: Lambda's Python runtimes (python3.8,",
             id="unknown-runtime",
         ),
+        pytest.param(
+            # a function and an authorizer *named* like a union tag keep their names in the path
+            BASE.replace(
+                "functions:\n  echo:", "functions:\n  lambda:\n    handler: x.y\n    timout: 3\n  echo:"
+            ),
+            4,
+            "functions.lambda.timout",
+            "unknown key",
+            id="key-named-like-a-union-tag",
+        ),
+        pytest.param(
+            BASE + "    authorizers:\n      mock:\n        type: TOKEN\n"
+            "        function: echo\n        result_ttl: -1\n",
+            16,
+            "apis.pets.authorizers.mock.result_ttl",
+            "",
+            id="authorizer-named-mock",
+        ),
         pytest.param(BASE + "  bad: [unclosed\n", None, "", "invalid YAML", id="invalid-yaml"),
         pytest.param(
             BASE.replace("functions:\n  echo:", "functions:\n  echo:\n    handler: x.y\n  echo:"),

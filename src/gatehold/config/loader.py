@@ -154,28 +154,43 @@ def _substitute(
 # --------------------------------------------------------------------------------------------------
 
 
-def _is_union_tag(part: str) -> bool:
-    # pydantic puts discriminator tags and model names into error locations; they are not keys.
-    return part in {
-        "lambda",
-        "aws_proxy",
-        "AWS_PROXY",
-        "http_proxy",
-        "HTTP_PROXY",
-        "http",
-        "HTTP",
-        "mock",
-        "MOCK",
-        "PermissionConfig",
-        "str",
-        "list[str]",
-        "dict[str,any]",
-    }
+def _data_path(loc: tuple[Any, ...], data: Any) -> KeyPath:
+    """The key path of pydantic's error location ``loc`` in ``data``. pydantic also puts a tagged
+    union's tag (``lambda``, ``mock``) and member names (``str``, ``list[str]``) into it; walking the
+    data itself tells them from keys, so that an authorizer or a function *named* ``lambda`` keeps
+    its name in the path (a list of names to drop would drop it too)."""
+    path: list[Any] = []
+    node = data
+    for part in loc:
+        if _holds(node, part):
+            node = node[part]
+        elif isinstance(part, str) and _is_tag_name(part):
+            continue  # a union's tag or member name: not in the data
+        else:
+            node = None  # a key the data lacks (a required one): named where it is missing
+        path.append(part)
+    return tuple(path)
 
 
-def _problem_from_pydantic(err: Any, where: Any) -> ConfigProblem:
-    loc: KeyPath = tuple(p for p in err["loc"] if not (isinstance(p, str) and _is_union_tag(p)))
-    ref: SourceRef = where(loc)
+def _holds(node: Any, part: Any) -> bool:
+    if isinstance(node, Mapping):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+
+
+_TAG_NAMES = frozenset(
+    {"lambda", "aws_proxy", "AWS_PROXY", "http_proxy", "HTTP_PROXY", "http", "HTTP", "mock", "MOCK"}
+    | {"str", "int", "float", "bool", "list[str]", "dict[str,any]"}
+)
+
+
+def _is_tag_name(part: str) -> bool:
+    # a discriminator value, a builtin member type, or a model's class name (PermissionConfig)
+    return part in _TAG_NAMES or (part[:1].isupper() and part.endswith("Config"))
+
+
+def _problem_from_pydantic(err: Any, where: Any, data: Any) -> ConfigProblem:
+    ref: SourceRef = where(_data_path(tuple(err["loc"]), data))
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
         msg = "unknown key"
@@ -201,7 +216,7 @@ def validate(
     try:
         config = GateholdConfig.model_validate(data)
     except ValidationError as exc:
-        problems = [_problem_from_pydantic(e, lambda loc: shell.where(*loc)) for e in exc.errors()]
+        problems = [_problem_from_pydantic(e, lambda loc: shell.where(*loc), data) for e in exc.errors()]
         raise ConfigError(_sorted(problems)) from None
     violations = check_config(config)
     if violations:
