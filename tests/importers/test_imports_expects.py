@@ -314,3 +314,32 @@ def test_the_cli_on_an_imported_template(tmp_path: Path) -> None:
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.count(".") == 2  # a JWT
     assert 'expired: expect 401 {"message":"Unauthorized"}' in ran.stderr
+
+
+def test_an_openapi_schemes_expects_issuer_follows_issuer_alias(tmp_path: Path) -> None:
+    """``x-gatehold-expects`` on an OpenAPI security scheme: an Auth0 issuer the function checks is the
+    local identity provider's under ``--issuer-alias``, as the function's own environment is."""
+    import shutil
+
+    example = tmp_path / "orders"
+    shutil.copytree(REPO / "examples" / "openapi-rest-token", example)
+    document = example / "openapi.yaml"
+    marker = "      x-amazon-apigateway-authtype: custom\n"
+    text = document.read_text()
+    assert marker in text
+    document.write_text(
+        text.replace(
+            marker,
+            marker
+            + "      x-gatehold-expects: {issuer: 'https://shop.eu.auth0.com/', audience: https://orders-api}\n",
+            1,
+        )
+    )
+    aliased = load(example / "gatehold.yaml", issuer_aliases=("https://*.auth0.com/",))
+    (api,) = aliased.config.apis.values()
+    expects = api.authorizers["orders-authorizer"].expects
+    assert expects is not None
+    assert (expects.issuer, expects.audience) == (LOCAL_ISSUER, "https://orders-api")
+    plain = load(example / "gatehold.yaml")
+    (api,) = plain.config.apis.values()
+    assert api.authorizers["orders-authorizer"].expects.issuer == "https://shop.eu.auth0.com/"  # type: ignore[union-attr]

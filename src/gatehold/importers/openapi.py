@@ -670,7 +670,12 @@ class _Reader:
                     (*at, EXPECTS), f"{EXPECTS} is for Lambda authorizers (a JWT authorizer's is its own)"
                 )
             else:
-                config["expects"] = scheme[EXPECTS]
+                expects = scheme[EXPECTS]
+                if isinstance(expects, Mapping) and isinstance(expects.get("issuer"), str):
+                    # an Auth0 issuer the function checks is the local one under --issuer-alias
+                    src = self.src((*at, EXPECTS, "issuer"))
+                    expects = {**expects, "issuer": self.ctx.alias_issuer(expects["issuer"], src)}
+                config["expects"] = expects
                 self.mark(("authorizers", name, "expects"), (*at, EXPECTS))
         self.api.setdefault("authorizers", {})[name] = config
         self.mark(("authorizers", name), a_at)
