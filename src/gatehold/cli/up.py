@@ -590,16 +590,6 @@ class Stack:
         self.log.info("stopped", extra={"event": "stopped"})
         return code
 
-    def ready(self) -> bool:
-        """``/readyz``: every process serves, and the identity provider's database answers."""
-        return self.supervisor.ready() and (self.database is None or self.database.problem is None)
-
-    def readiness(self) -> dict[str, Any]:
-        """The ``/readyz`` body while not :meth:`ready`."""
-        if not self.supervisor.ready() or self.database is None:
-            return self.supervisor.readiness()
-        return {"status": "unavailable", "database": self.database.problem}
-
     def _admin(self, sock: socket.socket | None) -> Any:
         if sock is None:
             return None
@@ -612,9 +602,9 @@ class Stack:
             return merged_metrics(await supervisor.metrics())
 
         app = create_admin_app(
-            ready=self.ready,
-            unready=self.readiness,
-            details=self.redis_status if self.opts.redis is not None else None,
+            ready=supervisor.ready,
+            unready=supervisor.readiness,
+            details=self.details if self.opts.redis is not None or self.database is not None else None,
             metrics=metrics,
             clock=self.clock,
             explain=supervisor.explain,
@@ -622,6 +612,18 @@ class Stack:
         return uvicorn_server(
             app, host=self.opts.host, port=self.opts.admin_port or 0, lifespan="off", graceful_timeout=1.0
         )
+
+    async def details(self) -> dict[str, Any]:
+        """What ``/readyz`` adds to its 200 body: Redis's state (``--redis-url``) and the identity
+        provider's database's (``--database-url``). Either down is degraded, not unready: both are
+        shared by every replica, and a load balancer that took them all out of service would turn a
+        degraded service into an outage (docs/scaling.md)."""
+        out: dict[str, Any] = {}
+        if self.opts.redis is not None:
+            out |= await self.redis_status()
+        if self.database is not None:
+            out["database"] = self.database.status()
+        return out
 
     async def redis_status(self) -> dict[str, Any]:
         """The ``/readyz`` body's ``redis``: whether this host reaches the stack's Redis now. Down is

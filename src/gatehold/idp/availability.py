@@ -4,8 +4,10 @@ The identity-provider process finds out for itself on each request (the store's
 :class:`~gatehold.idp.store.StoreUnavailable`: 503 with ``Retry-After``) and recovers by itself
 (``pool_pre_ping``). The stack's ``/readyz`` and ``/metrics`` are served by the supervisor, which
 asks the database for ``SELECT 1`` every :data:`INTERVAL_S` through a store of its own
-(:class:`DatabaseWatch`): ``/readyz`` answers 503 ``{"status": "unavailable", "database": …}``
-while it does not answer, and ``gatehold_idp_database_up`` is 0.
+(:class:`DatabaseWatch`): while it does not answer, ``/readyz`` says ``"database": {"status":
+"down", …}`` (still 200: the gateway and client credentials go on, and every replica shares the
+database, so taking them all out of a load balancer would only make things worse) and
+``gatehold_idp_database_up`` is 0.
 """
 
 from __future__ import annotations
@@ -41,6 +43,14 @@ class DatabaseWatch:
     @property
     def problem(self) -> str | None:
         return self.store.problem
+
+    def status(self) -> dict[str, str]:
+        """``/readyz``'s ``database``: ``{"status": "up" | "down", "url": …, "reason": …}`` (the URL
+        without its password; a reason while down)."""
+        out = {"status": "down" if self.store.problem else "up", "url": self.store.redacted_url}
+        if self.store.reason:
+            out["reason"] = self.store.reason
+        return out
 
     async def run(self) -> None:
         """Until cancelled; the store logs each change (down, up again)."""

@@ -311,8 +311,10 @@ class Store:
         ``gatehold db`` opens the store without, to look before it changes anything."""
         self.engine: Engine = make_engine(url)
         self.url = self.engine.url.render_as_string(hide_password=False)
-        #: why the database does not answer, since the last failure (None: it answers)
+        #: why the database does not answer, since the last failure (None: it answers): a sentence
+        #: naming the database, and the driver's own words
         self.problem: str | None = None
+        self.reason: str | None = None
         if upgrade:
             from gatehold.idp import schema
 
@@ -342,10 +344,10 @@ class Store:
                     problem,
                     extra={"event": "database_down"},
                 )
-            self.problem = problem
+            self.problem, self.reason = problem, detail
             raise StoreUnavailable(problem) from exc
         if self.problem is not None:
-            self.problem = None
+            self.problem = self.reason = None
             log.info(
                 "the identity provider's database (%s) answers again",
                 self.redacted_url,
