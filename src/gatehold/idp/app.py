@@ -58,7 +58,7 @@ from gatehold.idp.rfc6749_authorize import authorize_endpoint
 from gatehold.idp.rfc6749_token import TokenEndpoint
 from gatehold.idp.rfc7009 import revocation_endpoint
 from gatehold.idp.service import IdentityProvider
-from gatehold.idp.store import Store
+from gatehold.idp.store import Store, StoreUnavailable
 
 log = logging.getLogger("gatehold.idp")
 
@@ -97,6 +97,8 @@ async def _purge_periodically(idp: IdentityProvider, interval: float = PURGE_INT
         await asyncio.sleep(interval)
         try:
             await run_in_threadpool(idp.store.purge_expired, int(shared_clock.wall()))
+        except StoreUnavailable:  # logged by the store; the next purge takes them
+            pass
         except Exception:  # a database hiccup must not kill the server; try again later
             log.exception("purging expired identity-provider rows failed")
 
