@@ -18,9 +18,7 @@ shipped examples/deploy/nginx.conf in front of two replicas, one of them restart
 
 from __future__ import annotations
 
-import contextlib
 import re
-import secrets
 import shutil
 import signal
 import socket
@@ -38,10 +36,10 @@ import jwt
 import pytest
 
 from tests.oauth_flow import authorize_code, client_credentials, pkce_pair, redeem_code
+from tests.postgres import new_database
 from tests.stackctl import Stack, free_port, new_stack
 
 REPO = Path(__file__).resolve().parents[1]
-ADMIN_DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 SPA_CALLBACK = "http://localhost:3000/callback"
 ORDERS = "https://orders-api"
 M2M = ("orders-m2m", "orders-m2m-secret-0123456789abcdef")
@@ -109,16 +107,6 @@ tenant:
 # --------------------------------------------------------------------------------------------------
 
 
-def _postgres_problem() -> str | None:
-    try:
-        import psycopg
-
-        with psycopg.connect(ADMIN_DSN, connect_timeout=2):
-            return None
-    except Exception as exc:  # any failure means: skip, saying why
-        return f"PostgreSQL at 127.0.0.1:5432 (database 'test', user postgres, trust) is unreachable: {exc}"
-
-
 def _redis_problem() -> str | None:
     """Why the Redis tests cannot run, or None."""
     from gatehold.testing.stack import up_accepts
@@ -132,24 +120,6 @@ def _redis_problem() -> str | None:
     except Exception as exc:
         return f"Redis at 127.0.0.1:6379 is unreachable: {exc}"
     return None
-
-
-@contextlib.contextmanager
-def new_database() -> Iterator[str]:
-    """A PostgreSQL database of its own (``gh_<random>``), dropped with whatever still uses it."""
-    problem = _postgres_problem()
-    if problem:
-        pytest.skip(problem)
-    import psycopg
-
-    name = f"gh_{secrets.token_hex(8)}"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")

@@ -16,29 +16,15 @@ from sqlalchemy import create_engine, text
 
 from gatehold.idp import schema
 from gatehold.stack_state import StackState, write_stack_state
+from tests.postgres import new_database
 from tests.stackctl import free_port, new_stack
-
-PG_ADMIN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 
 
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A PostgreSQL database of this session's own at 127.0.0.1:5432, dropped afterwards."""
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN, connect_timeout=2):
-            pass
-    except Exception as exc:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 (database 'test', trust auth) is unreachable: {exc}")
-    name = f"test_gatehold_db_{secrets.token_hex(6)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with new_database("test_gatehold_db") as url:
+        yield url
 
 
 @pytest.fixture
