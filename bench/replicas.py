@@ -592,6 +592,12 @@ def main() -> None:
             f"{ld.median('cpu_us_per_req'):>10,.1f} {redis_us} "
             f"{sum(r.errors_non2xx for r in ld.runs):>7} {ld.throttled:>4}"
         )
+    throttled = {name: ld.throttled for name, ld in loads.items() if ld.throttled}
+    if throttled:
+        print(
+            f"WARNING: 429s under a {args.account_throttle} account throttle these rates never reach: "
+            f"{throttled}; the gateways' access logs say which bucket refused (THROTTLED(reason=...))"
+        )
     print()
     print("where the CPU goes (µs per request by process name, medians; the rest of each tree is idle):")
     for name, ld in loads.items():
