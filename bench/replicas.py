@@ -595,7 +595,7 @@ def main() -> None:
     throttled = {name: ld.throttled for name, ld in loads.items() if ld.throttled}
     if throttled:
         print(
-            f"WARNING: 429s under a {args.account_throttle} account throttle these rates never reach: "
+            f"WARNING: 429s under an account throttle ({args.account_throttle}) these rates never reach: "
             f"{throttled}; the gateways' access logs say which bucket refused (THROTTLED(reason=...))"
         )
     print()
