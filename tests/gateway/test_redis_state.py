@@ -439,3 +439,30 @@ async def test_a_large_bucket_is_leased_and_never_admits_more_than_its_burst(pre
     finally:
         await one.aclose()
         await two.aclose()
+
+
+async def test_concurrent_requests_share_one_lease_and_none_is_refused_below_the_burst(prefix: str) -> None:
+    """Requests in flight together that find no lease wait for the one this process is asking for,
+    instead of each taking a lease of its own (the last answer dropped the others': 64 requests in
+    flight took 64 leases from the bucket, and a bucket far from empty refused requests)."""
+    import asyncio
+
+    from gatehold.config.models import ThrottleConfig
+    from gatehold.gateway.redis_stores import RedisBuckets
+    from gatehold.gateway.throttle import Bucket
+    from gatehold.redis_state import RedisSettings, RedisState
+
+    settings = RedisSettings(REDIS_URL, prefix)
+    state = RedisState(settings, process="one")
+    await state.start()
+    try:
+        bucket = Bucket(f"lease-{uuid.uuid4().hex}", ThrottleConfig(rate_limit=0, burst_limit=1000), "route")
+        store = RedisBuckets(state)
+        for _ in range(5):  # 5 waves of 64 requests at once: 320 of a burst of 1000
+            answers = await asyncio.gather(*(store.take((bucket,), 0.0) for _ in range(64)))
+            assert answers == [None] * 64
+        left = float(await state.client.hget(settings.key("throttle", bucket.key), "t"))
+        # 320 admitted, in leases of 10: what Redis gave is what was spent, and at most one lease more
+        assert 1000 - 320 - 10 <= left <= 1000 - 320
+    finally:
+        await state.aclose()

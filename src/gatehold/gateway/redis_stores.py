@@ -23,6 +23,7 @@ decides; counted in ``gatehold_redis_fallbacks``): limits then hold per process,
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
@@ -119,6 +120,10 @@ class RedisBuckets:
         self._script = redis.client.register_script(TAKE_SCRIPT)
         #: bucket key → (tokens left in this process's lease, when the lease ends)
         self._leases: dict[str, tuple[int, float]] = {}
+        #: bucket key → the lease this process is asking Redis for: one at a time per bucket, the
+        #: requests that find no lease meanwhile wait for it (else each would take a lease of its
+        #: own, and the last answer would drop the others': tokens taken from the bucket, unused)
+        self._renewing: dict[str, asyncio.Future[None]] = {}
 
     @staticmethod
     def lease_size(bucket: Bucket) -> int:
@@ -139,12 +144,33 @@ class RedisBuckets:
         if not self.redis.up:
             self.redis.fell_back("throttle")
             return await self.local.take(buckets, now)
-        asked = [b for b in buckets if not self._leased(b, now)]
-        if not asked:  # every bucket's lease pays for this request: no Redis at all
-            self._spend(buckets, -1)
-            return None
+        while True:
+            asked = [b for b in buckets if not self._leased(b, now)]
+            if not asked:  # every bucket's lease pays for this request: no Redis at all
+                self._spend(buckets, -1)
+                return None
+            renewing = [self._renewing[b.key] for b in asked if b.key in self._renewing]
+            if not renewing:
+                break
+            # another request of this process is asking for that lease: wait for it, then look again
+            await asyncio.wait(renewing)
         paid = [b for b in buckets if b not in asked]
         self._spend(paid, -1)  # before waiting for Redis: another request may spend them meanwhile
+        leasing = [b.key for b in asked if self.lease_size(b) > 1]
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        for key in leasing:
+            self._renewing[key] = done
+        try:
+            return await self._ask(buckets, asked, paid, now)
+        finally:
+            for key in leasing:
+                self._renewing.pop(key, None)
+            done.set_result(None)
+
+    async def _ask(
+        self, buckets: Sequence[Bucket], asked: list[Bucket], paid: list[Bucket], now: float
+    ) -> Bucket | None:
+        """One script for the buckets this process holds no lease of (``asked``)."""
         args: list[Any] = [repr(self.wall_clock())]
         for bucket in asked:
             args += [bucket.limit.rate_limit, bucket.limit.burst_limit, self.lease_size(bucket)]
