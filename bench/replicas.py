@@ -50,8 +50,8 @@ beside it (read from its /proc entry; shared with anything else using that Redis
 
 **The account throttle** (AWS's default: 10,000 rps, burst 5,000) is **raised to 1,000,000** by
 default, as in bench/issue12_targets.py, so that no request takes the 429 path; a bucket that large
-is taken from in leases of 10,000 tokens (about one Redis script per process and second).
-``--account-throttle aws-default`` keeps the shipped limit: leases of 50 tokens, one script per 50
+is taken from in leases of 50,000 tokens (a Redis script every few seconds a process).
+``--account-throttle aws-default`` keeps the shipped limit: leases of 250 tokens, one script per 250
 requests; that is the shared-throttle cost a default configuration pays, and at these rates (well under
 10,000 req/s) it never answers 429. The 429s every load got are counted from the gateways' /metrics.
 
@@ -575,9 +575,9 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
     throttle_text = (
-        "account throttle raised to 1,000,000 rps / burst (leases of 10,000 tokens)"
+        "account throttle raised to 1,000,000 rps / burst (leases of 50,000 tokens)"
         if args.account_throttle == "raised"
-        else "account throttle as shipped: 10,000 rps, burst 5,000 (leases of 50: a script per 50 requests)"
+        else "account throttle as shipped: 10,000 rps, burst 5,000 (leases of 250: a script per 250 requests)"
     )
     print()
     print(throttle_text)

@@ -426,9 +426,10 @@ async def test_a_large_bucket_is_leased_and_never_admits_more_than_its_burst(pre
         bucket = Bucket(f"lease-{uuid.uuid4().hex}", ThrottleConfig(rate_limit=0, burst_limit=1000), "route")
         first, second = RedisBuckets(one), RedisBuckets(two)
         assert await first.take((bucket,), 0.0) is None
-        # one script took a lease of 10 tokens: 990 left in Redis, 9 in the first process
+        # one script took a lease of a twentieth of the burst: 950 left in Redis, 49 in the process
+        assert first.lease_size(bucket) == 50
         left = await one.client.hget(settings.key("throttle", bucket.key), "t")
-        assert float(left) == 990.0
+        assert float(left) == 950.0
         admitted = 1
         while True:  # both processes, until neither is admitted any more
             answers = [await store.take((bucket,), 0.0) is None for store in (first, second, second)]
@@ -462,7 +463,42 @@ async def test_concurrent_requests_share_one_lease_and_none_is_refused_below_the
             answers = await asyncio.gather(*(store.take((bucket,), 0.0) for _ in range(64)))
             assert answers == [None] * 64
         left = float(await state.client.hget(settings.key("throttle", bucket.key), "t"))
-        # 320 admitted, in leases of 10: what Redis gave is what was spent, and at most one lease more
-        assert 1000 - 320 - 10 <= left <= 1000 - 320
+        # 320 admitted, in leases of 50: Redis gave what was spent and at most the lease in hand and
+        # the one being topped up
+        size = store.lease_size(bucket)
+        assert 1000 - 320 - 2 * size <= left <= 1000 - 320
+    finally:
+        await state.aclose()
+
+
+async def test_a_half_spent_lease_is_topped_up_in_the_background(prefix: str) -> None:
+    """The next lease is asked for when half of one is spent, while requests go on spending the
+    rest: a request then rarely waits for Redis."""
+    import asyncio
+
+    from gatehold.config.models import ThrottleConfig
+    from gatehold.gateway.redis_stores import RedisBuckets
+    from gatehold.gateway.throttle import Bucket
+    from gatehold.redis_state import RedisSettings, RedisState
+
+    settings = RedisSettings(REDIS_URL, prefix)
+    state = RedisState(settings, process="one")
+    await state.start()
+    try:
+        bucket = Bucket(f"lease-{uuid.uuid4().hex}", ThrottleConfig(rate_limit=0, burst_limit=1000), "route")
+        store = RedisBuckets(state)
+        key = settings.key("throttle", bucket.key)
+        size = store.lease_size(bucket)  # 50
+        # the first take leases 50 (49 left); until more than half is spent, Redis is not asked
+        for _ in range(size - size // 2 - 1):
+            assert await store.take((bucket,), 0.0) is None
+        await asyncio.sleep(0.05)
+        assert float(await state.client.hget(key, "t")) == 1000 - size
+        assert await store.take((bucket,), 0.0) is None  # half spent: the next lease asked for
+        for _ in range(100):
+            if float(await state.client.hget(key, "t")) == 1000 - 2 * size:
+                break
+            await asyncio.sleep(0.01)
+        assert float(await state.client.hget(key, "t")) == 1000 - 2 * size
     finally:
         await state.aclose()
