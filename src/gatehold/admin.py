@@ -16,12 +16,17 @@
   (N > 0), ``POST /clock/resume``, each answering the clock's state; without it those paths answer
   404 with a message naming the flag.
 
+``/explain`` and ``/clock`` answer loopback clients only (403 for any other): the first shows recent
+requests' headers, bearer tokens included, the second moves the stack's time, while ``/metrics`` and
+``/readyz`` are made to be reached across a network (Prometheus, a load balancer).
+
 ``gatehold up`` serves it from the supervisor (:mod:`gatehold.supervisor`), which asks every process
 for its numbers on each scrape and merges them (:func:`merged_metrics`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any
@@ -64,6 +69,22 @@ async def _respond(send: Send, status: int, content_type: bytes, body: bytes, he
     await send({"type": "http.response.body", "body": b"" if head else body})
 
 
+_LOOPBACK_ONLY = orjson.dumps(
+    {"message": "Forbidden: /explain and /clock answer clients on this machine (loopback) only"}
+)
+
+
+def _from_loopback(scope: Scope) -> bool:
+    """Whether the client connected from a loopback address (127.0.0.0/8, ::1; a Unix socket)."""
+    client = scope.get("client")
+    if not client:
+        return True  # a Unix socket: this machine's
+    try:
+        return ipaddress.ip_address(str(client[0]).removeprefix("::ffff:")).is_loopback
+    except ValueError:
+        return False
+
+
 async def _own_metrics() -> bytes:
     return generate_latest(REGISTRY)
 
@@ -94,6 +115,14 @@ def create_admin_app(
             return
         method = scope["method"]
         head = method == "HEAD"
+        local_tool = scope["path"] in ("/clock", "/explain") or scope["path"].startswith(
+            ("/clock/", "/explain/")
+        )
+        if local_tool and not _from_loopback(scope):
+            # recent requests' headers and tokens, and the stack's time: for the machine's own user,
+            # never for whoever reaches /metrics across a network
+            await _respond(send, 403, _JSON, _LOOPBACK_ONLY, head)
+            return
         if scope["path"] == "/clock" or scope["path"].startswith("/clock/"):
             status, answer = await _clock_endpoint(clock, method, scope["path"], receive)
             await _respond(send, status, _JSON, orjson.dumps(answer), head)
