@@ -469,6 +469,22 @@ def http_get(
         return e.code, e.read()
 
 
+def expect(label: str, url: str, status: int, wait: float = 20.0, **kw: Any) -> None:
+    """``url`` answers ``status`` (asked again for up to ``wait`` s: a stack just started may still be
+    fetching its identity provider's keys); ``kw`` goes to :func:`http_get` (``headers=``)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            got, body = http_get(url, **kw)
+        except OSError as exc:  # the port is the supervisor's: the gateway may still be starting
+            got, body = 0, repr(exc).encode()
+        if got == status:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{label}: expected {status} from {url}, got {got} {body[:300]!r}")
+        time.sleep(0.5)
+
+
 def python_exe() -> str:
     return str(VENV_PY if VENV_PY.exists() else Path(sys.executable))
 

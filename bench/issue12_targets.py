@@ -58,6 +58,7 @@ from bench.common import (
     WrkRun,
     WrkSpec,
     cpu_seconds,
+    expect,
     http_get,
     log,
     rss_kb,
@@ -206,22 +207,6 @@ def gateway_pids(stack: targets.GateholdUrls) -> list[int]:
             if Path(f"/proc/{pid}/comm").read_text().startswith("gatehold gw"):
                 pids.append(int(pid))
     return pids
-
-
-def expect(label: str, url: str, status: int, wait: float = 20.0, **kw: Any) -> None:
-    """``url`` answers ``status`` (asked again for up to ``wait`` s: a stack just started may still be
-    fetching its identity provider's keys)."""
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            got, body = http_get(url, **kw)
-        except OSError as exc:  # the port is the supervisor's: the gateway may still be starting
-            got, body = 0, repr(exc).encode()
-        if got == status:
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{label}: expected {status}, got {got} {body[:300]!r}")
-        time.sleep(0.5)
 
 
 # -- the report ----------------------------------------------------------------------------------------

@@ -91,6 +91,7 @@ from bench.common import (
     WrkSpec,
     _tree,
     cpu_seconds,
+    expect,
     free_port,
     http_get,
     log,
@@ -347,19 +348,8 @@ def client_credentials(issuer_url: str, audience: str) -> str:
         time.sleep(0.5)
 
 
-def expect(label: str, url: str, status: int, token: str | None = None, wait: float = 30.0) -> None:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            got, body = http_get(url, headers)
-        except OSError as exc:
-            got, body = 0, repr(exc).encode()
-        if got == status:
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{label}: expected {status} from {url}, got {got} {body[:300]!r}")
-        time.sleep(0.5)
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 # -- loads -------------------------------------------------------------------------------------------
@@ -475,9 +465,9 @@ def scaling_phase(
         assert a.proc is not None
         assert b.proc is not None
         for label, base in ((DIRECT, a.gateway), (SINGLE, single.gateway), (PAIR, pair.gateway)):
-            expect(label, base + route, 401)
-            expect(label, base + route, 200, token)
-        expect("replica B", b.gateway + route, 200, token)
+            expect(label, base + route, 401, wait=30)
+            expect(label, base + route, 200, wait=30, headers=bearer(token))
+        expect("replica B", b.gateway + route, 200, wait=30, headers=bearer(token))
         loads = [
             Load(DIRECT, WrkSpec(a.gateway + route, bearer), [a.proc.pid], [a.metrics], 64, None),
             Load(
@@ -522,7 +512,7 @@ def redis_phase(
             idp = f"http://127.0.0.1:{r.idp_port}"
             tokens = {aud: client_credentials(idp, aud) for aud in (UNICORNS, PETSTORE)}
             for key, (path, audience, _) in ROUTES.items():
-                expect(f"{key} at {r.name}", r.gateway + path, 200, tokens[audience])
+                expect(f"{key} at {r.name}", r.gateway + path, 200, wait=30, headers=bearer(tokens[audience]))
                 loads.append(
                     Load(
                         f"{key}: {'with Redis' if r is shared else 'no Redis'}",

@@ -37,7 +37,7 @@ from gatehold.errors import GatewayError
 from gatehold.gateway.access_log import RequestRecord
 from gatehold.gateway.authorizers.cache import DEFAULT_TTL, CachedResult, LambdaAuthorizerResult
 from gatehold.gateway.authorizers.identity import IdentitySource, parse_identity_source, resolve
-from gatehold.gateway.authorizers.policy import PolicyError, compile_glob, evaluate, statements_of
+from gatehold.gateway.authorizers.policy import PolicyError, evaluate, match_statement, statements_of
 from gatehold.gateway.events import extended_request_id
 from gatehold.gateway.model import DecisionTrace, RouteMatch
 from gatehold.jose import token_scopes
@@ -553,12 +553,9 @@ def explain_policy(policy_document: Any, method_arn: str) -> dict[str, Any]:
         }
     rows = []
     for i, st in enumerate(statements):
-        actions, not_action = _listed(st, "Action", "NotAction")
-        resources, not_resource = _listed(st, "Resource", "NotResource")
-        action_hits = [a for a in actions if compile_glob(a, True).fullmatch("execute-api:Invoke")]
-        resource_hits = [r for r in resources if compile_glob(r).fullmatch(method_arn)]
-        action_ok = bool(action_hits) != not_action
-        resource_ok = bool(resource_hits) != not_resource
+        match = match_statement(st, i, method_arn)
+        not_action, not_resource = "NotAction" in st, match.not_resource
+        action_ok, resource_ok = match.applies_to_action, match.applies_to_resource
         rows.append(
             {
                 "index": i,
@@ -570,7 +567,7 @@ def explain_policy(policy_document: Any, method_arn: str) -> dict[str, Any]:
                 "actionMatches": action_ok,
                 "resourceMatches": resource_ok,
                 "applies": action_ok and resource_ok,
-                "why": _why(action_ok, resource_ok, resource_hits, not_resource, method_arn),
+                "why": _why(action_ok, resource_ok, match.resources_hit, not_resource, method_arn),
             }
         )
     index = decision.statement_index
@@ -589,14 +586,7 @@ def explain_policy(policy_document: Any, method_arn: str) -> dict[str, Any]:
     }
 
 
-def _listed(statement: Mapping[str, Any], positive: str, negative: str) -> tuple[list[str], bool]:
-    key = positive if positive in statement else negative
-    value = statement.get(key)
-    items = [value] if isinstance(value, str) else [v for v in value or [] if isinstance(v, str)]
-    return items, key == negative
-
-
-def _why(action_ok: bool, resource_ok: bool, hits: list[str], negated: bool, arn: str) -> str:
+def _why(action_ok: bool, resource_ok: bool, hits: Sequence[str], negated: bool, arn: str) -> str:
     if not action_ok:
         return "does not apply: its Action does not include execute-api:Invoke"
     if not resource_ok:

@@ -30,7 +30,7 @@ import orjson
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from gatehold.idp.keys import KeyRing, b64url
+from gatehold.idp.keys import KeyRing, SigningKey, b64url
 from gatehold.idp.store import ApiRow, UserRow
 
 PROFILE_CLAIMS = ("name", "nickname", "updated_at")
@@ -125,6 +125,13 @@ def id_token_claims(
     return claims
 
 
+def sign_rs256(payload: bytes, key: SigningKey) -> str:
+    """``payload`` (the claims as JSON) signed RS256 with ``key``, its header and ``kid``."""
+    signing_input = key.jws_header + b"." + b64url(payload)
+    signature = key.private_key.sign(signing_input, _PKCS1V15, _SHA256)
+    return (signing_input + b"." + b64url(signature)).decode("ascii")
+
+
 class Signer:
     """Signs with cached key objects; never parses a key per token."""
 
@@ -137,10 +144,7 @@ class Signer:
 
     def rs256_payload(self, payload: bytes) -> str:
         """:meth:`rs256` of claims already serialised as JSON (RFC 7519 §7.1: the JWS payload)."""
-        key = self.keyring.current
-        signing_input = key.jws_header + b"." + b64url(payload)
-        signature = key.private_key.sign(signing_input, _PKCS1V15, _SHA256)
-        return (signing_input + b"." + b64url(signature)).decode("ascii")
+        return sign_rs256(payload, self.keyring.current)
 
     def for_api(self, claims: dict[str, Any], api: ApiRow | None) -> str:
         if api is not None and api.signing_alg == "HS256":

@@ -46,13 +46,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gatehold.config import ConfigError, LoadedConfig, load_config
 from gatehold.config.models import ApiConfig, AuthorizerConfig, GatewaySettings, RouteConfig
 from gatehold.idp.keys import SigningKey, b64url
 from gatehold.idp.tokens import access_token_claims
+from gatehold.idp.tokens import sign_rs256 as idp_sign_rs256
 
 if TYPE_CHECKING:
     from gatehold.idp.service import IdentityProvider
@@ -467,10 +468,8 @@ def break_claims(mode: str, claims: dict[str, Any], check: RouteCheck, now: int)
 
 
 def sign_rs256(claims: Mapping[str, Any], key: SigningKey) -> str:
-    """As the identity provider signs (:class:`gatehold.idp.tokens.Signer`): its header bytes, its kid."""
-    signing_input = key.jws_header + b"." + b64url(orjson.dumps(claims))
-    signature = key.private_key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
-    return (signing_input + b"." + b64url(signature)).decode("ascii")
+    """As the identity provider signs (:func:`gatehold.idp.tokens.sign_rs256`): its header, its kid."""
+    return idp_sign_rs256(orjson.dumps(claims), key)
 
 
 def sign_hmac(claims: Mapping[str, Any], alg: str, secret: bytes, kid: str | None = None) -> str:

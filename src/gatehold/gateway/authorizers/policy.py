@@ -89,6 +89,36 @@ def statements_of(policy_document: Any) -> Sequence[Mapping[str, Any]]:
     return statements
 
 
+@dataclass(frozen=True, slots=True)
+class StatementMatch:
+    """How one statement meets ``action`` on a method ARN (``gatehold explain`` shows each)."""
+
+    applies_to_action: bool
+    applies_to_resource: bool
+    #: the statement's resource patterns that match the ARN (of its NotResource when ``not_resource``)
+    resources_hit: tuple[str, ...]
+    not_resource: bool
+
+    @property
+    def applies(self) -> bool:
+        return self.applies_to_action and self.applies_to_resource
+
+
+def match_statement(
+    statement: Mapping[str, Any], index: int, method_arn: str, action: str = INVOKE_ACTION
+) -> StatementMatch:
+    """Whether statement ``index`` covers ``action`` on ``method_arn``; :class:`PolicyError` if malformed."""
+    actions, not_action = _one_of(statement, "Action", "NotAction", index)
+    resources, not_resource = _one_of(statement, "Resource", "NotResource", index)
+    hits = tuple(r for r in resources if compile_glob(r).fullmatch(method_arn))
+    return StatementMatch(
+        any(compile_glob(a, True).fullmatch(action) for a in actions) != not_action,
+        bool(hits) != not_resource,
+        hits,
+        not_resource,
+    )
+
+
 def evaluate(policy_document: Any, method_arn: str, action: str = INVOKE_ACTION) -> Decision:
     """Evaluate ``policy_document`` for ``action`` on ``method_arn``; :class:`PolicyError` if malformed."""
     statements = statements_of(policy_document)
@@ -100,11 +130,7 @@ def evaluate(policy_document: Any, method_arn: str, action: str = INVOKE_ACTION)
             raise PolicyError(f"Statement[{i}].Effect must be 'Allow' or 'Deny'")
         if "Condition" in statement:
             raise PolicyError(f"Statement[{i}].Condition is not supported by Gatehold")
-        actions, not_action = _one_of(statement, "Action", "NotAction", i)
-        resources, not_resource = _one_of(statement, "Resource", "NotResource", i)
-        action_hit = any(compile_glob(a, True).fullmatch(action) for a in actions) != not_action
-        resource_hit = any(compile_glob(r).fullmatch(method_arn) for r in resources) != not_resource
-        if not (action_hit and resource_hit):
+        if not match_statement(statement, i, method_arn, action).applies:
             continue
         if effect == "Deny":
             deny = i if deny is None else deny
