@@ -152,7 +152,7 @@ def run(
     GATEHOLD_SPA_URL and GATEHOLD_DYNAMODB_URL when the stack serves them. The exit status is
     COMMAND's; 125 if the stack did not start, 126 if COMMAND cannot run, 127 if it is not found.
     """
-    from gatehold.testing.stack import new_stack, up_accepts
+    from gatehold.testing.stack import new_stack
 
     if os.sep not in command[0] and shutil.which(command[0]) is None:
         err_console.print(f"[bold red]gatehold run:[/] {command[0]}: command not found", highlight=False)
@@ -168,8 +168,6 @@ def run(
         stage=stage,
     )
     if test_clock:
-        if not up_accepts("--test-clock"):
-            raise click.UsageError("this Gatehold's gatehold up has no --test-clock")
         extra.append("--test-clock")
     stack = new_stack(directory, config_path.resolve() if config_path else None, extra)
     stack.own_process_group = True

@@ -195,12 +195,12 @@ class GateholdStacks:
         timeout: float | None = None,
     ) -> Stack:
         """A new stack (yours to stop: ``stack.stop()``), on free ports, with a data directory of its
-        own, started with ``--test-clock`` when this Gatehold has it; ``timeout``: seconds it may take
+        own, started with ``--test-clock``; ``timeout``: seconds it may take
         to be ready (default: ``gatehold_start_timeout``)."""
-        from gatehold.testing.stack import new_stack, up_accepts
+        from gatehold.testing.stack import new_stack
 
         extra = list(args)
-        if up_accepts("--test-clock") and "--test-clock" not in extra:
+        if "--test-clock" not in extra:
             extra.append("--test-clock")
         stack = new_stack(
             self.tmp_path_factory.mktemp("gatehold"), Path(config).resolve() if config else None, extra

@@ -26,13 +26,12 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from types import TracebackType
 
 import httpx
 
-__all__ = ["Stack", "StackStartError", "free_port", "new_stack", "up_accepts"]
+__all__ = ["Stack", "StackStartError", "free_port", "new_stack"]
 
 
 def free_port() -> int:
@@ -59,14 +58,6 @@ _DIE_WITH_PARENT = (
     "    sys.exit(1)\n"
     "os.execv(sys.executable, [sys.executable, *sys.argv[2:]])\n"
 )
-
-
-@cache
-def up_accepts(option: str) -> bool:
-    """Whether this Gatehold's ``gatehold up`` takes ``option`` (``"--test-clock"``, say)."""
-    from gatehold.cli.up import up
-
-    return any(option in param.opts for param in up.params)
 
 
 class StackStartError(RuntimeError):
